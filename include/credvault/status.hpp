@@ -1,0 +1,113 @@
+// Status and StatusOr<T>: how every public credvault function reports failure.
+//
+// A Status is a code plus a human-readable message. Messages never contain a
+// secret, a SQL statement or a parameter value: they are safe to log and show.
+// `reason` is an optional short machine tag (a PostgreSQL SQLSTATE such as
+// "55P03", or a credvault tag such as "unknown_kid") for callers that must
+// branch on the precise cause without parsing the message.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace credvault {
+
+enum class StatusCode {
+  kOk = 0,
+  kInvalidArgument,     // bad input: a malformed key, value, config or file
+  kNotFound,            // the thing asked for does not exist
+  kAlreadyExists,       // refusing to overwrite
+  kPermissionDenied,    // e.g. a key file readable by group/other
+  kFailedPrecondition,  // refused by a safety check (production guard, capacity, pending migrations)
+  kUnavailable,         // the database cannot be reached
+  kDataLoss,            // integrity failure: decrypt, checksum, drift
+  kAborted,             // lost a race: lock busy, lock timeout
+  kCancelled,           // stopped on request (SIGINT/SIGTERM)
+  kUnimplemented,
+  kInternal,
+};
+
+// "ok", "invalid argument", ... for messages.
+const char* StatusCodeName(StatusCode code);
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;  // ok
+  Status(StatusCode code, std::string message, std::string reason = {})
+      : code_(code), message_(std::move(message)), reason_(std::move(reason)) {}
+
+  static Status Ok() { return Status(); }
+
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+  const std::string& reason() const { return reason_; }
+
+  // "<code name>: <message>", or "ok".
+  std::string ToString() const;
+
+  // A copy whose message is prefixed with `context + ": "`.
+  Status Annotate(const std::string& context) const;
+
+ private:
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+  std::string reason_;
+};
+
+// Shorthands in the style of absl/Tink.
+Status InvalidArgumentError(std::string message, std::string reason = {});
+Status NotFoundError(std::string message, std::string reason = {});
+Status AlreadyExistsError(std::string message, std::string reason = {});
+Status PermissionDeniedError(std::string message, std::string reason = {});
+Status FailedPreconditionError(std::string message, std::string reason = {});
+Status UnavailableError(std::string message, std::string reason = {});
+Status DataLossError(std::string message, std::string reason = {});
+Status AbortedError(std::string message, std::string reason = {});
+Status CancelledError(std::string message, std::string reason = {});
+Status UnimplementedError(std::string message, std::string reason = {});
+Status InternalError(std::string message, std::string reason = {});
+
+// Either a value or a non-ok Status. Accessing value() of a failed StatusOr
+// is a programming error (checked with assert in debug builds).
+template <typename T>
+class [[nodiscard]] StatusOr {
+ public:
+  StatusOr(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
+    if (status_.ok()) status_ = InternalError("StatusOr built from an ok Status without a value");
+  }
+  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+
+  bool ok() const { return status_.ok(); }
+  const Status& status() const { return status_; }
+
+  T& value() & { return *value_; }
+  const T& value() const& { return *value_; }
+  T&& value() && { return std::move(*value_); }
+  T& operator*() & { return *value_; }
+  const T& operator*() const& { return *value_; }
+  T* operator->() { return &*value_; }
+  const T* operator->() const { return &*value_; }
+
+ private:
+  Status status_;
+  std::optional<T> value_;
+};
+
+}  // namespace credvault
+
+// Early-return helpers for code inside credvault (and its CLI).
+#define CV_RETURN_IF_ERROR(expr)              \
+  do {                                        \
+    ::credvault::Status cv_status_ = (expr);  \
+    if (!cv_status_.ok()) return cv_status_;  \
+  } while (0)
+
+#define CV_CONCAT_INNER(a, b) a##b
+#define CV_CONCAT(a, b) CV_CONCAT_INNER(a, b)
+#define CV_ASSIGN_OR_RETURN(lhs, expr) CV_ASSIGN_OR_RETURN_IMPL(CV_CONCAT(cv_statusor_, __LINE__), lhs, expr)
+#define CV_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                             \
+  if (!tmp.ok()) return tmp.status();            \
+  lhs = std::move(tmp).value()

@@ -1,0 +1,215 @@
+#include "db/connection.hpp"
+
+#include <pqxx/pqxx>
+
+#include <exception>
+
+namespace credvault::db {
+namespace {
+
+// The primary message of a PostgreSQL error: the first line, without the
+// "ERROR:  " prefix. Later lines (LINE n:, context) may quote SQL text.
+std::string PrimaryMessage(const char* what) {
+  std::string text(what);
+  auto newline = text.find('\n');
+  if (newline != std::string::npos) text.resize(newline);
+  for (const char* prefix : {"ERROR:  ", "FATAL:  "}) {
+    if (text.rfind(prefix, 0) == 0) text.erase(0, std::char_traits<char>::length(prefix));
+  }
+  return text;
+}
+
+Status FromSqlState(const std::string& sqlstate, const std::string& message) {
+  std::string text = message + " [SQLSTATE " + sqlstate + "]";
+  if (sqlstate.rfind("08", 0) == 0 || sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") {
+    return UnavailableError("database connection lost: " + text, sqlstate);
+  }
+  if (sqlstate == "55P03" || sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "57014") {
+    return AbortedError(text, sqlstate);
+  }
+  return InternalError("database error: " + text, sqlstate);
+}
+
+// Runs `fn`, translating every libpqxx/std exception into a Status.
+template <typename Fn>
+Status Translate(Fn&& fn) {
+  try {
+    fn();
+    return Status::Ok();
+  } catch (const pqxx::broken_connection& e) {
+    return UnavailableError("database connection lost: " + PrimaryMessage(e.what()), "08006");
+  } catch (const pqxx::sql_error& e) {
+    return FromSqlState(e.sqlstate(), PrimaryMessage(e.what()));
+  } catch (const pqxx::in_doubt_error&) {
+    return UnavailableError("connection lost while committing; the transaction may or may not have committed");
+  } catch (const std::exception& e) {
+    return InternalError(std::string("database client error: ") + PrimaryMessage(e.what()));
+  }
+}
+
+std::vector<const char*> ParamPointers(const Params& params) {
+  std::vector<const char*> pointers;
+  pointers.reserve(params.size());
+  for (const Value& value : params) pointers.push_back(value ? value->c_str() : nullptr);
+  return pointers;
+}
+
+Rows ToRows(const pqxx::result& result) {
+  Rows rows;
+  const auto columns = static_cast<std::size_t>(result.columns());
+  rows.columns.reserve(columns);
+  for (pqxx::row::size_type c = 0; c < result.columns(); ++c) rows.columns.emplace_back(result.column_name(c));
+  rows.rows.reserve(result.size());
+  for (const auto& row : result) {
+    std::vector<Value> out;
+    out.reserve(columns);
+    for (const auto& field : row) {
+      if (field.is_null()) {
+        out.emplace_back(std::nullopt);
+      } else {
+        out.emplace_back(std::string(field.c_str(), field.size()));
+      }
+    }
+    rows.rows.push_back(std::move(out));
+  }
+  return rows;
+}
+
+pqxx::result RunParams(pqxx::transaction_base& tx, std::string_view sql, const Params& params) {
+  if (params.empty()) return tx.exec(std::string(sql));
+  auto pointers = ParamPointers(params);
+  return tx.exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(pointers));
+}
+
+}  // namespace
+
+struct Connection::Impl {
+  std::unique_ptr<pqxx::connection> conn;
+  bool in_transaction = false;
+};
+
+struct Transaction::Impl {
+  Connection::Impl* owner = nullptr;
+  std::unique_ptr<pqxx::work> work;
+  bool done = false;
+};
+
+Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Connection::~Connection() = default;
+
+StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& conninfo,
+                                                       const std::string& application_name) {
+  auto impl = std::make_unique<Impl>();
+  Status status = Translate([&] {
+    impl->conn = std::make_unique<pqxx::connection>(conninfo);
+    pqxx::nontransaction tx(*impl->conn);
+    tx.exec_params("SELECT set_config('application_name', $1, false)", application_name);
+  });
+  if (!status.ok()) {
+    if (status.code() == StatusCode::kInternal) return UnavailableError(status.message(), status.reason());
+    return status;
+  }
+  return std::unique_ptr<Connection>(new Connection(std::move(impl)));
+}
+
+StatusOr<Rows> Connection::Query(std::string_view sql, const Params& params) {
+  if (impl_->in_transaction) return InternalError("Connection::Query called while a transaction is open");
+  Rows rows;
+  CV_RETURN_IF_ERROR(Translate([&] {
+    pqxx::nontransaction tx(*impl_->conn);
+    rows = ToRows(RunParams(tx, sql, params));
+  }));
+  return rows;
+}
+
+Status Connection::Exec(std::string_view sql, const Params& params) { return Query(sql, params).status(); }
+
+Status Connection::ExecScript(std::string_view sql) {
+  if (impl_->in_transaction) return InternalError("Connection::ExecScript called while a transaction is open");
+  return Translate([&] {
+    pqxx::nontransaction tx(*impl_->conn);
+    tx.exec(std::string(sql));
+  });
+}
+
+StatusOr<std::unique_ptr<Transaction>> Connection::Begin() {
+  if (impl_->in_transaction) return InternalError("a transaction is already open on this connection");
+  auto impl = std::make_unique<Transaction::Impl>();
+  impl->owner = impl_.get();
+  CV_RETURN_IF_ERROR(Translate([&] { impl->work = std::make_unique<pqxx::work>(*impl_->conn); }));
+  impl_->in_transaction = true;
+  return std::unique_ptr<Transaction>(new Transaction(std::move(impl)));
+}
+
+int Connection::backend_pid() const { return impl_->conn ? impl_->conn->backendpid() : 0; }
+bool Connection::is_open() const { return impl_->conn && impl_->conn->is_open(); }
+
+Transaction::Transaction(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Transaction::~Transaction() { Abort(); }
+
+StatusOr<Rows> Transaction::Query(std::string_view sql, const Params& params) {
+  if (impl_->done) return InternalError("transaction already finished");
+  Rows rows;
+  CV_RETURN_IF_ERROR(Translate([&] { rows = ToRows(RunParams(*impl_->work, sql, params)); }));
+  return rows;
+}
+
+Status Transaction::Exec(std::string_view sql, const Params& params) { return Query(sql, params).status(); }
+
+Status Transaction::ExecScript(std::string_view sql) {
+  if (impl_->done) return InternalError("transaction already finished");
+  return Translate([&] { impl_->work->exec(std::string(sql)); });
+}
+
+Status Transaction::CopyIn(const std::string& table, const std::vector<std::string>& columns,
+                           const std::function<bool(std::vector<const char*>& fields)>& next_row) {
+  if (impl_->done) return InternalError("transaction already finished");
+  std::vector<std::string> quoted;
+  quoted.reserve(columns.size());
+  for (const auto& column : columns) quoted.push_back(QuoteIdentifier(column));
+  return Translate([&] {
+    pqxx::stream_to stream(*impl_->work, QuoteIdentifier(table), quoted);
+    std::vector<const char*> fields(columns.size(), nullptr);
+    try {
+      while (next_row(fields)) stream << fields;
+    } catch (...) {
+      try { stream.complete(); } catch (...) {}
+      throw;
+    }
+    stream.complete();
+  });
+}
+
+Status Transaction::Commit() {
+  if (impl_->done) return InternalError("transaction already finished");
+  Status status = Translate([&] { impl_->work->commit(); });
+  impl_->done = true;
+  impl_->work.reset();
+  impl_->owner->in_transaction = false;
+  return status;
+}
+
+void Transaction::Abort() {
+  if (impl_->done) return;
+  impl_->done = true;
+  try {
+    impl_->work->abort();
+  } catch (...) {
+    // The connection is gone; the server rolls back on its own.
+  }
+  impl_->work.reset();
+  impl_->owner->in_transaction = false;
+}
+
+std::string QuoteIdentifier(std::string_view identifier) {
+  std::string out = "\"";
+  for (char c : identifier) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace credvault::db

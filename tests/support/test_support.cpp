@@ -1,0 +1,189 @@
+#include "support/test_support.hpp"
+
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "db/database_url.hpp"
+
+extern char** environ;
+
+namespace credvault::testing {
+namespace {
+
+std::string RandomSuffix() {
+  std::random_device rd;
+  std::ostringstream out;
+  out << std::hex << rd() << rd();
+  return out.str();
+}
+
+bool ScrubbedByDefault(const std::string& name) {
+  return name == "SECRET_KEY" || name == "SECRET_KEY_FALLBACKS" || name == "DATABASE_URL" ||
+         name.rfind("CREDVAULT_", 0) == 0;
+}
+
+// Reads everything from fd into out.
+void Drain(int fd, std::string& out) {
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+}
+
+}  // namespace
+
+std::string CliPath() { return CREDVAULT_CLI_PATH; }
+std::string SourceDir() { return CREDVAULT_SOURCE_DIR; }
+std::string TestDataDir() { return CREDVAULT_TEST_DATA_DIR; }
+
+CliResult RunCli(const std::vector<std::string>& args, const std::map<std::string, std::optional<std::string>>& env,
+                 const std::string& stdin_data, const std::string& cwd) {
+  std::map<std::string, std::string> environment;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    auto eq = entry.find('=');
+    if (eq == std::string::npos) continue;
+    std::string name = entry.substr(0, eq);
+    if (ScrubbedByDefault(name)) continue;
+    environment[name] = entry.substr(eq + 1);
+  }
+  for (const auto& [name, value] : env) {
+    if (value) environment[name] = *value; else environment.erase(name);
+  }
+  std::vector<std::string> env_strings;
+  for (const auto& [name, value] : environment) env_strings.push_back(name + "=" + value);
+
+  // Files, not pipes, for stdout/stderr: no deadlock on large outputs.
+  TempDir io;
+  std::string out_path = io.path() + "/out", err_path = io.path() + "/err", in_path = io.WriteFile("in", stdin_data);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int in = open(in_path.c_str(), O_RDONLY);
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(in, 0); dup2(out, 1); dup2(err, 2);
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
+    std::vector<char*> argv;
+    std::string cli = CliPath();
+    argv.push_back(cli.data());
+    std::vector<std::string> arg_copies = args;
+    for (auto& a : arg_copies) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    execve(cli.c_str(), argv.data(), envp.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CliResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = ReadFile(out_path);
+  result.err = ReadFile(err_path);
+  return result;
+}
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "credvault-test-XXXXXX").string();
+  REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::WriteFile(const std::string& name, const std::string& content, int mode) const {
+  std::string full = path_ + "/" + name;
+  std::filesystem::create_directories(std::filesystem::path(full).parent_path());
+  int fd = open(full.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
+  REQUIRE(fd >= 0);
+  REQUIRE(fchmod(fd, static_cast<mode_t>(mode)) == 0);
+  REQUIRE(write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+  close(fd);
+  return full;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+TestDatabase::TestDatabase() {
+  const char* url = std::getenv("DATABASE_URL");
+  auto normalized = db::NormalizeDatabaseUrl(url ? url : "");
+  REQUIRE(normalized.ok());
+  admin_url_ = *normalized;
+  auto admin = db::Connection::Open(admin_url_, "credvault-tests");
+  if (!admin.ok()) {
+    FAIL("no PostgreSQL server for the database tests (run them through scripts/with-postgres.sh): "
+         << admin.status().ToString());
+  }
+  name_ = "cvtest_" + RandomSuffix();
+  REQUIRE((*admin)->Exec("CREATE DATABASE " + db::QuoteIdentifier(name_)).ok());
+  // Same server and credentials, other database.
+  if (admin_url_.rfind("postgresql://", 0) == 0) {
+    auto authority_end = admin_url_.find_first_of("/?", std::strlen("postgresql://"));
+    std::string base = admin_url_.substr(0, authority_end);
+    std::string query;
+    if (authority_end != std::string::npos) {
+      auto q = admin_url_.find('?', authority_end);
+      if (q != std::string::npos) query = admin_url_.substr(q);
+    }
+    url_ = base + "/" + name_ + query;
+  } else {
+    // key=value or empty (PG* variables): a later dbname wins in libpq.
+    url_ = (admin_url_.empty() ? "" : admin_url_ + " ") + "dbname=" + name_;
+  }
+}
+
+TestDatabase::~TestDatabase() {
+  if (name_.empty()) return;
+  auto admin = db::Connection::Open(admin_url_, "credvault-tests");
+  if (!admin.ok()) return;
+  (void)(*admin)->Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                       {name_});
+  (void)(*admin)->Exec("DROP DATABASE IF EXISTS " + db::QuoteIdentifier(name_));
+}
+
+std::unique_ptr<db::Connection> TestDatabase::Connect() const {
+  auto conn = db::Connection::Open(url_, "credvault-tests");
+  if (!conn.ok()) FAIL("cannot connect to the test database: " << conn.status().ToString());
+  return std::move(conn).value();
+}
+
+db::Rows TestDatabase::Query(const std::string& sql, const db::Params& params) const {
+  auto conn = Connect();
+  auto rows = conn->Query(sql, params);
+  if (!rows.ok()) FAIL("query failed: " << rows.status().ToString() << "\n" << sql);
+  return std::move(rows).value();
+}
+
+std::map<std::string, std::optional<std::string>> TestDatabase::Env() const { return {{"DATABASE_URL", url_}}; }
+
+std::string NewBase64Key() {
+  unsigned char key[32];
+  REQUIRE(sodium_init() >= 0);
+  randombytes_buf(key, sizeof key);
+  char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+  sodium_bin2base64(b64, sizeof b64, key, sizeof key, sodium_base64_VARIANT_ORIGINAL);
+  return std::string("base64:") + b64;
+}
+
+}  // namespace credvault::testing

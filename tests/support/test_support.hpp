@@ -1,0 +1,79 @@
+// Shared helpers for credvault tests: run the CLI binary, temporary
+// directories, and a throwaway PostgreSQL database per test.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "db/connection.hpp"
+
+namespace credvault::testing {
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the built `credvault` binary with `args`. `env` entries are added to
+// (or, with a nullopt value, removed from) a scrubbed copy of this process's
+// environment: SECRET_KEY, SECRET_KEY_FALLBACKS, CREDVAULT_* and DATABASE_URL
+// are removed unless given. `stdin_data` is written to its standard input.
+CliResult RunCli(const std::vector<std::string>& args,
+                 const std::map<std::string, std::optional<std::string>>& env = {},
+                 const std::string& stdin_data = "", const std::string& cwd = "");
+
+// Path of the built CLI and of the source tree.
+std::string CliPath();
+std::string SourceDir();
+std::string TestDataDir();
+
+// A fresh directory under /tmp, removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  // Writes `content` to path()/name with `mode`, returns the full path.
+  std::string WriteFile(const std::string& name, const std::string& content, int mode = 0600) const;
+
+ private:
+  std::string path_;
+};
+
+std::string ReadFile(const std::string& path);
+
+// A new, empty database on the test server (from DATABASE_URL, else libpq's
+// PG* variables), dropped on destruction. If no server answers, the test
+// FAILS: database tests are never skipped.
+class TestDatabase {
+ public:
+  TestDatabase();
+  ~TestDatabase();
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  const std::string& url() const { return url_; }    // a libpq URL for the CLI (DATABASE_URL)
+  const std::string& name() const { return name_; }
+  // A new connection to this database (REQUIREs success).
+  std::unique_ptr<db::Connection> Connect() const;
+  // Runs `sql` (no parameters) and returns the rows (REQUIREs success).
+  db::Rows Query(const std::string& sql, const db::Params& params = {}) const;
+  // Environment for RunCli: DATABASE_URL=url().
+  std::map<std::string, std::optional<std::string>> Env() const;
+
+ private:
+  std::string admin_url_;
+  std::string name_;
+  std::string url_;
+};
+
+// A fresh random key in the `base64:` form keygen prints.
+std::string NewBase64Key();
+
+}  // namespace credvault::testing
