@@ -1,6 +1,7 @@
 #include "db/connection.hpp"
 
 #include <pqxx/pqxx>
+#include <pqxx/tablewriter>
 
 #include <exception>
 
@@ -73,6 +74,23 @@ Rows ToRows(const pqxx::result& result) {
     rows.rows.push_back(std::move(out));
   }
   return rows;
+}
+
+// COPY text format: NULL is \N; backslash, tab, newline and CR are escaped.
+void AppendCopyField(std::string& line, const char* field) {
+  if (field == nullptr) {
+    line += "\\N";
+    return;
+  }
+  for (const char* p = field; *p != '\0'; ++p) {
+    switch (*p) {
+      case '\\': line += "\\\\"; break;
+      case '\t': line += "\\t"; break;
+      case '\n': line += "\\n"; break;
+      case '\r': line += "\\r"; break;
+      default: line += *p;
+    }
+  }
 }
 
 pqxx::result RunParams(pqxx::transaction_base& tx, std::string_view sql, const Params& params) {
@@ -169,15 +187,28 @@ Status Transaction::CopyIn(const std::string& table, const std::vector<std::stri
   quoted.reserve(columns.size());
   for (const auto& column : columns) quoted.push_back(QuoteIdentifier(column));
   return Translate([&] {
-    pqxx::stream_to stream(*impl_->work, QuoteIdentifier(table), quoted);
+    // tablewriter is deprecated in 6.4, but its raw-line interface is the one
+    // COPY path that takes a runtime-sized row (stream_to wants tuples).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    pqxx::tablewriter writer(*impl_->work, QuoteIdentifier(table), quoted.begin(), quoted.end());
+#pragma GCC diagnostic pop
     std::vector<const char*> fields(columns.size(), nullptr);
+    std::string line;
     try {
-      while (next_row(fields)) stream << fields;
+      while (next_row(fields)) {
+        line.clear();
+        for (std::size_t i = 0; i < fields.size(); ++i) {
+          if (i > 0) line += '\t';
+          AppendCopyField(line, fields[i]);
+        }
+        writer.write_raw_line(line);
+      }
     } catch (...) {
-      try { stream.complete(); } catch (...) {}
+      try { writer.complete(); } catch (...) {}
       throw;
     }
-    stream.complete();
+    writer.complete();
   });
 }
 

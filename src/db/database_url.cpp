@@ -5,8 +5,6 @@
 namespace credvault::db {
 namespace {
 
-bool StartsWith(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
-
 bool LooksLikeKeywordValue(std::string_view text) {
   // libpq key=value form: starts with an identifier followed by '='.
   std::size_t i = 0;

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The test command (README, CI): installs dependencies, builds, and runs every
+# test against a throwaway PostgreSQL; then again in an AddressSanitizer +
+# UndefinedBehaviorSanitizer build; then the fuzz targets for a fixed budget.
+#   CREDVAULT_TEST_FAST=1 skips the sanitizer and fuzz stages (local iteration only).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=$(nproc)
+
+scripts/setup.sh
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "build (RelWithDebInfo) in build/"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+
+run_suite() {  # $1 = build dir, rest = extra ctest args
+  local dir=$1; shift
+  scripts/with-postgres.sh ctest --test-dir "$dir" --output-on-failure -j"$jobs" "$@"
+}
+
+step "tests: unit, CLI, PostgreSQL, interop (build/)"
+run_suite build
+
+if [ "${CREDVAULT_TEST_FAST:-0}" = 1 ]; then
+  echo "CREDVAULT_TEST_FAST=1: sanitizer and fuzz stages not run"
+  exit 0
+fi
+
+step "build with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCREDVAULT_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+step "tests under ASan+UBSan (script tests that load the library into Python are excluded: ctypes cannot load an ASan library)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_suite build-asan -LE python
+
+step "fuzz targets (libFuzzer, clang) in build-fuzz/"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCREDVAULT_FUZZ=ON -DCREDVAULT_TESTS=OFF >/dev/null
+cmake --build build-fuzz -j"$jobs"
+fuzz_runs=${CREDVAULT_FUZZ_RUNS:-50000}
+for corpus in "$root"/tests/fuzz/corpus/*/; do
+  name=$(basename "$corpus")
+  work=$(mktemp -d)
+  cp -r "$corpus"/. "$work"/
+  if ! "build-fuzz/tests/fuzz/fuzz_$name" -runs="$fuzz_runs" -print_final_stats=1 "$work" >"$work.log" 2>&1; then
+    tail -n 60 "$work.log"
+    echo "fuzz_$name FAILED" >&2
+    exit 1
+  fi
+  echo "fuzz_$name: $(grep -E 'stat::number_of_executed_units' "$work.log" | awk '{print $2}') executions, no crash"
+  rm -rf "$work" "$work.log"
+done
+echo "all stages passed"

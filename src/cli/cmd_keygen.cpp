@@ -1,0 +1,28 @@
+// credvault keygen: print a new random key, or write it to a new 0600 file.
+#include <iostream>
+
+#include "cli/command.hpp"
+#include "credvault/keyring.hpp"
+#include "crypto/key_file.hpp"
+
+namespace credvault::cli {
+
+void RegisterKeygenCommand(CLI::App& app, CommandTable& commands) {
+  CLI::App* sub = app.add_subcommand("keygen", "Print a new base64: key, or write it to a new file (mode 0600)");
+  auto out = std::make_shared<std::string>();
+  sub->add_option("--out", *out, "Write the key to this file (created 0600; never overwritten)");
+  commands.Add(sub, [out](CommandContext& context) -> Status {
+    SecretBytes key = GenerateKeyText();
+    if (out->empty()) {
+      std::cout.write(key.view().data(), static_cast<std::streamsize>(key.size()));
+      std::cout << "\n" << std::flush;
+      return Status::Ok();
+    }
+    CV_RETURN_IF_ERROR(crypto::WriteNewKeyFile(*out, key));
+    CV_ASSIGN_OR_RETURN(SecretBytes ikm, ParseKeyMaterial(key.view()));
+    context.log().info("wrote a new key to {} (mode 0600), kid {}", *out, DeriveKid(ikm));
+    return Status::Ok();
+  });
+}
+
+}  // namespace credvault::cli

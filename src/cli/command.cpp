@@ -1,0 +1,50 @@
+#include "cli/command.hpp"
+
+#include <unistd.h>
+
+#include <iostream>
+
+namespace credvault::cli {
+
+StatusOr<Keyring> CommandContext::keyring() {
+  if (!keyring_) {
+    CV_ASSIGN_OR_RETURN(Keyring ring, LoadKeyring(settings_));
+    keyring_ = std::move(ring);
+    for (const auto& key : keyring_->keys()) {
+      logger_->debug("key {} ({}) from {}", key.kid, key.primary ? "primary" : "fallback", key.source);
+    }
+  }
+  return *keyring_;
+}
+
+StatusOr<std::unique_ptr<db::Connection>> CommandContext::Connect(const std::string& purpose) const {
+  auto conn = db::Connection::Open(settings_.database_url, purpose);
+  if (!conn.ok()) return conn.status().Annotate("cannot connect to " + settings_.database_display);
+  return conn;
+}
+
+bool CommandContext::Confirm(const std::string& question, bool yes_flag) const {
+  if (yes_flag) return true;
+  if (!isatty(STDIN_FILENO)) return false;
+  std::cerr << question << " Type 'yes' to continue: " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "yes";
+}
+
+bool CommandContext::StdoutIsTty() { return isatty(STDOUT_FILENO) != 0; }
+bool CommandContext::StderrIsTty() { return isatty(STDERR_FILENO) != 0; }
+
+const CommandRunner* CommandTable::Selected(const CLI::App& app) const {
+  for (const CLI::App* sub : app.get_subcommands()) {
+    auto it = runners_.find(sub);
+    if (it != runners_.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+Status NotImplementedYet(const std::string& command) {
+  return UnimplementedError("'" + command + "' is not implemented yet");
+}
+
+}  // namespace credvault::cli

@@ -1,0 +1,90 @@
+// What every subcommand gets: the resolved settings, the logger, lazily
+// loaded keyring and database connections, and the stop flag set by
+// SIGINT/SIGTERM. Each subcommand lives in its own cmd_<name>.cpp and adds
+// itself with a Register<Name>Command(app, commands) function called by main.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cli/settings.hpp"
+#include "credvault/keyring.hpp"
+#include "credvault/status.hpp"
+#include "db/connection.hpp"
+
+namespace credvault::cli {
+
+class CommandContext {
+ public:
+  CommandContext(Settings settings, std::shared_ptr<spdlog::logger> logger, const std::atomic<bool>* stop)
+      : settings_(std::move(settings)), logger_(std::move(logger)), stop_(stop) {}
+
+  const Settings& settings() const { return settings_; }
+  spdlog::logger& log() const { return *logger_; }
+  const std::shared_ptr<spdlog::logger>& logger() const { return logger_; }
+  // Set once SIGINT or SIGTERM arrived: long jobs stop at the next batch boundary.
+  const std::atomic<bool>* stop_flag() const { return stop_; }
+
+  // The keyring, read on first use and cached (reading wipes SECRET_KEY from
+  // the environment, so it can only be read once).
+  StatusOr<Keyring> keyring();
+  // A new connection to the configured database; kUnavailable names the
+  // database (password hidden) when it cannot be reached.
+  StatusOr<std::unique_ptr<db::Connection>> Connect(const std::string& purpose = "credvault") const;
+
+  // Destructive commands: true when --yes was given, or when stdin is a TTY
+  // and the user typed "yes". Otherwise false (and the caller refuses, exit 5).
+  bool Confirm(const std::string& question, bool yes_flag) const;
+  static bool StdoutIsTty();
+  static bool StderrIsTty();
+
+ private:
+  Settings settings_;
+  std::shared_ptr<spdlog::logger> logger_;
+  const std::atomic<bool>* stop_;
+  std::optional<Keyring> keyring_;
+};
+
+using CommandRunner = std::function<Status(CommandContext&)>;
+
+// Which runner belongs to which CLI11 subcommand.
+class CommandTable {
+ public:
+  void Add(CLI::App* subcommand, CommandRunner runner) { runners_[subcommand] = std::move(runner); }
+  // The runner of the subcommand that was parsed, or nullptr.
+  const CommandRunner* Selected(const CLI::App& app) const;
+
+ private:
+  std::map<const CLI::App*, CommandRunner> runners_;
+};
+
+// Every subcommand; main.cpp calls each once.
+void RegisterMigrateCommand(CLI::App& app, CommandTable& commands);
+void RegisterRollbackCommand(CLI::App& app, CommandTable& commands);
+void RegisterCurrentCommand(CLI::App& app, CommandTable& commands);
+void RegisterHistoryCommand(CLI::App& app, CommandTable& commands);
+void RegisterStatusCommand(CLI::App& app, CommandTable& commands);
+void RegisterCreateCommand(CLI::App& app, CommandTable& commands);
+void RegisterStampCommand(CLI::App& app, CommandTable& commands);
+void RegisterResetCommand(CLI::App& app, CommandTable& commands);
+void RegisterCheckCommand(CLI::App& app, CommandTable& commands);
+void RegisterKeygenCommand(CLI::App& app, CommandTable& commands);
+void RegisterKeysCommand(CLI::App& app, CommandTable& commands);
+void RegisterEncryptCommand(CLI::App& app, CommandTable& commands);
+void RegisterDecryptCommand(CLI::App& app, CommandTable& commands);
+void RegisterRotateCommand(CLI::App& app, CommandTable& commands);
+void RegisterVerifyCommand(CLI::App& app, CommandTable& commands);
+void RegisterPutCommand(CLI::App& app, CommandTable& commands);
+void RegisterGetCommand(CLI::App& app, CommandTable& commands);
+
+// For commands whose issue has not landed yet: exit 1, "not implemented yet".
+Status NotImplementedYet(const std::string& command);
+
+}  // namespace credvault::cli

@@ -1,0 +1,26 @@
+#include "cli/exit_codes.hpp"
+
+namespace credvault::cli {
+
+int ExitCodeFor(const Status& status) {
+  if (status.reason() == "usage") return kExitUsage;
+  switch (status.code()) {
+    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kPermissionDenied:
+    case StatusCode::kNotFound: return kExitConfig;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition: return kExitRefused;
+    case StatusCode::kUnavailable: return kExitUnreachable;
+    case StatusCode::kDataLoss: return kExitIntegrity;
+    case StatusCode::kAborted: return kExitLockBusy;
+    case StatusCode::kCancelled: return kExitInterrupted;
+    case StatusCode::kUnimplemented:
+    case StatusCode::kInternal: return kExitInternal;
+  }
+  return kExitInternal;
+}
+
+Status UsageError(std::string message) { return InvalidArgumentError(std::move(message), "usage"); }
+
+}  // namespace credvault::cli

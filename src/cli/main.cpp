@@ -1,0 +1,115 @@
+// credvault: wires the global options and the subcommands, then runs the one
+// chosen. Each subcommand lives in cmd_<name>.cpp.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/command.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/logging.hpp"
+#include "cli/settings.hpp"
+
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+
+extern "C" void OnStopSignal(int) { g_stop_requested.store(true); }
+
+// Secrets pass through this process's memory: no core file may keep them.
+void DisableCoreDumps() {
+  struct rlimit none = {0, 0};
+  setrlimit(RLIMIT_CORE, &none);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+void InstallStopHandlers() {
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace credvault;
+  using namespace credvault::cli;
+  DisableCoreDumps();
+
+  CLI::App app{"credvault: encrypted API credentials in PostgreSQL, schema migrations and online key rotation"};
+  app.set_version_flag("--version", std::string("credvault ") + CREDVAULT_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();  // global options are accepted after the command too
+
+  GlobalFlags flags;
+  app.add_option("--config", flags.config_file, "Config file (default: $CREDVAULT_CONFIG, else ./credvault.toml)");
+  app.add_option("--database-url", flags.database_url,
+                 "PostgreSQL URL, libpq or SQLAlchemy form (default: $DATABASE_URL, else PG* variables)");
+  app.add_option("--migrations-dir", flags.migrations_dir, "Folder of migration files (default: ./migrations)");
+  app.add_option("--env", flags.environment, "development | staging | production (default: $CREDVAULT_ENV, else production)")
+      ->check(CLI::IsMember({"development", "staging", "production"}));
+  app.add_option("--key-file", flags.key_files, "Primary key file (mode 0600; overrides $SECRET_KEY)");
+  app.add_option("--fallback-key-file", flags.fallback_key_files, "Fallback key file, decrypt only (repeatable)");
+  app.add_flag("-v,--verbose", flags.verbose, "More log output (-vv for trace)");
+  app.add_flag("-q,--quiet", flags.quiet, "Only warnings and errors");
+  app.add_option("--log-format", flags.log_format, "text | json (one JSON object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
+
+  CommandTable commands;
+  RegisterMigrateCommand(app, commands);
+  RegisterRollbackCommand(app, commands);
+  RegisterCurrentCommand(app, commands);
+  RegisterHistoryCommand(app, commands);
+  RegisterStatusCommand(app, commands);
+  RegisterCreateCommand(app, commands);
+  RegisterStampCommand(app, commands);
+  RegisterResetCommand(app, commands);
+  RegisterCheckCommand(app, commands);
+  RegisterKeygenCommand(app, commands);
+  RegisterKeysCommand(app, commands);
+  RegisterEncryptCommand(app, commands);
+  RegisterDecryptCommand(app, commands);
+  RegisterRotateCommand(app, commands);
+  RegisterVerifyCommand(app, commands);
+  RegisterPutCommand(app, commands);
+  RegisterGetCommand(app, commands);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  const EnvLookup env = ProcessEnvironment();
+  std::string early_format = !flags.log_format.empty() ? flags.log_format : env("CREDVAULT_LOG_FORMAT").value_or("text");
+  auto logger = MakeLogger(early_format == "json" ? "json" : "text", flags.verbose, flags.quiet);
+  auto settings = ResolveSettings(flags, env);
+  if (!settings.ok()) {
+    logger->error("{}", settings.status().message());
+    return ExitCodeFor(settings.status());
+  }
+  if (settings->log_format != early_format) logger = MakeLogger(settings->log_format, flags.verbose, flags.quiet);
+
+  const CommandRunner* run = commands.Selected(app);
+  if (run == nullptr) {
+    logger->error("no command given; see credvault --help");
+    return kExitUsage;
+  }
+  InstallStopHandlers();
+  CommandContext context(std::move(settings).value(), logger, &g_stop_requested);
+  Status status;
+  try {
+    status = (*run)(context);
+  } catch (const std::exception& e) {
+    status = InternalError(std::string("unexpected error: ") + e.what());
+  }
+  if (!status.ok()) logger->error("{}", status.message());
+  return ExitCodeFor(status);
+}

@@ -1,0 +1,298 @@
+#include "cli/settings.hpp"
+
+#include <sodium.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include <toml++/toml.h>
+
+#include "crypto/key_file.hpp"
+#include "db/database_url.hpp"
+
+namespace credvault::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::set<std::string> kEnvironments = {"development", "staging", "production"};
+
+std::string Where(const std::string& file, const toml::source_region& region) {
+  return file + ":" + std::to_string(region.begin.line);
+}
+
+// A config file path given relative is relative to the config file's folder.
+std::string RelativeTo(const std::string& config_file, const std::string& path) {
+  if (path.empty() || fs::path(path).is_absolute()) return path;
+  return (fs::path(config_file).parent_path() / path).lexically_normal().string();
+}
+
+Status Unknown(const std::string& file, const toml::node& node, const std::string& key) {
+  return InvalidArgumentError(Where(file, node.source()) + ": unknown setting '" + key + "'");
+}
+
+Status WrongType(const std::string& file, const toml::node& node, const std::string& key, const char* expected) {
+  return InvalidArgumentError(Where(file, node.source()) + ": '" + key + "' must be " + expected);
+}
+
+struct FileSettings {
+  std::optional<std::string> database_url, migrations_dir, environment, log_format;
+  std::optional<std::string> primary_file;
+  std::optional<std::vector<std::string>> fallback_files;
+  std::optional<std::int64_t> lock_timeout, batch_size, workers;
+};
+
+Status ReadString(const std::string& file, const toml::node& node, const std::string& key,
+                  std::optional<std::string>& out) {
+  auto value = node.value<std::string>();
+  if (!value || !node.is_string()) return WrongType(file, node, key, "a string");
+  out = *value;
+  return Status::Ok();
+}
+
+Status ReadInt(const std::string& file, const toml::node& node, const std::string& key,
+               std::optional<std::int64_t>& out) {
+  if (!node.is_integer()) return WrongType(file, node, key, "an integer");
+  out = *node.value<std::int64_t>();
+  return Status::Ok();
+}
+
+StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
+  toml::table root;
+  try {
+    root = toml::parse_file(file);
+  } catch (const toml::parse_error& e) {
+    return InvalidArgumentError(Where(file, e.source()) + ": " + std::string(e.description()));
+  }
+  FileSettings out;
+  for (const auto& [key_view, node] : root) {
+    std::string key(key_view.str());
+    if (key == "database_url") {
+      CV_RETURN_IF_ERROR(ReadString(file, node, key, out.database_url));
+    } else if (key == "migrations_dir") {
+      CV_RETURN_IF_ERROR(ReadString(file, node, key, out.migrations_dir));
+      out.migrations_dir = RelativeTo(file, *out.migrations_dir);
+    } else if (key == "environment") {
+      CV_RETURN_IF_ERROR(ReadString(file, node, key, out.environment));
+    } else if (key == "log_format") {
+      CV_RETURN_IF_ERROR(ReadString(file, node, key, out.log_format));
+    } else if (key == "keys" || key == "migrate" || key == "jobs") {
+      const toml::table* table = node.as_table();
+      if (table == nullptr) return WrongType(file, node, key, "a table [" + key + "]");
+      for (const auto& [sub_view, sub] : *table) {
+        std::string sub_key(sub_view.str());
+        std::string full = key + "." + sub_key;
+        if (key == "keys" && sub_key == "primary_file") {
+          CV_RETURN_IF_ERROR(ReadString(file, sub, full, out.primary_file));
+          out.primary_file = RelativeTo(file, *out.primary_file);
+        } else if (key == "keys" && sub_key == "fallback_files") {
+          const toml::array* array = sub.as_array();
+          if (array == nullptr) return WrongType(file, sub, full, "an array of strings");
+          std::vector<std::string> files;
+          for (const auto& element : *array) {
+            auto path = element.value<std::string>();
+            if (!element.is_string() || !path) return WrongType(file, element, full, "an array of strings");
+            files.push_back(RelativeTo(file, *path));
+          }
+          out.fallback_files = files;
+        } else if (key == "migrate" && sub_key == "lock_timeout") {
+          CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.lock_timeout));
+        } else if (key == "jobs" && sub_key == "batch_size") {
+          CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.batch_size));
+        } else if (key == "jobs" && sub_key == "workers") {
+          CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.workers));
+        } else {
+          return Unknown(file, sub, full);
+        }
+      }
+    } else {
+      return Unknown(file, node, key);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> NonEmpty(const std::optional<std::string>& value) {
+  if (value && !value->empty()) return value;
+  return std::nullopt;
+}
+
+// The first present value in precedence order.
+template <typename T>
+std::optional<T> FirstOf(std::initializer_list<std::optional<T>> candidates) {
+  for (const auto& candidate : candidates) {
+    if (candidate) return candidate;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> FlagValue(const std::string& flag) {
+  if (flag.empty()) return std::nullopt;
+  return flag;
+}
+
+// Zeroes a variable's value in place: it then no longer shows in
+// /proc/<pid>/environ or a core, and nothing after us can read it.
+void WipeEnvironmentVariable(const char* name) {
+  if (char* value = std::getenv(name)) sodium_memzero(value, std::strlen(value));
+  unsetenv(name);
+}
+
+StatusOr<SecretBytes> ReadKeyText(const KeySource& source) {
+  if (source.kind == KeySource::Kind::kFile) return crypto::ReadKeyFile(source.location);
+  const char* value = std::getenv(source.location.c_str());
+  if (value == nullptr) return NotFoundError(source.Describe() + " is not set");
+  if (source.location == "SECRET_KEY") return SecretBytes::FromString(value);
+  // SECRET_KEY_FALLBACKS: the index-th comma-separated entry.
+  std::string_view all(value);
+  for (std::size_t i = 0; i < source.index; ++i) {
+    auto comma = all.find(',');
+    if (comma == std::string_view::npos) return NotFoundError(source.Describe() + " is missing");
+    all.remove_prefix(comma + 1);
+  }
+  return SecretBytes::FromString(all.substr(0, all.find(',')));
+}
+
+}  // namespace
+
+std::string KeySource::Describe() const {
+  if (kind == Kind::kFile) return "key file " + location;
+  if (location == "SECRET_KEY_FALLBACKS") return "SECRET_KEY_FALLBACKS entry " + std::to_string(index + 1);
+  return "environment variable " + location;
+}
+
+EnvLookup ProcessEnvironment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& env) {
+  Settings settings;
+
+  // Which config file: --config > CREDVAULT_CONFIG > ./credvault.toml if present.
+  std::string config_file = flags.config_file;
+  if (config_file.empty()) {
+    if (auto from_env = NonEmpty(env("CREDVAULT_CONFIG"))) {
+      config_file = *from_env;
+    } else if (fs::exists("credvault.toml")) {
+      config_file = "credvault.toml";
+    }
+  }
+  FileSettings file;
+  if (!config_file.empty()) {
+    std::error_code ec;
+    if (!fs::is_regular_file(config_file, ec)) {
+      return NotFoundError("config file " + config_file + " does not exist or is not a file");
+    }
+    CV_ASSIGN_OR_RETURN(file, ReadConfigFile(config_file));
+    settings.config_file = config_file;
+  }
+
+  auto url = FirstOf<std::string>({FlagValue(flags.database_url), NonEmpty(env("DATABASE_URL")), file.database_url});
+  if (url) {
+    auto normalized = db::NormalizeDatabaseUrl(*url);
+    if (!normalized.ok()) return normalized.status().Annotate("DATABASE_URL");
+    settings.database_url = *normalized;
+    settings.database_display = db::RedactDatabaseUrl(*normalized);
+  } else {
+    settings.database_display = "(libpq defaults: PGHOST, PGDATABASE, ...)";
+  }
+
+  if (auto dir = FirstOf<std::string>({FlagValue(flags.migrations_dir), NonEmpty(env("CREDVAULT_MIGRATIONS_DIR")),
+                                       file.migrations_dir})) {
+    settings.migrations_dir = *dir;
+  } else if (fs::is_directory("migrations")) {
+    settings.migrations_dir = "migrations";
+  } else {
+    settings.migrations_dir = CREDVAULT_INSTALLED_MIGRATIONS;
+  }
+
+  if (auto environment = FirstOf<std::string>({FlagValue(flags.environment), NonEmpty(env("CREDVAULT_ENV")),
+                                               file.environment})) {
+    if (kEnvironments.count(*environment) == 0) {
+      return InvalidArgumentError("environment must be development, staging or production; got '" +
+                                  *environment + "'");
+    }
+    settings.environment = *environment;
+  }
+
+  if (auto format = FirstOf<std::string>({FlagValue(flags.log_format), NonEmpty(env("CREDVAULT_LOG_FORMAT")),
+                                          file.log_format})) {
+    if (*format != "text" && *format != "json") {
+      return InvalidArgumentError("log format must be text or json; got '" + *format + "'");
+    }
+    settings.log_format = *format;
+  }
+
+  if (file.lock_timeout) {
+    if (*file.lock_timeout < 0) return InvalidArgumentError(config_file + ": migrate.lock_timeout must be >= 0");
+    settings.lock_timeout_seconds = static_cast<int>(*file.lock_timeout);
+  }
+  if (file.batch_size) {
+    if (*file.batch_size < 1 || *file.batch_size > 1000000) {
+      return InvalidArgumentError(config_file + ": jobs.batch_size must be between 1 and 1000000");
+    }
+    settings.batch_size = static_cast<std::size_t>(*file.batch_size);
+  }
+  if (file.workers) {
+    if (*file.workers < 0 || *file.workers > 256) {
+      return InvalidArgumentError(config_file + ": jobs.workers must be between 0 and 256");
+    }
+    settings.workers = static_cast<unsigned>(*file.workers);
+  }
+
+  // Keys: primary and fallbacks each from their highest-precedence source.
+  if (!flags.key_files.empty()) {
+    if (flags.key_files.size() > 1) return InvalidArgumentError("--key-file given more than once; use --fallback-key-file for older keys", "usage");
+    settings.primary_key = KeySource{KeySource::Kind::kFile, flags.key_files.front()};
+  } else if (NonEmpty(env("SECRET_KEY"))) {
+    settings.primary_key = KeySource{KeySource::Kind::kEnvironment, "SECRET_KEY"};
+  } else if (file.primary_file) {
+    settings.primary_key = KeySource{KeySource::Kind::kFile, *file.primary_file};
+  }
+  if (!flags.fallback_key_files.empty()) {
+    for (const auto& path : flags.fallback_key_files) settings.fallback_keys.push_back({KeySource::Kind::kFile, path});
+  } else if (auto fallbacks = NonEmpty(env("SECRET_KEY_FALLBACKS"))) {
+    std::size_t count = 1;
+    for (char c : *fallbacks) count += (c == ',');
+    for (std::size_t i = 0; i < count; ++i) {
+      settings.fallback_keys.push_back({KeySource::Kind::kEnvironment, "SECRET_KEY_FALLBACKS", i});
+    }
+  } else if (file.fallback_files) {
+    for (const auto& path : *file.fallback_files) settings.fallback_keys.push_back({KeySource::Kind::kFile, path});
+  }
+  return settings;
+}
+
+StatusOr<Keyring> LoadKeyring(const Settings& settings) {
+  if (!settings.primary_key) {
+    return InvalidArgumentError(
+        "no encryption key configured: give --key-file FILE, set SECRET_KEY, or set [keys] primary_file in "
+        "credvault.toml (create a key with `credvault keygen --out FILE`)",
+        "no_key");
+  }
+  std::vector<KeySpec> fallbacks;
+  KeySpec primary;
+  {
+    auto text = ReadKeyText(*settings.primary_key);
+    if (!text.ok()) return text.status().Annotate("primary key");
+    primary = KeySpec{std::move(text).value(), settings.primary_key->Describe()};
+  }
+  for (const auto& source : settings.fallback_keys) {
+    auto text = ReadKeyText(source);
+    if (!text.ok()) return text.status().Annotate("fallback key");
+    fallbacks.push_back(KeySpec{std::move(text).value(), source.Describe()});
+  }
+  WipeEnvironmentVariable("SECRET_KEY");
+  WipeEnvironmentVariable("SECRET_KEY_FALLBACKS");
+  return Keyring::Create(std::move(primary), std::move(fallbacks));
+}
+
+}  // namespace credvault::cli

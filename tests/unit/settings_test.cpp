@@ -1,0 +1,129 @@
+// Configuration precedence (flags > environment > config file > defaults) and
+// DATABASE_URL handling.
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "cli/settings.hpp"
+#include "db/database_url.hpp"
+#include "support/test_support.hpp"
+
+using credvault::cli::GlobalFlags;
+using credvault::cli::KeySource;
+using credvault::cli::ResolveSettings;
+using credvault::db::NormalizeDatabaseUrl;
+using credvault::db::RedactDatabaseUrl;
+
+namespace {
+
+credvault::cli::EnvLookup FakeEnv(std::map<std::string, std::string> values) {
+  return [values](const std::string& name) -> std::optional<std::string> {
+    auto it = values.find(name);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+}  // namespace
+
+TEST_CASE("DATABASE_URL forms", "[config][url]") {
+  CHECK(*NormalizeDatabaseUrl("postgresql://u:p@db:5432/app") == "postgresql://u:p@db:5432/app");
+  CHECK(*NormalizeDatabaseUrl("postgres://u@db/app") == "postgresql://u@db/app");
+  CHECK(*NormalizeDatabaseUrl("postgresql+asyncpg://u:p@db:5432/app?ssl=require") ==
+        "postgresql://u:p@db:5432/app?ssl=require");
+  CHECK(*NormalizeDatabaseUrl("postgresql+psycopg2://u@/app") == "postgresql://u@/app");
+  CHECK(*NormalizeDatabaseUrl("  postgresql://db/app\n") == "postgresql://db/app");
+  CHECK(*NormalizeDatabaseUrl("host=db dbname=app user=u") == "host=db dbname=app user=u");
+  CHECK(NormalizeDatabaseUrl("")->empty());
+
+  auto mysql = NormalizeDatabaseUrl("mysql://u:secretpw@db/app");
+  REQUIRE(!mysql.ok());
+  CHECK(mysql.status().message().find("secretpw") == std::string::npos);
+  CHECK(!NormalizeDatabaseUrl("postgresql+://db/app").ok());
+  CHECK(!NormalizeDatabaseUrl("postgresql+as/yncpg://db/app").ok());
+  CHECK(!NormalizeDatabaseUrl("just some words").ok());
+  CHECK(!NormalizeDatabaseUrl(std::string("postgresql://db/app\0x", 22)).ok());
+}
+
+TEST_CASE("passwords are hidden in displayed URLs", "[config][url]") {
+  CHECK(RedactDatabaseUrl("postgresql://u:hunter2@db:5432/app") == "postgresql://u:***@db:5432/app");
+  CHECK(RedactDatabaseUrl("postgresql://u@db/app") == "postgresql://u@db/app");
+  CHECK(RedactDatabaseUrl("host=db password=hunter2 user=u") == "host=db password=*** user=u");
+  CHECK(RedactDatabaseUrl("postgresql://u:p%40ss@db/app").find("p%40ss") == std::string::npos);
+}
+
+TEST_CASE("flags beat environment beat config file beat defaults", "[config]") {
+  credvault::testing::TempDir dir;
+  auto config = dir.WriteFile("credvault.toml",
+                              "database_url = \"postgresql://file/db\"\n"
+                              "environment = \"staging\"\n"
+                              "migrations_dir = \"mig\"\n"
+                              "[keys]\nprimary_file = \"keys/p.key\"\nfallback_files = [\"keys/a.key\", \"keys/b.key\"]\n"
+                              "[migrate]\nlock_timeout = 9\n"
+                              "[jobs]\nbatch_size = 100\nworkers = 3\n");
+  GlobalFlags flags;
+  flags.config_file = config;
+
+  auto from_file = ResolveSettings(flags, FakeEnv({}));
+  REQUIRE(from_file.ok());
+  CHECK(from_file->database_url == "postgresql://file/db");
+  CHECK(from_file->environment == "staging");
+  CHECK(from_file->migrations_dir == dir.path() + "/mig");  // relative to the config file
+  REQUIRE(from_file->primary_key);
+  CHECK(from_file->primary_key->location == dir.path() + "/keys/p.key");
+  CHECK(from_file->fallback_keys.size() == 2);
+  CHECK(from_file->lock_timeout_seconds == 9);
+  CHECK(from_file->batch_size == 100);
+  CHECK(from_file->workers == 3);
+
+  auto from_env = ResolveSettings(flags, FakeEnv({{"DATABASE_URL", "postgresql+asyncpg://env/db"},
+                                                  {"CREDVAULT_ENV", "development"},
+                                                  {"SECRET_KEY", "x"},
+                                                  {"SECRET_KEY_FALLBACKS", "a,b,c"}}));
+  REQUIRE(from_env.ok());
+  CHECK(from_env->database_url == "postgresql://env/db");
+  CHECK(from_env->environment == "development");
+  CHECK(from_env->primary_key->kind == KeySource::Kind::kEnvironment);
+  CHECK(from_env->fallback_keys.size() == 3);
+
+  flags.database_url = "postgresql://flag/db";
+  flags.environment = "production";
+  flags.key_files = {"/k/primary.key"};
+  flags.fallback_key_files = {"/k/old.key"};
+  auto from_flags = ResolveSettings(flags, FakeEnv({{"DATABASE_URL", "postgresql://env/db"},
+                                                    {"CREDVAULT_ENV", "development"},
+                                                    {"SECRET_KEY", "x"}}));
+  REQUIRE(from_flags.ok());
+  CHECK(from_flags->database_url == "postgresql://flag/db");
+  CHECK(from_flags->environment == "production");
+  CHECK(from_flags->primary_key->location == "/k/primary.key");
+  REQUIRE(from_flags->fallback_keys.size() == 1);
+  CHECK(from_flags->fallback_keys[0].location == "/k/old.key");
+}
+
+TEST_CASE("defaults: production, text logs, batch 5000, libpq environment", "[config]") {
+  credvault::testing::TempDir empty;
+  GlobalFlags flags;
+  flags.config_file = empty.WriteFile("empty.toml", "");
+  auto settings = ResolveSettings(flags, FakeEnv({}));
+  REQUIRE(settings.ok());
+  CHECK(settings->environment == "production");
+  CHECK(settings->log_format == "text");
+  CHECK(settings->batch_size == 5000);
+  CHECK(settings->lock_timeout_seconds == 60);
+  CHECK(settings->database_url.empty());
+  CHECK(!settings->primary_key);
+}
+
+TEST_CASE("config type errors name file, line and setting", "[config]") {
+  credvault::testing::TempDir dir;
+  GlobalFlags flags;
+  flags.config_file = dir.WriteFile("c.toml", "\n[jobs]\nbatch_size = \"big\"\n");
+  auto settings = ResolveSettings(flags, FakeEnv({}));
+  REQUIRE(!settings.ok());
+  CHECK(settings.status().message().find(flags.config_file + ":3") != std::string::npos);
+  CHECK(settings.status().message().find("jobs.batch_size") != std::string::npos);
+
+  flags.config_file = dir.WriteFile("d.toml", "[jobs]\nbatch_size = 0\n");
+  CHECK(!ResolveSettings(flags, FakeEnv({})).ok());
+}
