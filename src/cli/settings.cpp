@@ -35,7 +35,7 @@ Status Unknown(const std::string& file, const toml::node& node, const std::strin
   return InvalidArgumentError(Where(file, node.source()) + ": unknown setting '" + key + "'");
 }
 
-Status WrongType(const std::string& file, const toml::node& node, const std::string& key, const char* expected) {
+Status WrongType(const std::string& file, const toml::node& node, const std::string& key, const std::string& expected) {
   return InvalidArgumentError(Where(file, node.source()) + ": '" + key + "' must be " + expected);
 }
 

@@ -19,13 +19,13 @@ const char* const kCommands[] = {"migrate", "rollback", "current", "history", "s
 TEST_CASE("--help works for the tool and every command", "[cli]") {
   auto top = RunCli({"--help"});
   CHECK(top.exit_code == 0);
+  CHECK(top.out.find("--database-url") != std::string::npos);
   for (const char* command : kCommands) {
     INFO(command);
     CHECK(top.out.find(command) != std::string::npos);
     auto help = RunCli({command, "--help"});
     CHECK(help.exit_code == 0);
     CHECK(help.out.find(command) != std::string::npos);
-    CHECK(help.out.find("--database-url") != std::string::npos);  // global options are listed too
   }
 }
 

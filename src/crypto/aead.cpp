@@ -1,0 +1,141 @@
+#include "crypto/aead.hpp"
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include <cstring>
+
+namespace credvault::crypto {
+namespace {
+
+Status AuthFailed() { return DataLossError("authentication failed", "auth_failed"); }
+
+class XChaCha20Poly1305 final : public Aead {
+ public:
+  explicit XChaCha20Poly1305(const std::uint8_t* key) : key_(key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES) {}
+  std::size_t nonce_size() const override { return crypto_aead_xchacha20poly1305_ietf_NPUBBYTES; }
+
+  Status Seal(const std::uint8_t* nonce, std::string_view plaintext, std::string_view aad,
+              std::uint8_t* out) const override {
+    unsigned long long written = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out, &written, Bytes(plaintext), plaintext.size(), Bytes(aad),
+                                               aad.size(), nullptr, nonce, key_.data());
+    return Status::Ok();
+  }
+
+  Status Open(const std::uint8_t* nonce, std::string_view sealed, std::string_view aad,
+              std::uint8_t* out) const override {
+    if (sealed.size() < kTagLength) return AuthFailed();
+    unsigned long long written = 0;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &written, nullptr, Bytes(sealed), sealed.size(), Bytes(aad),
+                                                   aad.size(), nonce, key_.data()) != 0) {
+      return AuthFailed();
+    }
+    return Status::Ok();
+  }
+
+  static const unsigned char* Bytes(std::string_view text) {
+    return reinterpret_cast<const unsigned char*>(text.data());
+  }
+
+ private:
+  SecretBytes key_;
+};
+
+class ChaCha20Poly1305Ietf final : public Aead {
+ public:
+  explicit ChaCha20Poly1305Ietf(const std::uint8_t* key) : key_(key, crypto_aead_chacha20poly1305_ietf_KEYBYTES) {}
+  std::size_t nonce_size() const override { return crypto_aead_chacha20poly1305_ietf_NPUBBYTES; }
+
+  Status Seal(const std::uint8_t* nonce, std::string_view plaintext, std::string_view aad,
+              std::uint8_t* out) const override {
+    unsigned long long written = 0;
+    crypto_aead_chacha20poly1305_ietf_encrypt(out, &written, XChaCha20Poly1305::Bytes(plaintext), plaintext.size(),
+                                              XChaCha20Poly1305::Bytes(aad), aad.size(), nullptr, nonce, key_.data());
+    return Status::Ok();
+  }
+
+  Status Open(const std::uint8_t* nonce, std::string_view sealed, std::string_view aad,
+              std::uint8_t* out) const override {
+    if (sealed.size() < kTagLength) return AuthFailed();
+    unsigned long long written = 0;
+    if (crypto_aead_chacha20poly1305_ietf_decrypt(out, &written, nullptr, XChaCha20Poly1305::Bytes(sealed),
+                                                  sealed.size(), XChaCha20Poly1305::Bytes(aad), aad.size(), nonce,
+                                                  key_.data()) != 0) {
+      return AuthFailed();
+    }
+    return Status::Ok();
+  }
+
+ private:
+  SecretBytes key_;
+};
+
+// One EVP context per thread, reused: creating one per value would dominate
+// the cost of short values.
+EVP_CIPHER_CTX* ThreadCipherContext() {
+  struct Holder {
+    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    ~Holder() { EVP_CIPHER_CTX_free(ctx); }
+  };
+  thread_local Holder holder;
+  return holder.ctx;
+}
+
+class Aes256Gcm final : public Aead {
+ public:
+  explicit Aes256Gcm(const std::uint8_t* key) : key_(key, 32) {}
+  std::size_t nonce_size() const override { return 12; }
+
+  Status Seal(const std::uint8_t* nonce, std::string_view plaintext, std::string_view aad,
+              std::uint8_t* out) const override {
+    EVP_CIPHER_CTX* ctx = ThreadCipherContext();
+    int len = 0;
+    bool ok = ctx != nullptr && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key_.data(), nonce) == 1 &&
+              (aad.empty() || EVP_EncryptUpdate(ctx, nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1) &&
+              (plaintext.empty() ||
+               EVP_EncryptUpdate(ctx, out, &len, Bytes(plaintext), static_cast<int>(plaintext.size())) == 1) &&
+              EVP_EncryptFinal_ex(ctx, out + plaintext.size(), &len) == 1 &&
+              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagLength, out + plaintext.size()) == 1;
+    return ok ? Status::Ok() : InternalError("AES-256-GCM encryption failed");
+  }
+
+  Status Open(const std::uint8_t* nonce, std::string_view sealed, std::string_view aad,
+              std::uint8_t* out) const override {
+    if (sealed.size() < kTagLength) return AuthFailed();
+    const std::size_t n = sealed.size() - kTagLength;
+    EVP_CIPHER_CTX* ctx = ThreadCipherContext();
+    int len = 0;
+    std::uint8_t tag[kTagLength];
+    std::memcpy(tag, sealed.data() + n, kTagLength);
+    bool ok = ctx != nullptr && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key_.data(), nonce) == 1 &&
+              (aad.empty() || EVP_DecryptUpdate(ctx, nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1) &&
+              (n == 0 || EVP_DecryptUpdate(ctx, out, &len, Bytes(sealed), static_cast<int>(n)) == 1) &&
+              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagLength, tag) == 1 &&
+              EVP_DecryptFinal_ex(ctx, out + n, &len) == 1;
+    if (!ok) {
+      if (n > 0) sodium_memzero(out, n);
+      return AuthFailed();
+    }
+    return Status::Ok();
+  }
+
+ private:
+  static const unsigned char* Bytes(std::string_view text) {
+    return reinterpret_cast<const unsigned char*>(text.data());
+  }
+  SecretBytes key_;
+};
+
+}  // namespace
+
+std::unique_ptr<Aead> NewAead(Algorithm algorithm, const std::uint8_t* key) {
+  if (algorithm == Algorithm::kAes256Gcm) return std::make_unique<Aes256Gcm>(key);
+  return std::make_unique<XChaCha20Poly1305>(key);
+}
+
+std::unique_ptr<Aead> NewChaCha20Poly1305ForTesting(const std::uint8_t* key) {
+  return std::make_unique<ChaCha20Poly1305Ietf>(key);
+}
+
+}  // namespace credvault::crypto

@@ -1,0 +1,127 @@
+#include "credvault/envelope.hpp"
+
+#include <sodium.h>
+
+namespace credvault {
+namespace {
+
+constexpr std::string_view kPrefix = "cv1:";
+constexpr std::size_t kKidLength = 8;
+constexpr std::size_t kHeaderLength = 15;  // "cv1:x:" + 8 + ":"
+
+Status Malformed(const char* reason, const std::string& message) {
+  return InvalidArgumentError("not a valid credvault v1 value: " + message, reason);
+}
+
+bool IsBase64UrlChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+int Base64UrlValue(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  return c == '-' ? 62 : 63;
+}
+
+// Checks alphabet, length and canonical trailing bits without decoding.
+// Returns the decoded length, or an error reason.
+StatusOr<std::size_t> CheckBase64Url(std::string_view text) {
+  for (char c : text) {
+    if (c == '=') return Malformed("padding", "payload has base64 padding ('='), which v1 forbids");
+    if (!IsBase64UrlChar(c)) return Malformed("bad_base64", "payload is not base64url");
+  }
+  const std::size_t rest = text.size() % 4;
+  if (rest == 1) return Malformed("bad_base64", "payload has an impossible base64 length");
+  if (rest != 0) {
+    const int last = Base64UrlValue(text.back());
+    const int unused_bits_mask = rest == 2 ? 0x0f : 0x03;
+    if ((last & unused_bits_mask) != 0) return Malformed("bad_base64", "payload is not canonical base64url");
+  }
+  return text.size() / 4 * 3 + (rest == 0 ? 0 : rest - 1);
+}
+
+}  // namespace
+
+std::size_t NonceLength(Algorithm alg) { return alg == Algorithm::kAes256Gcm ? 12 : 24; }
+
+StatusOr<Envelope> ParseEnvelope(std::string_view text) {
+  if (text.substr(0, kPrefix.size()) != kPrefix) {
+    if (text.size() > 3 && text[0] == 'c' && text[1] == 'v' && text[2] >= '0' && text[2] <= '9') {
+      std::size_t colon = text.find(':');
+      bool digits = colon != std::string_view::npos;
+      for (std::size_t i = 2; digits && i < colon; ++i) digits = text[i] >= '0' && text[i] <= '9';
+      if (digits) return Malformed("bad_version", "unsupported format version");
+    }
+    return Malformed("not_envelope", "no cv1: prefix");
+  }
+  std::size_t colons = 0;
+  for (char c : text) colons += (c == ':');
+  if (colons != 3) return Malformed("bad_structure", "expected exactly 4 ':'-separated fields");
+
+  const std::size_t alg_end = text.find(':', kPrefix.size());
+  std::string_view alg = text.substr(kPrefix.size(), alg_end - kPrefix.size());
+  if (alg != "x" && alg != "g") return Malformed("bad_algorithm", "unknown algorithm");
+  const std::size_t kid_end = text.find(':', alg_end + 1);
+  std::string_view kid = text.substr(alg_end + 1, kid_end - alg_end - 1);
+  if (kid.size() != kKidLength) return Malformed("bad_kid", "kid must be 8 lowercase hex characters");
+  for (char c : kid) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return Malformed("bad_kid", "kid must be 8 lowercase hex characters");
+    }
+  }
+  Envelope envelope{static_cast<Algorithm>(alg[0]), kid, text.substr(0, kid_end + 1), text.substr(kid_end + 1)};
+  CV_ASSIGN_OR_RETURN(std::size_t decoded, CheckBase64Url(envelope.payload));
+  if (decoded < NonceLength(envelope.algorithm) + kTagLength) {
+    return Malformed("too_short", "payload shorter than nonce and tag");
+  }
+  return envelope;
+}
+
+ValueKind ClassifyValue(std::string_view text) {
+  if (ParseEnvelope(text).ok()) return ValueKind::kCiphertext;
+  if (text.substr(0, kPrefix.size()) == kPrefix) return ValueKind::kMalformedEnvelope;
+  return ValueKind::kPlaintext;
+}
+
+std::string BuildAad(std::string_view header, const ValueContext& context) {
+  std::string aad;
+  aad.reserve(header.size() + context.table.size() + context.column.size() + context.row_key.size() + 2);
+  aad.append(header).append(context.table).push_back('\0');
+  aad.append(context.column).push_back('\0');
+  aad.append(context.row_key);
+  return aad;
+}
+
+std::size_t CiphertextLength(std::size_t plaintext_bytes, Algorithm alg) {
+  const std::size_t raw = NonceLength(alg) + kTagLength + plaintext_bytes;
+  return kHeaderLength + (4 * raw + 2) / 3;
+}
+
+std::size_t MaxPlaintextLength(std::size_t column_chars, Algorithm alg) {
+  if (CiphertextLength(0, alg) > column_chars) return 0;
+  std::size_t n = column_chars;  // an upper bound: the ciphertext is longer than the plaintext
+  while (CiphertextLength(n, alg) > column_chars) --n;
+  return n;
+}
+
+std::string Base64UrlEncode(const std::uint8_t* data, std::size_t size) {
+  std::string out(sodium_base64_ENCODED_LEN(size, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(out.data(), out.size(), data, size, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(out.size() - 1);  // the terminating NUL
+  return out;
+}
+
+StatusOr<std::string> Base64UrlDecode(std::string_view text) {
+  CV_ASSIGN_OR_RETURN(std::size_t decoded, CheckBase64Url(text));
+  std::string out(decoded, '\0');
+  std::size_t written = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), nullptr,
+                        &written, nullptr, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      written != decoded) {
+    return Malformed("bad_base64", "payload is not base64url");
+  }
+  return out;
+}
+
+}  // namespace credvault

@@ -1,0 +1,95 @@
+// Key text → input keying material, kid derivation, key generation (DESIGN §3).
+#include <sodium.h>
+
+#include "credvault/keyring.hpp"
+#include "crypto/hkdf.hpp"
+
+namespace credvault {
+namespace {
+
+constexpr std::string_view kBase64Prefix = "base64:";
+constexpr std::size_t kMinKeyBytes = 32;
+
+bool IsValidUtf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t extra;
+    std::uint32_t min;
+    if (c < 0x80) { ++i; continue; }
+    if ((c & 0xe0) == 0xc0) { extra = 1; min = 0x80; }
+    else if ((c & 0xf0) == 0xe0) { extra = 2; min = 0x800; }
+    else if ((c & 0xf8) == 0xf0) { extra = 3; min = 0x10000; }
+    else return false;
+    if (i + extra >= text.size()) return false;
+    std::uint32_t code = c & (0x3f >> extra);
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3f);
+    }
+    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+StatusOr<SecretBytes> ParseKeyMaterial(std::string_view text) {
+  if (text.size() >= 2 && text.substr(text.size() - 2) == "\r\n") {
+    text.remove_suffix(2);
+  } else if (!text.empty() && text.back() == '\n') {
+    text.remove_suffix(1);
+  }
+  if (text.substr(0, kBase64Prefix.size()) == kBase64Prefix) {
+    std::string_view encoded = text.substr(kBase64Prefix.size());
+    SecretBytes ikm(encoded.size() + 1);
+    std::size_t written = 0;
+    const char* end = nullptr;
+    if (sodium_base642bin(ikm.data(), ikm.size(), encoded.data(), encoded.size(), nullptr, &written, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != encoded.data() + encoded.size()) {
+      return InvalidArgumentError("key starts with base64: but the rest is not standard base64", "bad_key");
+    }
+    if (written != kMinKeyBytes) {
+      return InvalidArgumentError("a base64: key must decode to exactly 32 bytes; this one has " +
+                                      std::to_string(written) + " (create one with `credvault keygen`)",
+                                  "weak_key");
+    }
+    return SecretBytes(ikm.data(), written);
+  }
+  if (text.size() < kMinKeyBytes) {
+    return InvalidArgumentError("key is too short: " + std::to_string(text.size()) +
+                                    " bytes, at least 32 required (create one with `credvault keygen`)",
+                                "weak_key");
+  }
+  if (!IsValidUtf8(text)) return InvalidArgumentError("key is not valid UTF-8", "bad_key");
+  return SecretBytes::FromString(text);
+}
+
+SecretBytes GenerateKeyText() {
+  SecretBytes raw(kMinKeyBytes);
+  randombytes_buf(raw.data(), raw.size());
+  const std::size_t encoded_size = sodium_base64_ENCODED_LEN(kMinKeyBytes, sodium_base64_VARIANT_ORIGINAL);
+  SecretBytes text(kBase64Prefix.size() + encoded_size);
+  std::copy(kBase64Prefix.begin(), kBase64Prefix.end(), reinterpret_cast<char*>(text.data()));
+  sodium_bin2base64(reinterpret_cast<char*>(text.data()) + kBase64Prefix.size(), encoded_size, raw.data(), raw.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  // Drop the terminating NUL that sodium_bin2base64 writes.
+  return SecretBytes(text.data(), text.size() - 1);
+}
+
+std::string DeriveKid(const SecretBytes& ikm) {
+  std::uint8_t kid[4];
+  constexpr std::string_view info = "credvault kid";
+  Status derived = crypto::HkdfSha256(reinterpret_cast<const std::uint8_t*>(crypto::kCredvaultSalt.data()),
+                                      crypto::kCredvaultSalt.size(), ikm.data(), ikm.size(),
+                                      reinterpret_cast<const std::uint8_t*>(info.data()), info.size(), kid, sizeof kid);
+  if (!derived.ok()) return std::string();
+  char hex[2 * sizeof kid + 1];
+  sodium_bin2hex(hex, sizeof hex, kid, sizeof kid);
+  return std::string(hex);
+}
+
+}  // namespace credvault

@@ -1,0 +1,119 @@
+#include "credvault/keyring.hpp"
+
+#include <sodium.h>
+
+#include "crypto/aead.hpp"
+#include "crypto/hkdf.hpp"
+#include "crypto/nonce.hpp"
+#include "crypto/seal.hpp"
+
+namespace credvault {
+namespace {
+
+// One key of the ring with an AEAD for each algorithm, so a value written
+// under either algorithm decrypts whatever the ring's default is.
+struct RingKey {
+  std::string kid;
+  std::string source;
+  bool primary = false;
+  std::unique_ptr<crypto::Aead> xchacha;
+  std::unique_ptr<crypto::Aead> aes_gcm;
+
+  const crypto::Aead& aead(Algorithm alg) const { return alg == Algorithm::kAes256Gcm ? *aes_gcm : *xchacha; }
+};
+
+StatusOr<std::unique_ptr<crypto::Aead>> DeriveAead(const SecretBytes& ikm, Algorithm alg) {
+  std::string info = "credvault aead ";
+  info += static_cast<char>(alg);
+  SecretBytes key(32);
+  CV_RETURN_IF_ERROR(crypto::HkdfSha256(reinterpret_cast<const std::uint8_t*>(crypto::kCredvaultSalt.data()),
+                                        crypto::kCredvaultSalt.size(), ikm.data(), ikm.size(),
+                                        reinterpret_cast<const std::uint8_t*>(info.data()), info.size(), key.data(),
+                                        key.size()));
+  return crypto::NewAead(alg, key.data());
+}
+
+StatusOr<RingKey> MakeRingKey(const KeySpec& spec, bool primary) {
+  auto ikm = ParseKeyMaterial(spec.text.view());
+  if (!ikm.ok()) return ikm.status().Annotate(spec.source);
+  RingKey key;
+  key.kid = DeriveKid(*ikm);
+  if (key.kid.empty()) return InternalError("kid derivation failed");
+  key.source = spec.source;
+  key.primary = primary;
+  CV_ASSIGN_OR_RETURN(key.xchacha, DeriveAead(*ikm, Algorithm::kXChaCha20Poly1305));
+  CV_ASSIGN_OR_RETURN(key.aes_gcm, DeriveAead(*ikm, Algorithm::kAes256Gcm));
+  return key;
+}
+
+}  // namespace
+
+struct Keyring::State {
+  Algorithm algorithm = Algorithm::kXChaCha20Poly1305;
+  std::vector<RingKey> keys;  // primary first
+
+  const RingKey* Find(std::string_view kid) const {
+    for (const auto& key : keys) {
+      if (key.kid == kid) return &key;
+    }
+    return nullptr;
+  }
+};
+
+Keyring::Keyring(std::shared_ptr<const State> state) : state_(std::move(state)) {}
+
+StatusOr<Keyring> Keyring::Create(KeySpec primary, std::vector<KeySpec> fallbacks, Algorithm algorithm) {
+  auto state = std::make_shared<State>();
+  state->algorithm = algorithm;
+  CV_ASSIGN_OR_RETURN(RingKey primary_key, MakeRingKey(primary, true));
+  state->keys.push_back(std::move(primary_key));
+  for (const auto& spec : fallbacks) {
+    CV_ASSIGN_OR_RETURN(RingKey key, MakeRingKey(spec, false));
+    if (const RingKey* twin = state->Find(key.kid)) {
+      return InvalidArgumentError(key.source + " and " + twin->source + " are the same key (kid " + key.kid + ")",
+                                  "duplicate_kid");
+    }
+    state->keys.push_back(std::move(key));
+  }
+  return Keyring(std::move(state));
+}
+
+const std::string& Keyring::primary_kid() const { return state_->keys.front().kid; }
+Algorithm Keyring::algorithm() const { return state_->algorithm; }
+
+std::vector<KeyInfo> Keyring::keys() const {
+  std::vector<KeyInfo> out;
+  for (const auto& key : state_->keys) out.push_back(KeyInfo{key.kid, key.primary, key.source});
+  return out;
+}
+
+bool Keyring::HasKid(std::string_view kid) const { return state_->Find(kid) != nullptr; }
+
+StatusOr<std::string> Keyring::Encrypt(std::string_view plaintext, const ValueContext& context) const {
+  const RingKey& primary = state_->keys.front();
+  const crypto::Aead& aead = primary.aead(state_->algorithm);
+  std::uint8_t nonce[24];
+  crypto::FillRandomNonce(nonce, aead.nonce_size());
+  return crypto::SealEnvelope(aead, state_->algorithm, primary.kid, nonce, plaintext, context);
+}
+
+StatusOr<std::size_t> Keyring::DecryptInto(std::string_view value, const ValueContext& context,
+                                           SecretBytes& scratch) const {
+  CV_ASSIGN_OR_RETURN(Envelope envelope, ParseEnvelope(value));
+  const RingKey* key = state_->Find(envelope.kid);
+  if (key == nullptr) {
+    return NotFoundError("value is under key " + std::string(envelope.kid) + ", which is not in the keyring",
+                         "unknown_kid");
+  }
+  return crypto::OpenEnvelope(key->aead(envelope.algorithm), envelope, context, scratch);
+}
+
+StatusOr<SecretBytes> Keyring::Decrypt(std::string_view value, const ValueContext& context) const {
+  thread_local SecretBytes scratch;
+  CV_ASSIGN_OR_RETURN(std::size_t length, DecryptInto(value, context, scratch));
+  SecretBytes plaintext(scratch.data(), length);
+  sodium_memzero(scratch.data(), length);
+  return plaintext;
+}
+
+}  // namespace credvault
