@@ -38,7 +38,9 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 step "fuzz targets (libFuzzer, clang) in build-fuzz/"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCREDVAULT_FUZZ=ON -DCREDVAULT_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j"$jobs"
+fuzz_targets=()
+for corpus in tests/fuzz/corpus/*/; do fuzz_targets+=("fuzz_$(basename "$corpus")"); done
+cmake --build build-fuzz -j"$jobs" --target "${fuzz_targets[@]}"
 fuzz_runs=${CREDVAULT_FUZZ_RUNS:-50000}
 for corpus in "$root"/tests/fuzz/corpus/*/; do
   name=$(basename "$corpus")

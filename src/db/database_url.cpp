@@ -36,8 +36,8 @@ StatusOr<std::string> NormalizeDatabaseUrl(std::string_view url) {
   std::string_view rest = url.substr(scheme_end + 3);
   std::string_view base = scheme.substr(0, scheme.find('+'));
   if (base != "postgresql" && base != "postgres") {
-    return InvalidArgumentError("database URL scheme must be postgresql:// or postgresql+<driver>:// (SQLAlchemy); got '" +
-                                std::string(base) + "'");
+    // The scheme is not repeated: a mangled URL can carry its password there.
+    return InvalidArgumentError("database URL scheme must be postgresql:// or postgresql+<driver>:// (SQLAlchemy)");
   }
   if (scheme.find('+') != std::string_view::npos) {
     std::string_view driver = scheme.substr(scheme.find('+') + 1);
@@ -54,18 +54,34 @@ StatusOr<std::string> NormalizeDatabaseUrl(std::string_view url) {
 std::string RedactDatabaseUrl(std::string_view url) {
   auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) {
-    // key=value form: hide password=...
-    std::string out(url);
-    auto pos = out.find("password");
-    while (pos != std::string::npos) {
-      auto eq = out.find('=', pos);
-      if (eq == std::string::npos) break;
-      auto value_start = eq + 1;
-      while (value_start < out.size() && out[value_start] == ' ') ++value_start;
-      auto value_end = out.find(' ', value_start);
-      if (value_end == std::string::npos) value_end = out.size();
-      out.replace(value_start, value_end - value_start, "***");
-      pos = out.find("password", value_start + 3);
+    // Neither a URL nor key=value: nothing can be shown safely.
+    if (!LooksLikeKeywordValue(url)) return "***";
+    // key=value form: keep only well-formed "keyword=value" tokens whose
+    // keyword is not password; anything unusual is hidden.
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < url.size()) {
+      if (url[pos] == ' ') {
+        out += ' ';
+        ++pos;
+        continue;
+      }
+      std::size_t end = url.find(' ', pos);
+      if (end == std::string_view::npos) end = url.size();
+      std::string_view token = url.substr(pos, end - pos);
+      std::size_t eq = token.find('=');
+      bool keyword_ok = eq != std::string_view::npos && eq > 0;
+      for (std::size_t i = 0; keyword_ok && i < eq; ++i) {
+        keyword_ok = std::islower(static_cast<unsigned char>(token[i])) || token[i] == '_';
+      }
+      if (!keyword_ok) {
+        out += "***";
+      } else if (token.substr(0, eq) == "password") {
+        out += "password=***";
+      } else {
+        out.append(token);
+      }
+      pos = end;
     }
     return out;
   }

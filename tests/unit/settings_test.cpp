@@ -127,3 +127,15 @@ TEST_CASE("config type errors name file, line and setting", "[config]") {
   flags.config_file = dir.WriteFile("d.toml", "[jobs]\nbatch_size = 0\n");
   CHECK(!ResolveSettings(flags, FakeEnv({})).ok());
 }
+
+TEST_CASE("a malformed URL is hidden entirely (found by fuzz_database_url)", "[config][url]") {
+  CHECK(RedactDatabaseUrl("postgresql:/\xff\xff/user:S3cretPw@db/app") == "***");
+  CHECK(RedactDatabaseUrl("user:S3cretPw@db") == "***");
+}
+
+TEST_CASE("an unsupported scheme is not repeated in the message (found by fuzz_database_url)", "[config][url]") {
+  CHECK(NormalizeDatabaseUrl("S3cretPw://db/app").status().message().find("S3cretPw") == std::string::npos);
+  auto mangled = NormalizeDatabaseUrl("user:S3cretPw@host//postgresql://x");
+  REQUIRE(!mangled.ok());
+  CHECK(mangled.status().message().find("S3cretPw") == std::string::npos);
+}
