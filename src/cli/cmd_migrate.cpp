@@ -1,5 +1,7 @@
-// credvault migrate: Apply pending migrations (--sql: print them, touch nothing).
-#include "cli/command.hpp"
+// credvault migrate: apply pending migrations (--sql: print them, touch nothing).
+#include <iostream>
+
+#include "cli/migrator_access.hpp"
 
 namespace credvault::cli {
 
@@ -11,9 +13,24 @@ void RegisterMigrateCommand(CLI::App& app, CommandTable& commands) {
   sub->add_flag("--sql", options->sql, "Print the SQL that would run; change nothing");
   sub->add_option("--lock-timeout", options->lock_timeout, "Seconds to wait for another migrator (default 60)")
       ->check(CLI::NonNegativeNumber);
-  commands.Add(sub, [options](CommandContext&) -> Status {
-    (void)options;
-    return NotImplementedYet("migrate"); });
+  commands.Add(sub, [options](CommandContext& context) -> Status {
+    CV_ASSIGN_OR_RETURN(migrate::MigrationSet set, LoadMigrations(context));
+    if (options->sql) {
+      // From the database's current revision when one is reachable, else from base.
+      std::string from;
+      if (auto conn = context.Connect("credvault migrate --sql"); conn.ok()) {
+        CV_ASSIGN_OR_RETURN(migrate::SchemaState state, migrate::ReadSchemaState(**conn, set));
+        from = state.current;
+      } else {
+        context.log().info("no database reachable: printing the SQL from base");
+      }
+      CV_ASSIGN_OR_RETURN(std::string sql, migrate::MigrateSql(set, from, options->to));
+      std::cout << sql << std::flush;
+      return Status::Ok();
+    }
+    auto steps = MakeStepRunner(context);
+    return migrate::Migrate(MigratorOptionsFor(context, steps.get(), options->lock_timeout), set, options->to);
+  });
 }
 
 }  // namespace credvault::cli

@@ -1,5 +1,5 @@
-// credvault reset: Drop everything and migrate from base (never in production).
-#include "cli/command.hpp"
+// credvault reset: drop everything and migrate from base (never in production).
+#include "cli/migrator_access.hpp"
 
 namespace credvault::cli {
 
@@ -8,9 +8,19 @@ void RegisterResetCommand(CLI::App& app, CommandTable& commands) {
   struct Options { bool yes = false; };
   auto options = std::make_shared<Options>();
   sub->add_flag("--yes", options->yes, "Do not ask for confirmation");
-  commands.Add(sub, [options](CommandContext&) -> Status {
-    (void)options;
-    return NotImplementedYet("reset"); });
+  commands.Add(sub, [options](CommandContext& context) -> Status {
+    if (context.settings().environment == "production") {
+      return FailedPreconditionError("reset is never allowed in production (--env / CREDVAULT_ENV is production)",
+                                     "production");
+    }
+    CV_ASSIGN_OR_RETURN(migrate::MigrationSet set, LoadMigrations(context));
+    if (!context.Confirm("Drop EVERYTHING in " + context.settings().database_display + " and migrate from base?",
+                         options->yes)) {
+      return FailedPreconditionError("reset drops all data: confirm on a terminal or pass --yes", "needs_yes");
+    }
+    auto steps = MakeStepRunner(context);
+    return migrate::Reset(MigratorOptionsFor(context, steps.get()), set);
+  });
 }
 
 }  // namespace credvault::cli

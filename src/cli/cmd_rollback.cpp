@@ -1,5 +1,7 @@
-// credvault rollback: Undo applied migrations (default: the last one).
-#include "cli/command.hpp"
+// credvault rollback: undo applied migrations (default: the last one).
+#include <iostream>
+
+#include "cli/migrator_access.hpp"
 
 namespace credvault::cli {
 
@@ -11,9 +13,27 @@ void RegisterRollbackCommand(CLI::App& app, CommandTable& commands) {
   sub->add_option("--to", options->to, "Undo down to this revision (or 'base')")->excludes(steps);
   sub->add_flag("--sql", options->sql, "Print the SQL that would run; change nothing");
   sub->add_flag("--yes", options->yes, "Do not ask for confirmation");
-  commands.Add(sub, [options](CommandContext&) -> Status {
-    (void)options;
-    return NotImplementedYet("rollback"); });
+  commands.Add(sub, [options](CommandContext& context) -> Status {
+    CV_ASSIGN_OR_RETURN(migrate::MigrationSet set, LoadMigrations(context));
+    migrate::RollbackTarget target;
+    target.steps = options->to.empty() ? std::max(options->steps, 1) : 0;
+    target.revision = options->to;
+    if (options->sql) {
+      CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, context.Connect("credvault rollback --sql"));
+      CV_ASSIGN_OR_RETURN(migrate::SchemaState state, migrate::ReadSchemaState(*conn, set));
+      CV_ASSIGN_OR_RETURN(std::string sql, migrate::RollbackSql(set, state, target));
+      std::cout << sql << std::flush;
+      return Status::Ok();
+    }
+    const std::string what = options->to.empty() ? std::to_string(target.steps) + " migration(s)"
+                                                  : "everything after " + options->to;
+    if (!context.Confirm("Roll back " + what + " on " + context.settings().database_display + "?", options->yes)) {
+      return FailedPreconditionError("rollback changes the schema and may drop data: confirm on a terminal or pass --yes",
+                                     "needs_yes");
+    }
+    auto runner = MakeStepRunner(context);
+    return migrate::Rollback(MigratorOptionsFor(context, runner.get()), set, target);
+  });
 }
 
 }  // namespace credvault::cli

@@ -1,5 +1,6 @@
-// credvault stamp: Record a revision as applied without running it.
-#include "cli/command.hpp"
+// credvault stamp: record a revision as applied without running it.
+#include "cli/exit_codes.hpp"
+#include "cli/migrator_access.hpp"
 
 namespace credvault::cli {
 
@@ -10,9 +11,13 @@ void RegisterStampCommand(CLI::App& app, CommandTable& commands) {
   auto* rev = sub->add_option("REV", options->revision, "Revision id to record as current");
   sub->add_flag("--from-alembic", options->from_alembic, "Adopt an Alembic-managed database (reads alembic_version)")
       ->excludes(rev);
-  commands.Add(sub, [options](CommandContext&) -> Status {
-    (void)options;
-    return NotImplementedYet("stamp"); });
+  commands.Add(sub, [options](CommandContext& context) -> Status {
+    if (options->revision.empty() && !options->from_alembic) return UsageError("stamp needs REV or --from-alembic");
+    CV_ASSIGN_OR_RETURN(migrate::MigrationSet set, LoadMigrations(context));
+    auto migrator = MigratorOptionsFor(context, nullptr);
+    if (options->from_alembic) return migrate::StampFromAlembic(migrator, set);
+    return migrate::Stamp(migrator, set, options->revision);
+  });
 }
 
 }  // namespace credvault::cli

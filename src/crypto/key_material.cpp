@@ -1,6 +1,7 @@
 // Key text → input keying material, kid derivation, key generation (DESIGN §3).
 #include <sodium.h>
 
+#include "common/utf8.hpp"
 #include "credvault/keyring.hpp"
 #include "crypto/hkdf.hpp"
 
@@ -9,30 +10,6 @@ namespace {
 
 constexpr std::string_view kBase64Prefix = "base64:";
 constexpr std::size_t kMinKeyBytes = 32;
-
-bool IsValidUtf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    std::size_t extra;
-    std::uint32_t min;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xe0) == 0xc0) { extra = 1; min = 0x80; }
-    else if ((c & 0xf0) == 0xe0) { extra = 2; min = 0x800; }
-    else if ((c & 0xf8) == 0xf0) { extra = 3; min = 0x10000; }
-    else return false;
-    if (i + extra >= text.size()) return false;
-    std::uint32_t code = c & (0x3f >> extra);
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3f);
-    }
-    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
-    i += extra + 1;
-  }
-  return true;
-}
 
 }  // namespace
 

@@ -1,0 +1,94 @@
+#include "migrate/history.hpp"
+
+namespace credvault::migrate {
+namespace {
+
+constexpr const char* kCreateTables = R"SQL(
+CREATE TABLE IF NOT EXISTS credvault_schema_history (
+    revision     text PRIMARY KEY,
+    description  text NOT NULL,
+    checksum     text NOT NULL,
+    applied_at   timestamptz NOT NULL DEFAULT now(),
+    applied_by   text NOT NULL DEFAULT current_user,
+    execution_ms bigint,
+    tool_version text,
+    state        text NOT NULL CHECK (state IN ('applied', 'running', 'failed'))
+);
+CREATE TABLE IF NOT EXISTS credvault_events (
+    id       bigserial PRIMARY KEY,
+    at       timestamptz NOT NULL DEFAULT now(),
+    actor    text NOT NULL DEFAULT current_user,
+    client   text DEFAULT current_setting('application_name'),
+    kind     text NOT NULL,
+    revision text,
+    details  jsonb NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS credvault_settings (
+    key   text PRIMARY KEY,
+    value text NOT NULL
+);
+CREATE OR REPLACE FUNCTION credvault_events_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'credvault_events is append-only';
+END;
+$$;
+CREATE OR REPLACE TRIGGER credvault_events_append_only
+    BEFORE UPDATE OR DELETE ON credvault_events
+    FOR EACH STATEMENT EXECUTE FUNCTION credvault_events_append_only();
+)SQL";
+
+constexpr const char* kHistoryExists = "SELECT to_regclass('credvault_schema_history') IS NOT NULL";
+constexpr const char* kInsertEvent =
+    "INSERT INTO credvault_events (kind, revision, details) VALUES ($1, $2, $3::jsonb)";
+
+}  // namespace
+
+Status EnsureHistoryTables(db::Connection& conn) {
+  // Only under the migration lock, so two creators never race.
+  return conn.ExecScript(kCreateTables);
+}
+
+StatusOr<std::map<std::string, HistoryRow>> ReadHistory(db::Connection& conn) {
+  std::map<std::string, HistoryRow> out;
+  CV_ASSIGN_OR_RETURN(db::Rows exists, conn.Query(kHistoryExists));
+  if (exists.text(0, 0) != "t") return out;
+  CV_ASSIGN_OR_RETURN(db::Rows rows,
+                      conn.Query("SELECT revision, description, checksum, "
+                                 "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z', "
+                                 "applied_by, coalesce(execution_ms::text, ''), state "
+                                 "FROM credvault_schema_history ORDER BY revision"));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    HistoryRow row{rows.text(i, 0), rows.text(i, 1), rows.text(i, 2), rows.text(i, 3),
+                   rows.text(i, 4), rows.text(i, 5), rows.text(i, 6)};
+    out[row.revision] = row;
+  }
+  return out;
+}
+
+StatusOr<std::optional<std::string>> ReadRecordedEnvironment(db::Connection& conn) {
+  CV_ASSIGN_OR_RETURN(db::Rows exists, conn.Query("SELECT to_regclass('credvault_settings') IS NOT NULL"));
+  if (exists.text(0, 0) != "t") return std::optional<std::string>();
+  CV_ASSIGN_OR_RETURN(db::Rows rows, conn.Query("SELECT value FROM credvault_settings WHERE key = 'environment'"));
+  if (rows.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(rows.text(0, 0));
+}
+
+Status RecordEnvironment(db::Connection& conn, const std::string& environment) {
+  return conn.Exec(
+      "INSERT INTO credvault_settings (key, value) VALUES ('environment', $1) "
+      "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+      {environment});
+}
+
+Status AppendEvent(db::Connection& conn, const std::string& kind, const std::string& revision,
+                   const std::string& details_json) {
+  return conn.Exec(kInsertEvent, {kind, revision.empty() ? db::Value() : db::Value(revision), details_json});
+}
+
+Status AppendEvent(db::Transaction& tx, const std::string& kind, const std::string& revision,
+                   const std::string& details_json) {
+  return tx.Exec(kInsertEvent, {kind, revision.empty() ? db::Value() : db::Value(revision), details_json});
+}
+
+}  // namespace credvault::migrate

@@ -1,0 +1,53 @@
+// credvault's bookkeeping tables in the migrated database:
+//   credvault_schema_history  one row per applied (or running/failed) revision
+//   credvault_events          append-only log of migrate, rollback, stamp,
+//                             reset, encrypt, rotate ... (who, when, what; never a secret)
+//   credvault_settings        the environment the database was migrated for
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "credvault/status.hpp"
+#include "db/connection.hpp"
+
+namespace credvault::migrate {
+
+struct HistoryRow {
+  std::string revision;
+  std::string description;
+  std::string checksum;
+  std::string applied_at;
+  std::string applied_by;
+  std::string execution_ms;
+  std::string state;  // "applied", "running" or "failed"
+};
+
+// Creates the three tables (and the append-only trigger) if missing.
+Status EnsureHistoryTables(db::Connection& conn);
+
+// Every history row by revision; empty when the tables do not exist yet.
+StatusOr<std::map<std::string, HistoryRow>> ReadHistory(db::Connection& conn);
+
+// The recorded environment, or nullopt if none was recorded yet.
+StatusOr<std::optional<std::string>> ReadRecordedEnvironment(db::Connection& conn);
+Status RecordEnvironment(db::Connection& conn, const std::string& environment);
+
+// Appends an event. `details_json` must be a JSON object (counts, kids,
+// durations — never a value or a key).
+Status AppendEvent(db::Connection& conn, const std::string& kind, const std::string& revision,
+                   const std::string& details_json);
+Status AppendEvent(db::Transaction& tx, const std::string& kind, const std::string& revision,
+                   const std::string& details_json);
+
+// SQL of the bookkeeping statements, shared by the runner and `--sql`.
+inline constexpr const char* kInsertHistorySql =
+    "INSERT INTO credvault_schema_history (revision, description, checksum, execution_ms, tool_version, state) "
+    "VALUES ($1, $2, $3, $4, $5, $6) "
+    "ON CONFLICT (revision) DO UPDATE SET description = EXCLUDED.description, checksum = EXCLUDED.checksum, "
+    "applied_at = now(), applied_by = current_user, execution_ms = EXCLUDED.execution_ms, "
+    "tool_version = EXCLUDED.tool_version, state = EXCLUDED.state";
+inline constexpr const char* kDeleteHistorySql = "DELETE FROM credvault_schema_history WHERE revision = $1";
+
+}  // namespace credvault::migrate

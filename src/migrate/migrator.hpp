@@ -1,0 +1,86 @@
+// The migrator: what is applied, what is pending, and applying or undoing
+// migrations under the migration lock, each in its own transaction.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "credvault/status.hpp"
+#include "db/connection.hpp"
+#include "migrate/history.hpp"
+#include "migrate/migration_set.hpp"
+#include "migrate/step_runner.hpp"
+
+namespace credvault::migrate {
+
+struct MigratorOptions {
+  std::string conninfo;
+  std::string environment = "production";
+  int lock_timeout_seconds = 60;
+  std::shared_ptr<spdlog::logger> log;
+  StepRunner* steps = nullptr;  // nullptr: no native step is available
+};
+
+// The database compared with the migration files.
+struct SchemaState {
+  std::map<std::string, HistoryRow> history;
+  std::string current;                          // newest applied revision; "" = base
+  std::vector<const Migration*> pending;        // not applied, newer than current
+  std::vector<const Migration*> out_of_order;   // not applied, OLDER than current: never skipped silently
+  std::vector<std::string> missing_files;       // applied, but the file is gone
+  std::vector<const Migration*> changed;        // applied, but the file's checksum differs
+  std::vector<const HistoryRow*> unfinished;    // state running or failed
+
+  bool at_head(const MigrationSet& set) const { return pending.empty() && out_of_order.empty() && current == set.head(); }
+};
+
+StatusOr<SchemaState> ReadSchemaState(db::Connection& conn, const MigrationSet& set);
+
+// Applies pending migrations up to `target` ("" = head). Refuses, before
+// applying anything: a recorded environment other than options.environment,
+// unfinished (failed/running) migrations, out-of-order revisions, applied
+// files that changed or vanished, and steps whose preflight fails.
+Status Migrate(const MigratorOptions& options, const MigrationSet& set, const std::string& target);
+
+// Undoes applied migrations, newest first: `steps` of them, or down to
+// `target` (exclusive; "base" = all). Refuses before changing anything when
+// a migration to undo has no down section or its file is gone.
+struct RollbackTarget {
+  int steps = 0;           // > 0: this many
+  std::string revision;    // else down to this ("base" = everything)
+};
+Status Rollback(const MigratorOptions& options, const MigrationSet& set, const RollbackTarget& target);
+
+// The SQL `migrate --sql` / `rollback --sql` print: each migration framed by
+// BEGIN/COMMIT (when transactional) and its history bookkeeping. `from` is
+// the current revision ("" = base).
+StatusOr<std::string> MigrateSql(const MigrationSet& set, const std::string& from, const std::string& target);
+StatusOr<std::string> RollbackSql(const MigrationSet& set, const SchemaState& state, const RollbackTarget& target);
+
+// Records every revision up to `revision` as applied without running it (and
+// re-records its checksum); refuses when a newer revision is applied.
+Status Stamp(const MigratorOptions& options, const MigrationSet& set, const std::string& revision);
+
+// Adopts an Alembic-managed database: reads alembic_version, checks the live
+// schema against that revision (kDataLoss listing the differences, nothing
+// recorded), then stamps it. alembic_version is left as it is.
+Status StampFromAlembic(const MigratorOptions& options, const MigrationSet& set);
+
+// Drops the current schema with everything in it and migrates to head.
+// Refused (kFailedPrecondition) in production or on a database recorded as
+// production.
+Status Reset(const MigratorOptions& options, const MigrationSet& set);
+
+// For applications at startup: ok when the schema is at the head of `set`;
+// otherwise kFailedPrecondition saying how many migrations are pending and
+// naming them (or what else is wrong).
+Status CheckSchemaAtHead(db::Connection& conn, const MigrationSet& set);
+
+// "20260215_0002 (head)", "20260215_0001" or "" at base.
+std::string DescribeCurrent(const SchemaState& state, const MigrationSet& set);
+
+}  // namespace credvault::migrate
