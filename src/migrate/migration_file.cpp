@@ -117,6 +117,7 @@ StatusOr<Migration> ParseMigration(const std::string& path, std::string_view con
         if (name.empty()) return InvalidArgumentError(At(path, line_number) + "-- migrate:step needs a step name");
         if (current->step) return InvalidArgumentError(At(path, line_number) + "one step per section");
         current->step = name;
+        current->sql += '\n';  // keeps statement line numbers true
         continue;
       }
       return InvalidArgumentError(At(path, line_number) + "unknown directive -- " + directive +

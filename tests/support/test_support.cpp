@@ -34,21 +34,18 @@ bool ScrubbedByDefault(const std::string& name) {
          name.rfind("CREDVAULT_", 0) == 0;
 }
 
-// Reads everything from fd into out.
-void Drain(int fd, std::string& out) {
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-}
-
 }  // namespace
 
 std::string CliPath() { return CREDVAULT_CLI_PATH; }
 std::string SourceDir() { return CREDVAULT_SOURCE_DIR; }
 std::string TestDataDir() { return CREDVAULT_TEST_DATA_DIR; }
 
-CliResult RunCli(const std::vector<std::string>& args, const std::map<std::string, std::optional<std::string>>& env,
-                 const std::string& stdin_data, const std::string& cwd) {
+namespace {
+
+// Forks and execs the CLI with stdin/stdout/stderr redirected to files.
+pid_t SpawnCli(const std::vector<std::string>& args, const std::map<std::string, std::optional<std::string>>& env,
+               const std::string& in_path, const std::string& out_path, const std::string& err_path,
+               const std::string& cwd) {
   std::map<std::string, std::string> environment;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string entry(*e);
@@ -63,30 +60,28 @@ CliResult RunCli(const std::vector<std::string>& args, const std::map<std::strin
   }
   std::vector<std::string> env_strings;
   for (const auto& [name, value] : environment) env_strings.push_back(name + "=" + value);
-
-  // Files, not pipes, for stdout/stderr: no deadlock on large outputs.
-  TempDir io;
-  std::string out_path = io.path() + "/out", err_path = io.path() + "/err", in_path = io.WriteFile("in", stdin_data);
+  std::vector<std::string> arg_copies = args;
+  std::string cli = CliPath();
+  std::vector<char*> argv{cli.data()};
+  for (auto& a : arg_copies) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = fork();
-  REQUIRE(pid >= 0);
   if (pid == 0) {
     int in = open(in_path.c_str(), O_RDONLY);
     int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dup2(in, 0); dup2(out, 1); dup2(err, 2);
     if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
-    std::vector<char*> argv;
-    std::string cli = CliPath();
-    argv.push_back(cli.data());
-    std::vector<std::string> arg_copies = args;
-    for (auto& a : arg_copies) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
     execve(cli.c_str(), argv.data(), envp.data());
     _exit(127);
   }
+  return pid;
+}
+
+CliResult Collect(pid_t pid, const std::string& out_path, const std::string& err_path) {
   int status = 0;
   waitpid(pid, &status, 0);
   CliResult result;
@@ -94,6 +89,48 @@ CliResult RunCli(const std::vector<std::string>& args, const std::map<std::strin
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);
   return result;
+}
+
+}  // namespace
+
+CliResult RunCli(const std::vector<std::string>& args, const std::map<std::string, std::optional<std::string>>& env,
+                 const std::string& stdin_data, const std::string& cwd) {
+  // Files, not pipes, for stdout/stderr: no deadlock on large outputs.
+  TempDir io;
+  std::string out_path = io.path() + "/out", err_path = io.path() + "/err", in_path = io.WriteFile("in", stdin_data);
+  pid_t pid = SpawnCli(args, env, in_path, out_path, err_path, cwd);
+  REQUIRE(pid > 0);
+  return Collect(pid, out_path, err_path);
+}
+
+CliProcess::CliProcess(const std::vector<std::string>& args,
+                       const std::map<std::string, std::optional<std::string>>& env) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "credvault-proc-XXXXXX").string();
+  REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+  dir_ = tmpl;
+  out_path_ = dir_ + "/out";
+  err_path_ = dir_ + "/err";
+  pid_ = SpawnCli(args, env, "/dev/null", out_path_, err_path_, "");
+  REQUIRE(pid_ > 0);
+}
+
+CliProcess::~CliProcess() {
+  if (!waited_ && pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+CliResult CliProcess::Wait() {
+  waited_ = true;
+  return Collect(pid_, out_path_, err_path_);
+}
+
+CliResult CliProcess::Kill(int signal) {
+  kill(pid_, signal);
+  return Wait();
 }
 
 TempDir::TempDir() {

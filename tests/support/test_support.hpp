@@ -2,6 +2,8 @@
 // directories, and a throwaway PostgreSQL database per test.
 #pragma once
 
+#include <sys/types.h>
+
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,6 +27,23 @@ struct CliResult {
 CliResult RunCli(const std::vector<std::string>& args,
                  const std::map<std::string, std::optional<std::string>>& env = {},
                  const std::string& stdin_data = "", const std::string& cwd = "");
+
+// A CLI process started in the background (for concurrency and kill tests).
+class CliProcess {
+ public:
+  CliProcess(const std::vector<std::string>& args, const std::map<std::string, std::optional<std::string>>& env = {});
+  ~CliProcess();
+  pid_t pid() const { return pid_; }
+  // Waits for exit and returns its result.
+  CliResult Wait();
+  // Sends `signal` (e.g. SIGKILL) and waits.
+  CliResult Kill(int signal);
+
+ private:
+  pid_t pid_ = -1;
+  std::string dir_, out_path_, err_path_;
+  bool waited_ = false;
+};
 
 // Path of the built CLI and of the source tree.
 std::string CliPath();
