@@ -1,16 +1,67 @@
-// credvault verify: Decrypt every value; counts per kid; exit 6 naming bad row ids.
-#include "cli/command.hpp"
+// credvault verify: decrypt every value; counts per column and kid; exit 6
+// naming the rows of any value that does not decrypt (or is not encrypted).
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/job_access.hpp"
 
 namespace credvault::cli {
+namespace {
+
+const char* Explain(const std::string& reason) {
+  if (reason == "auth_failed") return "does not authenticate: wrong key, tampered, or moved from another row or column";
+  if (reason == "unknown_kid") return "its key is not in the keyring";
+  if (reason == "plaintext") return "not encrypted (run `credvault encrypt`)";
+  if (reason == "malformed") return "starts with cv1: but is not a valid credvault value";
+  return "cannot be decrypted";
+}
+
+}  // namespace
 
 void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
   CLI::App* sub = app.add_subcommand("verify", "Decrypt every value; counts per kid; exit 6 naming bad row ids");
   struct Options { bool json = false; };
   auto options = std::make_shared<Options>();
   sub->add_flag("--json", options->json, "Machine-readable output");
-  commands.Add(sub, [options](CommandContext&) -> Status {
-    (void)options;
-    return NotImplementedYet("verify"); });
+  commands.Add(sub, [options](CommandContext& context) -> Status {
+    CV_ASSIGN_OR_RETURN(jobs::JobOptions job, JobOptionsFor(context, "verify", 0, 0, false));
+    if (options->json) job.progress = nullptr;
+    CV_ASSIGN_OR_RETURN(jobs::JobReport report, jobs::Verify(job));
+    std::uint64_t values = 0;
+    for (const auto& [column, n] : report.by_column) values += n;
+    if (options->json) {
+      nlohmann::json out = {{"rows", report.rows_seen}, {"values", values}, {"nulls", report.null_values},
+                            {"plaintext", report.plaintext_values}, {"by_column", report.by_column},
+                            {"by_kid", report.by_kid}, {"primary_kid", job.keyring->primary_kid()},
+                            {"failure_count", report.bad_value_count}, {"ok", report.bad_value_count == 0},
+                            {"seconds", report.seconds}};
+      out["failures"] = nlohmann::json::array();
+      for (const auto& bad : report.bad_values) {
+        out["failures"].push_back({{"row_id", bad.row_id}, {"column", bad.column}, {"reason", bad.reason}, {"kid", bad.kid}});
+      }
+      std::cout << out.dump() << std::endl;
+    } else {
+      std::cout << "verified " << values << " value(s) in " << report.rows_seen << " row(s) (" << report.null_values
+                << " NULL) in " << report.seconds << " s\n";
+      for (const auto& [column, n] : report.by_column) std::cout << "  column " << column << ": " << n << "\n";
+      for (const auto& [kid, n] : report.by_kid) {
+        std::cout << "  key " << kid << (kid == job.keyring->primary_kid() ? " (primary)" : "") << ": " << n << "\n";
+      }
+      for (const auto& bad : report.bad_values) {
+        std::cout << "  FAILED row " << bad.row_id << " " << bad.column << ": " << bad.reason
+                  << (bad.kid.empty() ? "" : " (key " + bad.kid + ")") << " — " << Explain(bad.reason) << "\n";
+      }
+      if (report.bad_values.size() < report.bad_value_count) {
+        std::cout << "  ... and " << report.bad_value_count - report.bad_values.size() << " more\n";
+      }
+      std::cout << std::flush;
+    }
+    if (report.bad_value_count > 0) {
+      return DataLossError(std::to_string(report.bad_value_count) + " value(s) failed verification");
+    }
+    return Status::Ok();
+  });
 }
 
 }  // namespace credvault::cli

@@ -1,16 +1,45 @@
 #include "cli/migrator_access.hpp"
 
+#include "cli/job_access.hpp"
+
 namespace credvault::cli {
 namespace {
 
-// Until the row jobs are wired in, no step is available: migrate refuses a
-// plan with a step before applying anything.
-class UnavailableSteps final : public migrate::StepRunner {
+// The native steps of `-- migrate:step`: the encrypt and decrypt row jobs.
+class RowJobSteps final : public migrate::StepRunner {
  public:
+  explicit RowJobSteps(CommandContext& context) : context_(context) {}
+
   Status Preflight(const std::string& step) override {
-    return FailedPreconditionError("native step '" + step + "' is not available in this build");
+    if (step != "encrypt" && step != "decrypt") {
+      return FailedPreconditionError("unknown native step '" + step + "' (known: encrypt, decrypt)");
+    }
+    if (step == "decrypt" && context_.settings().environment == "production") {
+      return FailedPreconditionError("the decrypt step stores credentials in plaintext and is never run in production",
+                                     "production");
+    }
+    // Keys first: no key, no migration at all (exit 3), before anything is applied.
+    CV_ASSIGN_OR_RETURN(jobs::JobOptions options, Options(step));
+    // The table may not exist yet (it comes with an earlier migration of the
+    // same plan); the job checks capacity again before its first write.
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, context_.Connect("credvault migrate"));
+    CV_ASSIGN_OR_RETURN(db::Rows exists, conn->Query("SELECT to_regclass('credentials') IS NOT NULL"));
+    if (exists.text(0, 0) != "t") return Status::Ok();
+    return step == "encrypt" ? jobs::EncryptPreflight(options) : jobs::DecryptPreflight(options);
   }
-  Status Run(const std::string& step) override { return Preflight(step); }
+
+  Status Run(const std::string& step) override {
+    CV_ASSIGN_OR_RETURN(jobs::JobOptions options, Options(step));
+    auto report = step == "encrypt" ? jobs::Encrypt(options) : jobs::Decrypt(options);
+    if (!report.ok()) return report.status();
+    context_.log().info("step {}: {} value(s) written in {:.1f} s", step, report->values_written, report->seconds);
+    return Status::Ok();
+  }
+
+ private:
+  StatusOr<jobs::JobOptions> Options(const std::string& step) { return JobOptionsFor(context_, step, 0, 0, false); }
+
+  CommandContext& context_;
 };
 
 }  // namespace
@@ -19,7 +48,9 @@ StatusOr<migrate::MigrationSet> LoadMigrations(const CommandContext& context) {
   return migrate::MigrationSet::Load(context.settings().migrations_dir);
 }
 
-std::unique_ptr<migrate::StepRunner> MakeStepRunner(CommandContext&) { return std::make_unique<UnavailableSteps>(); }
+std::unique_ptr<migrate::StepRunner> MakeStepRunner(CommandContext& context) {
+  return std::make_unique<RowJobSteps>(context);
+}
 
 migrate::MigratorOptions MigratorOptionsFor(const CommandContext& context, migrate::StepRunner* steps,
                                             int lock_timeout_override) {

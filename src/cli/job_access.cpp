@@ -1,0 +1,24 @@
+#include "cli/job_access.hpp"
+
+#include "cli/progress.hpp"
+
+namespace credvault::cli {
+
+StatusOr<jobs::JobOptions> JobOptionsFor(CommandContext& context, const std::string& label, std::size_t batch_size,
+                                         unsigned workers, bool dry_run) {
+  CV_ASSIGN_OR_RETURN(Keyring keyring, context.keyring());
+  jobs::JobOptions options;
+  options.conninfo = context.settings().database_url;
+  options.keyring = std::move(keyring);
+  options.batch_size = batch_size > 0 ? batch_size : context.settings().batch_size;
+  options.workers = workers > 0 ? workers : context.settings().workers;
+  options.dry_run = dry_run;
+  options.stop = context.stop_flag();
+  options.log = context.logger();
+  options.progress = MakeProgress(context, label);
+  // Fail fast with the database named when it cannot be reached.
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> probe, context.Connect("credvault " + label));
+  return options;
+}
+
+}  // namespace credvault::cli

@@ -1,0 +1,51 @@
+#include "cli/progress.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+namespace credvault::cli {
+namespace {
+
+struct ProgressState {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_report{};
+  bool drew_bar = false;
+};
+
+std::string Eta(double seconds) {
+  if (seconds < 0 || seconds > 1e6) return "?";
+  char text[32];
+  std::snprintf(text, sizeof text, "%dm%02ds", static_cast<int>(seconds) / 60, static_cast<int>(seconds) % 60);
+  return text;
+}
+
+}  // namespace
+
+jobs::ProgressFunction MakeProgress(const CommandContext& context, const std::string& label) {
+  auto state = std::make_shared<ProgressState>();
+  const bool tty = CommandContext::StderrIsTty() && context.settings().log_format == "text";
+  auto logger = context.logger();
+  return [state, tty, logger, label](std::uint64_t done, std::uint64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - state->start).count();
+    const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+    const double eta = rate > 0 ? static_cast<double>(total - done) / rate : -1;
+    if (tty) {
+      constexpr int kWidth = 30;
+      const int filled = total == 0 ? kWidth : static_cast<int>(kWidth * done / total);
+      std::fprintf(stderr, "\r%s [%-*s] %llu/%llu rows  %.0f rows/s  ETA %s ", label.c_str(), kWidth,
+                   std::string(static_cast<std::size_t>(filled), '#').c_str(), static_cast<unsigned long long>(done),
+                   static_cast<unsigned long long>(total), rate, Eta(eta).c_str());
+      if (done >= total) std::fputc('\n', stderr);
+      std::fflush(stderr);
+      state->drew_bar = true;
+      return;
+    }
+    if (done != 0 && done < total && now - state->last_report < std::chrono::seconds(5)) return;
+    state->last_report = now;
+    logger->info("{}: {}/{} rows, {:.0f} rows/s, ETA {}", label, done, total, rate, Eta(eta));
+  };
+}
+
+}  // namespace credvault::cli

@@ -1,0 +1,92 @@
+// The row jobs over the encrypted columns of `credentials`: encrypt, decrypt,
+// rotate and verify (DESIGN §6).
+//
+// All run online: batches of `batch_size` rows in id order, one transaction
+// per batch, crypto on worker threads, and compare-and-set writes — a value is
+// replaced only if it still equals what was read, so an application writing
+// at the same time is never overwritten (its value is picked up by the next
+// pass). Each job selects only the work left, so after a crash or kill -9 a
+// rerun simply finishes; a finished job rerun changes nothing.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "credvault/keyring.hpp"
+#include "credvault/status.hpp"
+
+namespace credvault::jobs {
+
+inline constexpr const char* kColumnNames[] = {"client_id", "client_secret", "refresh_token"};
+inline constexpr std::size_t kColumnCount = 3;
+
+// Called after every committed batch (and once at the start with done = 0).
+using ProgressFunction = std::function<void(std::uint64_t rows_done, std::uint64_t rows_total)>;
+
+struct JobOptions {
+  std::string conninfo;
+  std::optional<Keyring> keyring;
+  std::size_t batch_size = 5000;
+  unsigned workers = 0;  // 0 = one per core
+  bool dry_run = false;
+  const std::atomic<bool>* stop = nullptr;  // set → stop after the current batch, kCancelled
+  std::shared_ptr<spdlog::logger> log;
+  ProgressFunction progress;
+};
+
+// A value that verify could not decrypt, or that a job found malformed.
+struct BadValue {
+  std::int64_t row_id = 0;
+  std::string column;
+  std::string reason;  // "auth_failed" (wrong key, tampered or moved), "unknown_kid", "malformed", "plaintext"
+  std::string kid;     // when known
+};
+
+struct JobReport {
+  std::uint64_t rows_seen = 0;                    // rows the job looked at
+  std::uint64_t values_written = 0;               // values replaced
+  std::uint64_t values_skipped = 0;               // changed by the application meanwhile; retried next pass
+  std::uint64_t passes = 0;
+  std::map<std::string, std::uint64_t> by_column; // values written (verify: values checked) per column
+  std::map<std::string, std::uint64_t> by_kid;    // values per kid (rotate: before; verify: found)
+  std::uint64_t plaintext_values = 0;             // verify/rotate: values not encrypted
+  std::uint64_t null_values = 0;                  // verify: NULLs (left alone everywhere)
+  std::vector<BadValue> bad_values;               // verify: every failure (capped at 1000 listed)
+  std::uint64_t bad_value_count = 0;
+  double seconds = 0;
+};
+
+// plaintext → ciphertext under the primary key. Preflight (before any write):
+// no malformed cv1: value, and every encrypted value fits its column — else
+// kFailedPrecondition naming column, rows, longest plaintext, limit and the
+// ALTER TABLE that fixes it.
+StatusOr<JobReport> Encrypt(const JobOptions& options);
+Status EncryptPreflight(const JobOptions& options);
+
+// ciphertext → plaintext (the data migration's down). Every kid must be in
+// the ring (kNotFound otherwise, nothing written).
+StatusOr<JobReport> Decrypt(const JobOptions& options);
+Status DecryptPreflight(const JobOptions& options);
+
+// Re-encrypts every value whose kid is not the primary's. Every kid found
+// must be in the ring (kNotFound naming the missing kids and their counts,
+// nothing written). A report with values_written == 0 and no error means
+// nothing needed rotating; the CLI says so.
+StatusOr<JobReport> Rotate(const JobOptions& options);
+
+// Decrypts every value; never writes. Failures are listed in the report;
+// the caller decides the exit code.
+StatusOr<JobReport> Verify(const JobOptions& options);
+
+// Counts of values per kid and column (plaintext under kid ""), for `keys`.
+StatusOr<std::map<std::string, std::map<std::string, std::uint64_t>>> CountValuesByKid(const std::string& conninfo);
+
+}  // namespace credvault::jobs

@@ -1,0 +1,116 @@
+#include "jobs/preflight.hpp"
+
+#include <vector>
+
+#include "credvault/envelope.hpp"
+
+namespace credvault::jobs {
+namespace {
+
+// One row per (row, column) value.
+constexpr const char* kValues =
+    "credentials c CROSS JOIN LATERAL (VALUES ('client_id', c.client_id), ('client_secret', c.client_secret), "
+    "('refresh_token', c.refresh_token)) AS v(col, val)";
+
+StatusOr<KidCounts> ReadKidCounts(db::Connection& conn, const std::string& primary) {
+  CV_ASSIGN_OR_RETURN(db::Rows rows, conn.Query(std::string("SELECT split_part(v.val, ':', 3), count(*) FROM ") + kValues +
+                                                " WHERE v.val LIKE 'cv1:%' GROUP BY 1 ORDER BY 1"));
+  KidCounts counts;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const std::uint64_t n = std::stoull(rows.text(i, 1));
+    counts.by_kid[rows.text(i, 0)] = n;
+    if (rows.text(i, 0) != primary) counts.to_rotate += n;
+  }
+  return counts;
+}
+
+Status CheckAllKidsKnown(const KidCounts& counts, const Keyring& ring) {
+  std::string missing;
+  for (const auto& [kid, n] : counts.by_kid) {
+    if (!ring.HasKid(kid)) missing += (missing.empty() ? "" : ", ") + kid + " (" + std::to_string(n) + " values)";
+  }
+  if (missing.empty()) return Status::Ok();
+  return NotFoundError("values are encrypted under key(s) not in the keyring: " + missing +
+                           ". Add the old key(s) as fallback (--fallback-key-file or SECRET_KEY_FALLBACKS); "
+                           "nothing was written",
+                       "unknown_kid");
+}
+
+Status CheckCapacity(db::Connection& conn, const Keyring& ring) {
+  CV_ASSIGN_OR_RETURN(db::Rows limits,
+                      conn.Query("SELECT column_name, character_maximum_length FROM information_schema.columns "
+                                 "WHERE table_schema = current_schema() AND table_name = 'credentials' "
+                                 "AND column_name IN ('client_id', 'client_secret', 'refresh_token') ORDER BY 1"));
+  std::string problems;
+  for (std::size_t i = 0; i < limits.size(); ++i) {
+    if (!limits.at(i, 1)) continue;  // text / unbounded
+    const std::string column = limits.text(i, 0);
+    const std::size_t limit = std::stoul(limits.text(i, 1));
+    const std::size_t max_plaintext = MaxPlaintextLength(limit, ring.algorithm());
+    CV_ASSIGN_OR_RETURN(db::Rows over,
+                        conn.Query(std::string("SELECT count(*), coalesce(max(octet_length(v.val)), 0) FROM ") + kValues +
+                                       " WHERE v.col = $1 AND v.val NOT LIKE 'cv1:%' AND octet_length(v.val) > $2::integer",
+                                   {column, std::to_string(max_plaintext)}));
+    if (over.text(0, 0) == "0") continue;
+    const std::size_t longest = std::stoul(over.text(0, 1));
+    const std::size_t needed = CiphertextLength(longest, ring.algorithm());
+    // Round up so a few more bytes of token growth still fit.
+    const std::size_t widen_to = ((needed + 255) / 256) * 256;
+    problems += "\n  credentials." + column + ": " + over.text(0, 0) + " value(s) too long to encrypt into varchar(" +
+                std::to_string(limit) + "): the longest plaintext is " + std::to_string(longest) + " bytes, at most " +
+                std::to_string(max_plaintext) + " fit. Widen it with a migration (metadata-only in PostgreSQL): "
+                "`credvault create \"widen " + column + "\"` containing\n    ALTER TABLE credentials ALTER COLUMN " +
+                column + " TYPE varchar(" + std::to_string(widen_to) + ");";
+  }
+  if (problems.empty()) return Status::Ok();
+  return FailedPreconditionError("capacity preflight failed, nothing was written:" + problems, "capacity");
+}
+
+}  // namespace
+
+Status CheckNoMalformedValues(db::Connection& conn) {
+  CV_ASSIGN_OR_RETURN(db::Rows rows,
+                      conn.Query(std::string("SELECT c.id::text, v.col FROM ") + kValues +
+                                 " WHERE v.val LIKE 'cv1:%' AND v.val !~ '^cv1:[xg]:[0-9a-f]{8}:[A-Za-z0-9_-]+$' "
+                                 "ORDER BY c.id, v.col LIMIT 20"));
+  if (rows.empty()) return Status::Ok();
+  std::string list;
+  for (std::size_t i = 0; i < rows.size(); ++i) list += (i ? ", " : "") + ("row " + rows.text(i, 0) + " " + rows.text(i, 1));
+  return DataLossError("values that start with cv1: but are not valid credvault values (neither ciphertext nor "
+                       "plaintext; restore them from a backup or re-put them): " + list,
+                       "malformed");
+}
+
+Status EncryptPreflight(const JobOptions& options) {
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault encrypt"));
+  CV_RETURN_IF_ERROR(CheckNoMalformedValues(*conn));
+  return CheckCapacity(*conn, *options.keyring);
+}
+
+Status DecryptPreflight(const JobOptions& options) {
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault decrypt"));
+  CV_RETURN_IF_ERROR(CheckNoMalformedValues(*conn));
+  CV_ASSIGN_OR_RETURN(KidCounts counts, ReadKidCounts(*conn, options.keyring->primary_kid()));
+  return CheckAllKidsKnown(counts, *options.keyring);
+}
+
+StatusOr<KidCounts> RotatePreflight(const JobOptions& options) {
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault rotate"));
+  CV_RETURN_IF_ERROR(CheckNoMalformedValues(*conn));
+  CV_ASSIGN_OR_RETURN(KidCounts counts, ReadKidCounts(*conn, options.keyring->primary_kid()));
+  CV_RETURN_IF_ERROR(CheckAllKidsKnown(counts, *options.keyring));
+  return counts;
+}
+
+StatusOr<std::map<std::string, std::map<std::string, std::uint64_t>>> CountValuesByKid(const std::string& conninfo) {
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(conninfo, "credvault keys"));
+  CV_ASSIGN_OR_RETURN(db::Rows rows,
+                      conn->Query(std::string("SELECT CASE WHEN v.val LIKE 'cv1:%' THEN split_part(v.val, ':', 3) "
+                                              "ELSE '' END, v.col, count(*) FROM ") + kValues +
+                                  " WHERE v.val IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"));
+  std::map<std::string, std::map<std::string, std::uint64_t>> out;
+  for (std::size_t i = 0; i < rows.size(); ++i) out[rows.text(i, 0)][rows.text(i, 1)] = std::stoull(rows.text(i, 2));
+  return out;
+}
+
+}  // namespace credvault::jobs

@@ -1,0 +1,404 @@
+// The batch engine behind encrypt, decrypt, rotate and verify.
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include <sodium.h>
+
+#include "db/connection.hpp"
+#include "jobs/jobs.hpp"
+#include "jobs/preflight.hpp"
+#include "migrate/history.hpp"
+
+namespace credvault::jobs {
+namespace {
+
+constexpr int kMaxPasses = 5;
+constexpr std::size_t kMaxListedBadValues = 1000;
+
+struct Row {
+  std::string id;
+  std::string account_id;
+  std::array<db::Value, kColumnCount> values;
+};
+
+// What one job does to one value: a new value, nothing (nullopt), or an error.
+using ValueTransform = std::function<StatusOr<std::optional<std::string>>(
+    const std::string& value, const ValueContext& context, SecretBytes& scratch)>;
+
+struct JobSpec {
+  const char* name;           // for logs and the events table
+  std::string row_predicate;  // SQL: rows that still have work ($3 = primary kid where used)
+  bool uses_primary_kid = false;
+  std::function<bool(const std::string& value)> needs_work;  // the same test, per value
+  ValueTransform transform;
+};
+
+unsigned WorkerCount(const JobOptions& options) {
+  if (options.workers > 0) return options.workers;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+bool IsEnvelopePrefixed(const std::string& value) { return value.compare(0, 4, "cv1:") == 0; }
+
+std::string KidOf(const std::string& value) {
+  // "cv1:<alg>:<kid>:..." — only called on values that parsed.
+  auto first = value.find(':', 4);
+  auto second = value.find(':', first + 1);
+  return value.substr(first + 1, second - first - 1);
+}
+
+// Runs fn(begin, end) over [0, count) split across the worker threads.
+template <typename Fn>
+void ParallelFor(std::size_t count, unsigned workers, Fn&& fn) {
+  const std::size_t chunks = std::min<std::size_t>(workers, (count + 63) / 64);
+  if (chunks <= 1) {
+    fn(0, count);
+    return;
+  }
+  std::vector<std::thread> threads;
+  const std::size_t per = (count + chunks - 1) / chunks;
+  for (std::size_t begin = 0; begin < count; begin += per) {
+    threads.emplace_back([&fn, begin, end = std::min(count, begin + per)] { fn(begin, end); });
+  }
+  for (auto& thread : threads) thread.join();
+}
+
+std::string SelectBatchSql(const JobSpec& spec) {
+  return "SELECT id::text AS row_id, account_id::text, client_id, client_secret, refresh_token FROM credentials "
+         "WHERE id > $1::integer AND (" + spec.row_predicate + ") ORDER BY id LIMIT $2::integer";
+}
+
+db::Params BatchParams(const JobSpec& spec, const std::string& last_id, std::size_t batch_size,
+                       const JobOptions& options) {
+  db::Params params = {last_id, std::to_string(batch_size)};
+  if (spec.uses_primary_kid) params.push_back(options.keyring->primary_kid());
+  return params;
+}
+
+constexpr const char* kCreateBatchTable =
+    "CREATE TEMP TABLE IF NOT EXISTS credvault_job_batch ("
+    " id integer PRIMARY KEY, old_client_id text, new_client_id text, old_client_secret text,"
+    " new_client_secret text, old_refresh_token text, new_refresh_token text) ON COMMIT DELETE ROWS";
+
+// Compare-and-set: each column changes only if it still holds what was read.
+constexpr const char* kApplyBatch = R"SQL(
+WITH updated AS (
+  UPDATE credentials c SET
+    client_id = CASE WHEN b.new_client_id IS NOT NULL AND c.client_id IS NOT DISTINCT FROM b.old_client_id
+                     THEN b.new_client_id ELSE c.client_id END,
+    client_secret = CASE WHEN b.new_client_secret IS NOT NULL AND c.client_secret IS NOT DISTINCT FROM b.old_client_secret
+                         THEN b.new_client_secret ELSE c.client_secret END,
+    refresh_token = CASE WHEN b.new_refresh_token IS NOT NULL AND c.refresh_token IS NOT DISTINCT FROM b.old_refresh_token
+                         THEN b.new_refresh_token ELSE c.refresh_token END
+  FROM credvault_job_batch b
+  WHERE c.id = b.id AND (
+        (b.new_client_id IS NOT NULL AND c.client_id IS NOT DISTINCT FROM b.old_client_id)
+     OR (b.new_client_secret IS NOT NULL AND c.client_secret IS NOT DISTINCT FROM b.old_client_secret)
+     OR (b.new_refresh_token IS NOT NULL AND c.refresh_token IS NOT DISTINCT FROM b.old_refresh_token))
+  RETURNING c.client_id IS NOT DISTINCT FROM b.new_client_id AND b.new_client_id IS NOT NULL AS w0,
+            c.client_secret IS NOT DISTINCT FROM b.new_client_secret AND b.new_client_secret IS NOT NULL AS w1,
+            c.refresh_token IS NOT DISTINCT FROM b.new_refresh_token AND b.new_refresh_token IS NOT NULL AS w2)
+SELECT count(*) FILTER (WHERE w0), count(*) FILTER (WHERE w1), count(*) FILTER (WHERE w2) FROM updated
+)SQL";
+
+std::vector<Row> ToRows(const db::Rows& rows) {
+  std::vector<Row> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows.rows) out.push_back(Row{*r[0], *r[1], {r[2], r[3], r[4]}});
+  return out;
+}
+
+class Engine {
+ public:
+  Engine(const JobOptions& options, JobSpec spec) : options_(options), spec_(std::move(spec)) {}
+
+  StatusOr<JobReport> Run() {
+    const auto start = std::chrono::steady_clock::now();
+    CV_ASSIGN_OR_RETURN(conn_, db::Connection::Open(options_.conninfo, std::string("credvault ") + spec_.name));
+    CV_ASSIGN_OR_RETURN(std::uint64_t total, CountRowsToDo());
+    if (options_.progress) options_.progress(0, total);
+    std::uint64_t done = 0;
+    for (int pass = 1; pass <= kMaxPasses; ++pass) {
+      report_.passes = pass;
+      const std::uint64_t skipped_before = report_.values_skipped;
+      std::string last_id = "0";
+      for (;;) {
+        CV_ASSIGN_OR_RETURN(db::Rows fetched,
+                            conn_->Query(SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_)));
+        if (fetched.empty()) break;
+        std::vector<Row> rows = ToRows(fetched);
+        last_id = rows.back().id;
+        CV_RETURN_IF_ERROR(ProcessBatch(rows));
+        done += rows.size();
+        if (options_.progress) options_.progress(std::min(done, total), std::max(total, done));
+        if (options_.stop != nullptr && options_.stop->load()) {
+          report_.seconds = Seconds(start);
+          (void)RecordEvent("_interrupted");
+          return CancelledError(std::string(spec_.name) + " stopped on request after " + std::to_string(done) +
+                                " rows (" + std::to_string(report_.values_written) +
+                                " values written, every batch complete); rerun to finish");
+        }
+      }
+      if (report_.values_skipped == skipped_before || options_.dry_run) break;
+      options_.log->info("{} values were changed by the application during pass {}; another pass picks them up",
+                         report_.values_skipped - skipped_before, pass);
+      CV_ASSIGN_OR_RETURN(total, CountRowsToDo());
+      done = 0;
+      if (total == 0) break;
+    }
+    report_.seconds = Seconds(start);
+    CV_ASSIGN_OR_RETURN(std::uint64_t left, CountRowsToDo());
+    if (left > 0 && !options_.dry_run) {
+      options_.log->warn("{} row(s) still need {} after {} passes (the application keeps changing them); rerun",
+                         left, spec_.name, kMaxPasses);
+    }
+    if (!options_.dry_run) CV_RETURN_IF_ERROR(RecordEvent(""));
+    return report_;
+  }
+
+ private:
+  static double Seconds(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
+  StatusOr<std::uint64_t> CountRowsToDo() {
+    db::Params params;
+    std::string sql = "SELECT count(*) FROM credentials WHERE (" + spec_.row_predicate + ")";
+    if (spec_.uses_primary_kid) {
+      // The predicate names $3; give $1 and $2 something to bind to.
+      sql = "SELECT count(*) FROM credentials WHERE $1::integer IS NOT NULL AND $2::integer IS NOT NULL AND (" +
+            spec_.row_predicate + ")";
+      params = BatchParams(spec_, "0", 0, options_);
+    }
+    CV_ASSIGN_OR_RETURN(db::Rows rows, conn_->Query(sql, params));
+    return std::stoull(rows.text(0, 0));
+  }
+
+  Status ProcessBatch(const std::vector<Row>& rows) {
+    report_.rows_seen += rows.size();
+    std::vector<std::array<std::optional<std::string>, kColumnCount>> fresh(rows.size());
+    std::vector<Status> errors(WorkerCount(options_) + 1);
+    std::atomic<std::size_t> error_slot{0};
+    ParallelFor(rows.size(), WorkerCount(options_), [&](std::size_t begin, std::size_t end) {
+      thread_local SecretBytes scratch;
+      for (std::size_t i = begin; i < end; ++i) {
+        for (std::size_t c = 0; c < kColumnCount; ++c) {
+          const db::Value& value = rows[i].values[c];
+          if (!value || !spec_.needs_work(*value)) continue;
+          auto result = spec_.transform(*value, ValueContext{"credentials", kColumnNames[c], rows[i].account_id}, scratch);
+          if (!result.ok()) {
+            std::size_t slot = error_slot.fetch_add(1);
+            if (slot < errors.size()) {
+              errors[slot] = result.status().Annotate("credentials row id " + rows[i].id + ", " + kColumnNames[c]);
+            }
+            return;
+          }
+          fresh[i][c] = std::move(*result);
+        }
+      }
+    });
+    if (error_slot.load() > 0) return errors[0];
+
+    std::array<std::uint64_t, kColumnCount> expected{};
+    for (const auto& values : fresh) {
+      for (std::size_t c = 0; c < kColumnCount; ++c) expected[c] += values[c].has_value();
+    }
+    if (options_.dry_run) {
+      for (std::size_t c = 0; c < kColumnCount; ++c) report_.by_column[kColumnNames[c]] += expected[c];
+      return Status::Ok();
+    }
+
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn_->Begin());
+    CV_RETURN_IF_ERROR(tx->Exec(kCreateBatchTable));
+    std::size_t next = 0;
+    CV_RETURN_IF_ERROR(tx->CopyIn(
+        "credvault_job_batch",
+        {"id", "old_client_id", "new_client_id", "old_client_secret", "new_client_secret", "old_refresh_token",
+         "new_refresh_token"},
+        [&](std::vector<const char*>& fields) {
+          while (next < rows.size()) {
+            const std::size_t i = next++;
+            bool any = false;
+            for (std::size_t c = 0; c < kColumnCount; ++c) any = any || fresh[i][c].has_value();
+            if (!any) continue;
+            fields[0] = rows[i].id.c_str();
+            for (std::size_t c = 0; c < kColumnCount; ++c) {
+              fields[1 + 2 * c] = rows[i].values[c] ? rows[i].values[c]->c_str() : nullptr;
+              fields[2 + 2 * c] = fresh[i][c] ? fresh[i][c]->c_str() : nullptr;
+            }
+            return true;
+          }
+          return false;
+        }));
+    CV_ASSIGN_OR_RETURN(db::Rows written, tx->Query(kApplyBatch));
+    CV_RETURN_IF_ERROR(tx->Commit());
+    for (std::size_t c = 0; c < kColumnCount; ++c) {
+      const std::uint64_t count = std::stoull(written.text(0, c));
+      report_.values_written += count;
+      report_.values_skipped += expected[c] - count;
+      report_.by_column[kColumnNames[c]] += count;
+    }
+    return Status::Ok();
+  }
+
+  Status RecordEvent(const std::string& suffix) {
+    std::string details = "{\"rows\": " + std::to_string(report_.rows_seen) +
+                          ", \"values_written\": " + std::to_string(report_.values_written) +
+                          ", \"values_skipped\": " + std::to_string(report_.values_skipped) +
+                          ", \"passes\": " + std::to_string(report_.passes) +
+                          ", \"seconds\": " + std::to_string(report_.seconds) +
+                          ", \"primary_kid\": \"" + options_.keyring->primary_kid() + "\"}";
+    Status status = migrate::AppendEvent(*conn_, spec_.name + suffix, "", details);
+    if (!status.ok()) options_.log->warn("could not record the {} event: {}", spec_.name, status.message());
+    return Status::Ok();
+  }
+
+  const JobOptions& options_;
+  JobSpec spec_;
+  std::unique_ptr<db::Connection> conn_;
+  JobReport report_;
+};
+
+std::string AnyColumn(const std::string& per_column_template) {
+  std::string out;
+  for (const char* column : kColumnNames) {
+    std::string clause = per_column_template;
+    for (auto pos = clause.find("{c}"); pos != std::string::npos; pos = clause.find("{c}")) clause.replace(pos, 3, column);
+    out += (out.empty() ? "(" : " OR (") + clause + ")";
+  }
+  return out;
+}
+
+}  // namespace
+
+StatusOr<JobReport> Encrypt(const JobOptions& options) {
+  CV_RETURN_IF_ERROR(EncryptPreflight(options));
+  const Keyring& ring = *options.keyring;
+  JobSpec spec{"encrypt", AnyColumn("{c} NOT LIKE 'cv1:%'"), false,
+               [](const std::string& value) { return !IsEnvelopePrefixed(value); },
+               [&ring](const std::string& value, const ValueContext& context,
+                       SecretBytes&) -> StatusOr<std::optional<std::string>> {
+                 CV_ASSIGN_OR_RETURN(std::string sealed, ring.Encrypt(value, context));
+                 return std::optional<std::string>(std::move(sealed));
+               }};
+  return Engine(options, std::move(spec)).Run();
+}
+
+StatusOr<JobReport> Decrypt(const JobOptions& options) {
+  CV_RETURN_IF_ERROR(DecryptPreflight(options));
+  const Keyring& ring = *options.keyring;
+  JobSpec spec{"decrypt", AnyColumn("{c} LIKE 'cv1:%'"), false, IsEnvelopePrefixed,
+               [&ring](const std::string& value, const ValueContext& context,
+                       SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {
+                 CV_ASSIGN_OR_RETURN(std::size_t length, ring.DecryptInto(value, context, scratch));
+                 return std::optional<std::string>(std::string(reinterpret_cast<const char*>(scratch.data()), length));
+               }};
+  return Engine(options, std::move(spec)).Run();
+}
+
+StatusOr<JobReport> Rotate(const JobOptions& options) {
+  CV_ASSIGN_OR_RETURN(KidCounts kids, RotatePreflight(options));
+  const Keyring& ring = *options.keyring;
+  const std::string primary = ring.primary_kid();
+  JobSpec spec{"rotate", AnyColumn("{c} LIKE 'cv1:%' AND split_part({c}, ':', 3) <> $3"), true,
+               [primary](const std::string& value) { return IsEnvelopePrefixed(value) && KidOf(value) != primary; },
+               [&ring](const std::string& value, const ValueContext& context,
+                       SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {
+                 CV_ASSIGN_OR_RETURN(std::size_t length, ring.DecryptInto(value, context, scratch));
+                 auto sealed = ring.Encrypt(std::string_view(reinterpret_cast<const char*>(scratch.data()), length), context);
+                 sodium_memzero(scratch.data(), length);
+                 if (!sealed.ok()) return sealed.status();
+                 return std::optional<std::string>(std::move(sealed).value());
+               }};
+  auto report = Engine(options, std::move(spec)).Run();
+  if (report.ok()) report->by_kid = kids.by_kid;
+  return report;
+}
+
+StatusOr<JobReport> Verify(const JobOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const Keyring& ring = *options.keyring;
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault verify"));
+  CV_ASSIGN_OR_RETURN(db::Rows total_rows, conn->Query("SELECT count(*) FROM credentials"));
+  const std::uint64_t total = std::stoull(total_rows.text(0, 0));
+  if (options.progress) options.progress(0, total);
+  JobReport report;
+  report.passes = 1;
+  const unsigned workers = WorkerCount(options);
+  std::string last_id = "0";
+  for (;;) {
+    CV_ASSIGN_OR_RETURN(db::Rows fetched,
+                        conn->Query("SELECT id::text AS row_id, account_id::text, client_id, client_secret, refresh_token "
+                                    "FROM credentials WHERE id > $1::integer ORDER BY id LIMIT $2::integer",
+                                    {last_id, std::to_string(options.batch_size)}));
+    if (fetched.empty()) break;
+    std::vector<Row> rows = ToRows(fetched);
+    last_id = rows.back().id;
+    struct Partial {
+      std::map<std::string, std::uint64_t> by_kid, by_column;
+      std::uint64_t plaintext = 0, nulls = 0;
+      std::vector<BadValue> bad;
+    };
+    std::vector<Partial> partials(workers);
+    std::atomic<unsigned> next_partial{0};
+    ParallelFor(rows.size(), workers, [&](std::size_t begin, std::size_t end) {
+      Partial& mine = partials[next_partial.fetch_add(1) % workers];
+      thread_local SecretBytes scratch;
+      for (std::size_t i = begin; i < end; ++i) {
+        for (std::size_t c = 0; c < kColumnCount; ++c) {
+          const db::Value& value = rows[i].values[c];
+          if (!value) {
+            ++mine.nulls;
+            continue;
+          }
+          ++mine.by_column[kColumnNames[c]];
+          const auto row_id = std::stoll(rows[i].id);
+          switch (ClassifyValue(*value)) {
+            case ValueKind::kPlaintext:
+              ++mine.plaintext;
+              mine.bad.push_back({row_id, kColumnNames[c], "plaintext", ""});
+              continue;
+            case ValueKind::kMalformedEnvelope:
+              mine.bad.push_back({row_id, kColumnNames[c], "malformed", ""});
+              continue;
+            case ValueKind::kCiphertext:
+              break;
+          }
+          const std::string kid = KidOf(*value);
+          ++mine.by_kid[kid];
+          auto length = ring.DecryptInto(*value, ValueContext{"credentials", kColumnNames[c], rows[i].account_id}, scratch);
+          if (!length.ok()) {
+            mine.bad.push_back({row_id, kColumnNames[c], length.status().reason(), kid});
+          } else {
+            sodium_memzero(scratch.data(), *length);
+          }
+        }
+      }
+    });
+    for (auto& partial : partials) {
+      for (const auto& [kid, n] : partial.by_kid) report.by_kid[kid] += n;
+      for (const auto& [column, n] : partial.by_column) report.by_column[column] += n;
+      report.plaintext_values += partial.plaintext;
+      report.null_values += partial.nulls;
+      report.bad_value_count += partial.bad.size();
+      for (auto& bad : partial.bad) {
+        if (report.bad_values.size() < kMaxListedBadValues) report.bad_values.push_back(std::move(bad));
+      }
+    }
+    report.rows_seen += rows.size();
+    if (options.progress) options.progress(std::min(report.rows_seen, total), std::max(total, report.rows_seen));
+    if (options.stop != nullptr && options.stop->load()) {
+      return CancelledError("verify stopped on request after " + std::to_string(report.rows_seen) + " rows");
+    }
+  }
+  std::sort(report.bad_values.begin(), report.bad_values.end(), [](const BadValue& a, const BadValue& b) {
+    return a.row_id != b.row_id ? a.row_id < b.row_id : a.column < b.column;
+  });
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace credvault::jobs
