@@ -16,6 +16,7 @@ namespace credvault::jobs {
 namespace {
 
 constexpr int kMaxPasses = 5;
+constexpr int kMaxBatchAttempts = 5;
 constexpr std::size_t kMaxListedBadValues = 1000;
 
 struct Row {
@@ -82,6 +83,9 @@ constexpr const char* kCreateBatchTable =
     "CREATE TEMP TABLE IF NOT EXISTS credvault_job_batch ("
     " id integer PRIMARY KEY, old_client_id text, new_client_id text, old_client_secret text,"
     " new_client_secret text, old_refresh_token text, new_refresh_token text) ON COMMIT DELETE ROWS";
+
+constexpr const char* kLockBatchRows =
+    "SELECT 1 FROM credentials WHERE id IN (SELECT id FROM credvault_job_batch) ORDER BY id FOR UPDATE";
 
 // Compare-and-set: each column changes only if it still holds what was read.
 constexpr const char* kApplyBatch = R"SQL(
@@ -211,6 +215,30 @@ class Engine {
       return Status::Ok();
     }
 
+    db::Rows written;
+    for (int attempt = 1;; ++attempt) {
+      auto applied = WriteBatch(rows, fresh);
+      if (applied.ok()) {
+        written = std::move(applied).value();
+        break;
+      }
+      // Deadlock or serialization failure against another job: the batch
+      // rolled back whole, and compare-and-set makes a retry safe.
+      const std::string& sqlstate = applied.status().reason();
+      if ((sqlstate != "40P01" && sqlstate != "40001") || attempt == kMaxBatchAttempts) return applied.status();
+      options_.log->warn("batch after id {} collided with another writer ({}); retrying", rows.front().id, sqlstate);
+    }
+    for (std::size_t c = 0; c < kColumnCount; ++c) {
+      const std::uint64_t count = std::stoull(written.text(0, c));
+      report_.values_written += count;
+      report_.values_skipped += expected[c] - count;
+      report_.by_column[kColumnNames[c]] += count;
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<db::Rows> WriteBatch(const std::vector<Row>& rows,
+                                const std::vector<std::array<std::optional<std::string>, kColumnCount>>& fresh) {
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn_->Begin());
     CV_RETURN_IF_ERROR(tx->Exec(kCreateBatchTable));
     std::size_t next = 0;
@@ -233,15 +261,12 @@ class Engine {
           }
           return false;
         }));
+    // Rows are locked in id order, so two jobs over the same rows queue
+    // instead of deadlocking.
+    CV_RETURN_IF_ERROR(tx->Exec(kLockBatchRows));
     CV_ASSIGN_OR_RETURN(db::Rows written, tx->Query(kApplyBatch));
     CV_RETURN_IF_ERROR(tx->Commit());
-    for (std::size_t c = 0; c < kColumnCount; ++c) {
-      const std::uint64_t count = std::stoull(written.text(0, c));
-      report_.values_written += count;
-      report_.values_skipped += expected[c] - count;
-      report_.by_column[kColumnNames[c]] += count;
-    }
-    return Status::Ok();
+    return written;
   }
 
   Status RecordEvent(const std::string& suffix) {

@@ -1,0 +1,394 @@
+// Row jobs against a real PostgreSQL: encrypt, verify, decrypt, rotate — with
+// kills, concurrent application writes and bad data.
+#include <catch2/catch.hpp>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "credvault/keyring.hpp"
+#include "support/test_support.hpp"
+
+using namespace credvault;
+using credvault::testing::CliProcess;
+using credvault::testing::RunCli;
+using credvault::testing::SourceDir;
+using credvault::testing::TestDatabase;
+
+namespace {
+
+const char* const kColumns[] = {"client_id", "client_secret", "refresh_token"};
+
+// A database at 20260215_0001 holding `rows` accounts with realistic
+// plaintext credentials (some NULL refresh tokens), and a copy of them in
+// `originals` to compare with.
+void Populate(const TestDatabase& db, int rows, int first = 1) {
+  auto migrated = RunCli({"--migrations-dir", SourceDir() + "/migrations", "--env", "development", "migrate", "--to",
+                          "20260215_0001"},
+                         db.Env());
+  REQUIRE(migrated.exit_code == 0);
+  auto conn = db.Connect();
+  REQUIRE(conn->Exec("INSERT INTO accounts (id, amazon_account_id, name) "
+                     "SELECT g, 'AMZ' || g, 'account ' || g FROM generate_series($1::int, $2::int) g",
+                     {std::to_string(first), std::to_string(first + rows - 1)})
+              .ok());
+  REQUIRE(conn->Exec("SELECT setval('accounts_id_seq', (SELECT max(id) FROM accounts))").ok());
+  REQUIRE(conn->Exec(
+                  "INSERT INTO credentials (account_id, client_id, client_secret, refresh_token) "
+                  "SELECT id, 'amzn1.application-oa2-client.' || md5(random()::text), "
+                  "'amzn1.oa2-cs.v1.' || md5(random()::text) || md5(random()::text), "
+                  "CASE WHEN id % 17 = 0 THEN NULL ELSE 'Atzr|IwEBI' || "
+                  "substr(repeat(md5(random()::text) || md5(random()::text), 5), 1, 290 + id % 10) END "
+                  "FROM accounts WHERE id BETWEEN $1::int AND $2::int",
+                  {std::to_string(first), std::to_string(first + rows - 1)})
+              .ok());
+  REQUIRE(conn->ExecScript("CREATE TABLE IF NOT EXISTS originals AS SELECT * FROM credentials WITH NO DATA;"
+                           "INSERT INTO originals SELECT * FROM credentials c WHERE NOT EXISTS "
+                           "(SELECT 1 FROM originals o WHERE o.id = c.id)")
+              .ok());
+}
+
+Keyring Ring(const std::string& primary, const std::vector<std::string>& fallbacks = {}) {
+  std::vector<KeySpec> specs;
+  for (const auto& f : fallbacks) specs.push_back(KeySpec{SecretBytes::FromString(f), "fallback"});
+  auto ring = Keyring::Create(KeySpec{SecretBytes::FromString(primary), "primary"}, std::move(specs));
+  REQUIRE(ring.ok());
+  return *ring;
+}
+
+std::map<std::string, std::optional<std::string>> KeyEnv(const TestDatabase& db, const std::string& primary,
+                                                         const std::string& fallbacks = "") {
+  auto env = db.Env();
+  env["SECRET_KEY"] = primary;
+  if (!fallbacks.empty()) env["SECRET_KEY_FALLBACKS"] = fallbacks;
+  env["CREDVAULT_ENV"] = "development";
+  return env;
+}
+
+// Every value of credentials decrypts (with `ring`) to the value in
+// `expected` (a table with the same ids and plaintext), and is v1 ≤ 512.
+void ExpectAllEncryptedAndEqual(const TestDatabase& db, const Keyring& ring, const std::string& expected = "originals",
+                                const std::string& expected_kid = "") {
+  auto rows = db.Query("SELECT c.id, c.account_id::text, c.client_id, c.client_secret, c.refresh_token, "
+                       "o.client_id, o.client_secret, o.refresh_token FROM credentials c JOIN " + expected +
+                       " o ON o.id = c.id ORDER BY c.id");
+  REQUIRE(rows.size() > 0);
+  std::size_t checked = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    for (int c = 0; c < 3; ++c) {
+      const auto& stored = rows.at(i, 2 + c);
+      const auto& original = rows.at(i, 5 + c);
+      INFO("row " << rows.text(i, 0) << " " << kColumns[c]);
+      REQUIRE(stored.has_value() == original.has_value());
+      if (!stored) continue;
+      REQUIRE(ClassifyValue(*stored) == ValueKind::kCiphertext);
+      REQUIRE(stored->size() <= 512);
+      if (!expected_kid.empty()) REQUIRE(stored->substr(6, 8) == expected_kid);
+      auto plain = ring.Decrypt(*stored, ValueContext{"credentials", kColumns[c], rows.text(i, 1)});
+      REQUIRE(plain.ok());
+      REQUIRE(plain->Equals(*original));
+      ++checked;
+    }
+  }
+  CHECK(checked > rows.size());
+}
+
+std::string TableChecksum(const TestDatabase& db) {
+  return db.Query("SELECT md5(string_agg(c::text, '|' ORDER BY id)) FROM credentials c").text(0, 0);
+}
+
+std::string Xmins(const TestDatabase& db) {
+  return db.Query("SELECT md5(string_agg(id || ':' || xmin::text, ',' ORDER BY id)) FROM credentials").text(0, 0);
+}
+
+int CountCiphertext(const TestDatabase& db) {
+  return std::stoi(db.Query("SELECT count(*) FROM credentials WHERE client_id LIKE 'cv1:%'").text(0, 0));
+}
+
+}  // namespace
+
+TEST_CASE("encrypt 20k realistic rows; verify; decrypt equals the original; rerun changes nothing", "[jobs][encrypt]") {
+  TestDatabase db;
+  Populate(db, 20000);
+  const std::string key = credvault::testing::NewBase64Key();
+  auto dry = RunCli({"encrypt", "--dry-run"}, KeyEnv(db, key));
+  REQUIRE(dry.exit_code == 0);
+  CHECK(CountCiphertext(db) == 0);
+
+  auto encrypted = RunCli({"encrypt"}, KeyEnv(db, key));
+  REQUIRE(encrypted.exit_code == 0);
+  ExpectAllEncryptedAndEqual(db, Ring(key));
+  CHECK(db.Query("SELECT count(*) FROM credentials WHERE refresh_token IS NULL").text(0, 0) ==
+        db.Query("SELECT count(*) FROM originals WHERE refresh_token IS NULL").text(0, 0));
+
+  auto verify = RunCli({"verify", "--json"}, KeyEnv(db, key));
+  CHECK(verify.exit_code == 0);
+  auto report = nlohmann::json::parse(verify.out);
+  CHECK(report["ok"] == true);
+  CHECK(report["values"].get<int>() > 55000);
+
+  const std::string before = Xmins(db);
+  auto rerun = RunCli({"encrypt"}, KeyEnv(db, key));
+  CHECK(rerun.exit_code == 0);
+  CHECK(Xmins(db) == before);
+
+  // The data migration's down: decrypt refused in production and without --yes.
+  CHECK(RunCli({"--env", "production", "decrypt", "--yes"}, KeyEnv(db, key)).exit_code == 5);
+  CHECK(RunCli({"decrypt"}, KeyEnv(db, key)).exit_code == 5);
+  CHECK(Xmins(db) == before);
+  REQUIRE(RunCli({"decrypt", "--yes"}, KeyEnv(db, key)).exit_code == 0);
+  CHECK(db.Query("SELECT count(*) FROM credentials c JOIN originals o USING (id) WHERE "
+                 "c.client_id IS DISTINCT FROM o.client_id OR c.client_secret IS DISTINCT FROM o.client_secret OR "
+                 "c.refresh_token IS DISTINCT FROM o.refresh_token").text(0, 0) == "0");
+}
+
+TEST_CASE("migrate runs the encrypt step of 20260215_0002 and refuses without a key", "[jobs][migrate]") {
+  TestDatabase db;
+  Populate(db, 3000);
+  auto no_key = RunCli({"--migrations-dir", SourceDir() + "/migrations", "--env", "development", "migrate"}, db.Env());
+  CHECK(no_key.exit_code == 3);
+  CHECK(CountCiphertext(db) == 0);
+  const std::string key = credvault::testing::NewBase64Key();
+  auto env = KeyEnv(db, key);
+  REQUIRE(RunCli({"--migrations-dir", SourceDir() + "/migrations", "migrate"}, env).exit_code == 0);
+  CHECK(RunCli({"--migrations-dir", SourceDir() + "/migrations", "current"}, env).out == "20260215_0002 (head)\n");
+  ExpectAllEncryptedAndEqual(db, Ring(key));
+  // Rolling back runs the decrypt step.
+  REQUIRE(RunCli({"--migrations-dir", SourceDir() + "/migrations", "rollback", "--yes"}, env).exit_code == 0);
+  CHECK(CountCiphertext(db) == 0);
+}
+
+TEST_CASE("SIGKILL in the middle of encrypt loses nothing; a rerun finishes", "[jobs][kill]") {
+  TestDatabase db;
+  Populate(db, 20000);
+  const std::string key = credvault::testing::NewBase64Key();
+  for (int seed = 0; seed < 2; ++seed) {
+    CliProcess job({"encrypt", "--batch-size", "100"}, KeyEnv(db, key));
+    int done = 0;
+    for (int i = 0; i < 400 && done < 1000 + seed * 3000; ++i) {
+      usleep(10 * 1000);
+      done = CountCiphertext(db);
+    }
+    auto killed = job.Kill(SIGKILL);
+    CHECK(killed.exit_code == 128 + SIGKILL);
+    INFO("killed after " << done << " rows");
+  }
+  const int partial = CountCiphertext(db);
+  CHECK(partial > 0);
+  CHECK(partial < 20000);
+  // Each value is the whole original plaintext or a whole ciphertext of it.
+  auto rows = db.Query("SELECT c.account_id::text, c.client_id, o.client_id, c.refresh_token, o.refresh_token "
+                       "FROM credentials c JOIN originals o USING (id)");
+  Keyring ring = Ring(key);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    for (int c : {0, 2}) {
+      const auto& stored = rows.at(i, 1 + c);
+      const auto& original = rows.at(i, 2 + c);
+      REQUIRE(stored.has_value() == original.has_value());
+      if (!stored) continue;
+      if (ClassifyValue(*stored) == ValueKind::kPlaintext) {
+        REQUIRE(*stored == *original);
+      } else {
+        auto plain = ring.Decrypt(*stored, ValueContext{"credentials", kColumns[c], rows.text(i, 0)});
+        REQUIRE(plain.ok());
+        REQUIRE(plain->Equals(*original));
+      }
+    }
+  }
+  REQUIRE(RunCli({"encrypt"}, KeyEnv(db, key)).exit_code == 0);
+  CHECK(RunCli({"verify"}, KeyEnv(db, key)).exit_code == 0);
+  ExpectAllEncryptedAndEqual(db, ring);
+}
+
+TEST_CASE("concurrent application writes during encrypt are never overwritten", "[jobs][concurrency]") {
+  TestDatabase db;
+  Populate(db, 20000);
+  const std::string key = credvault::testing::NewBase64Key();
+  std::atomic<bool> stop{false};
+  std::atomic<int> writes{0};
+  std::thread writer([&] {
+    auto conn = db::Connection::Open(db.url(), "application");
+    if (!conn.ok()) return;
+    std::mt19937 random(42);
+    while (!stop.load()) {
+      const int id = 1 + static_cast<int>(random() % 20000);
+      // The application writes plaintext (it predates credvault) and keeps
+      // the newest value in `originals` too, in the same transaction.
+      auto tx = (*conn)->Begin();
+      if (!tx.ok()) continue;
+      const std::string secret = "amzn1.oa2-cs.v1.app-write-" + std::to_string(writes.load());
+      if ((*tx)->Exec("UPDATE credentials SET client_secret = $1 WHERE id = $2", {secret, std::to_string(id)}).ok() &&
+          (*tx)->Exec("UPDATE originals SET client_secret = $1 WHERE id = $2", {secret, std::to_string(id)}).ok() &&
+          (*tx)->Commit().ok()) {
+        ++writes;
+      }
+    }
+  });
+  auto first = RunCli({"encrypt", "--batch-size", "500"}, KeyEnv(db, key));
+  stop = true;
+  writer.join();
+  CHECK(first.exit_code == 0);
+  CHECK(writes.load() > 50);
+  REQUIRE(RunCli({"encrypt"}, KeyEnv(db, key)).exit_code == 0);
+  ExpectAllEncryptedAndEqual(db, Ring(key));
+}
+
+TEST_CASE("one over-long refresh token: exit 5, nothing written, the fix named", "[jobs][capacity]") {
+  TestDatabase db;
+  Populate(db, 20000);
+  // varchar(512) holds the plaintext, but not its ciphertext.
+  REQUIRE(db.Connect()->Exec("UPDATE credentials SET refresh_token = 'Atzr|' || repeat('x', 395) WHERE id = 777").ok());
+  const std::string before = TableChecksum(db);
+  auto result = RunCli({"encrypt"}, KeyEnv(db, credvault::testing::NewBase64Key()));
+  CHECK(result.exit_code == 5);
+  CHECK(TableChecksum(db) == before);
+  CHECK(result.err.find("credentials.refresh_token: 1 value(s)") != std::string::npos);
+  CHECK(result.err.find("longest plaintext is 400 bytes, at most 332 fit") != std::string::npos);
+  CHECK(result.err.find("ALTER TABLE credentials ALTER COLUMN refresh_token TYPE varchar(") != std::string::npos);
+  CHECK(result.err.find(std::string(395, 'x')) == std::string::npos);
+}
+
+TEST_CASE("swapped or moved ciphertexts fail verify naming exactly those rows", "[jobs][verify]") {
+  TestDatabase db;
+  Populate(db, 2000);
+  const std::string key = credvault::testing::NewBase64Key();
+  REQUIRE(RunCli({"encrypt"}, KeyEnv(db, key)).exit_code == 0);
+  auto conn = db.Connect();
+  REQUIRE(conn->ExecScript("UPDATE credentials a SET refresh_token = b.refresh_token FROM credentials b "
+                           "WHERE (a.id, b.id) IN ((10, 20), (20, 10));"
+                           "UPDATE credentials SET client_id = client_secret WHERE id = 33;").ok());
+  auto verify = RunCli({"verify", "--json"}, KeyEnv(db, key));
+  CHECK(verify.exit_code == 6);
+  auto report = nlohmann::json::parse(verify.out);
+  std::set<std::pair<int, std::string>> failures;
+  for (const auto& f : report["failures"]) {
+    failures.insert({f["row_id"].get<int>(), f["column"].get<std::string>()});
+    CHECK(f["reason"] == "auth_failed");
+  }
+  CHECK(failures == std::set<std::pair<int, std::string>>{{10, "refresh_token"}, {20, "refresh_token"}, {33, "client_id"}});
+  auto text = RunCli({"verify"}, KeyEnv(db, key));
+  CHECK(text.exit_code == 6);
+  CHECK(text.out.find("FAILED row 33 client_id: auth_failed") != std::string::npos);
+  // A malformed cv1: value stops encrypt and rotate before they write.
+  REQUIRE(conn->Exec("UPDATE credentials SET client_id = 'cv1:x:zz:broken' WHERE id = 5").ok());
+  CHECK(RunCli({"encrypt"}, KeyEnv(db, key)).exit_code == 6);
+}
+
+TEST_CASE("rotate 50k rows from A to B; B alone verifies; plaintexts unchanged", "[jobs][rotate]") {
+  TestDatabase db;
+  Populate(db, 50000);
+  const std::string a = credvault::testing::NewBase64Key(), b = credvault::testing::NewBase64Key();
+  REQUIRE(RunCli({"encrypt"}, KeyEnv(db, a)).exit_code == 0);
+  const std::string under_a = *db.Query("SELECT client_secret FROM credentials WHERE account_id = 9").at(0, 0);
+
+  auto dry = RunCli({"rotate", "--dry-run"}, KeyEnv(db, b, a));
+  CHECK(dry.exit_code == 0);
+  CHECK(dry.err.find("would be re-encrypted") != std::string::npos);
+  auto rotate = RunCli({"rotate"}, KeyEnv(db, b, a));
+  REQUIRE(rotate.exit_code == 0);
+  const std::string kid_b = Ring(b).primary_kid();
+  ExpectAllEncryptedAndEqual(db, Ring(b), "originals", kid_b);
+  CHECK(RunCli({"verify"}, KeyEnv(db, b)).exit_code == 0);
+  CHECK(RunCli({"verify"}, KeyEnv(db, a)).exit_code == 6);
+  auto stale = Ring(b).Decrypt(under_a, ValueContext{"credentials", "client_secret", "9"});
+  CHECK(stale.status().reason() == "unknown_kid");
+
+  auto again = RunCli({"rotate"}, KeyEnv(db, b, a));
+  CHECK(again.exit_code == 0);
+  CHECK(again.err.find("nothing to rotate") != std::string::npos);
+  auto alone = RunCli({"rotate"}, KeyEnv(db, b));
+  CHECK(alone.exit_code == 0);
+  CHECK(alone.err.find("nothing to rotate") != std::string::npos);
+
+  auto keys = RunCli({"keys", "--json"}, KeyEnv(db, b, a));
+  REQUIRE(keys.exit_code == 0);
+  auto inventory = nlohmann::json::parse(keys.out);
+  CHECK(inventory["keys"][0]["role"] == "primary");
+  CHECK(inventory["keys"][0]["values"].get<int>() > 140000);
+  CHECK(inventory["keys"][1]["values"] == 0);
+  CHECK(inventory["keys"][1]["safe_to_remove"] == true);
+  CHECK(keys.out.find(b.substr(7, 12)) == std::string::npos);
+}
+
+TEST_CASE("three key generations rotate fully; unknown kids stop rotate before any write", "[jobs][rotate]") {
+  TestDatabase db;
+  const std::string a = credvault::testing::NewBase64Key(), b = credvault::testing::NewBase64Key(),
+                    c = credvault::testing::NewBase64Key();
+  Populate(db, 3000, 1);
+  REQUIRE(RunCli({"encrypt"}, KeyEnv(db, a)).exit_code == 0);
+  Populate(db, 3000, 3001);
+  REQUIRE(RunCli({"encrypt"}, KeyEnv(db, b)).exit_code == 0);
+  Populate(db, 3000, 6001);
+  REQUIRE(RunCli({"encrypt"}, KeyEnv(db, c)).exit_code == 0);
+
+  // Without A in the ring: exit 3 naming A's kid, nothing written.
+  const std::string before = TableChecksum(db);
+  auto missing = RunCli({"rotate"}, KeyEnv(db, c, b));
+  CHECK(missing.exit_code == 3);
+  CHECK(missing.err.find(Ring(a).primary_kid()) != std::string::npos);
+  CHECK(TableChecksum(db) == before);
+  auto keys = RunCli({"keys"}, KeyEnv(db, c, b));
+  CHECK(keys.err.find("NOT in the keyring") != std::string::npos);
+
+  REQUIRE(RunCli({"rotate"}, KeyEnv(db, c, b + "," + a)).exit_code == 0);
+  ExpectAllEncryptedAndEqual(db, Ring(c), "originals", Ring(c).primary_kid());
+}
+
+TEST_CASE("SIGKILL during rotate, two rotators at once, and an application writing meanwhile", "[jobs][rotate][concurrency]") {
+  TestDatabase db;
+  Populate(db, 20000);
+  const std::string a = credvault::testing::NewBase64Key(), b = credvault::testing::NewBase64Key();
+  REQUIRE(RunCli({"encrypt"}, KeyEnv(db, a)).exit_code == 0);
+  const std::string kid_b = Ring(b).primary_kid();
+  auto under_b = [&] {
+    return std::stoi(db.Query("SELECT count(*) FROM credentials WHERE split_part(client_id, ':', 3) = $1", {kid_b}).text(0, 0));
+  };
+  {
+    CliProcess job({"rotate", "--batch-size", "100"}, KeyEnv(db, b, a));
+    for (int i = 0; i < 400 && under_b() < 2000; ++i) usleep(10 * 1000);
+    job.Kill(SIGKILL);
+  }
+  CHECK(under_b() > 0);
+  CHECK(under_b() < 20000);
+
+  // The application keeps writing new secrets under B while two rotators run.
+  std::atomic<bool> stop{false};
+  std::atomic<int> writes{0};
+  Keyring ring_b = Ring(b, {a});
+  std::thread writer([&] {
+    auto conn = db::Connection::Open(db.url(), "application");
+    if (!conn.ok()) return;
+    std::mt19937 random(7);
+    while (!stop.load()) {
+      const int id = 1 + static_cast<int>(random() % 20000);
+      const std::string account = std::to_string(id);  // account_id == id in this fixture
+      const std::string secret = "amzn1.oa2-cs.v1.rotated-by-app-" + std::to_string(writes.load());
+      auto sealed = ring_b.Encrypt(secret, ValueContext{"credentials", "client_secret", account});
+      if (!sealed.ok()) continue;
+      auto tx = (*conn)->Begin();
+      if (!tx.ok()) continue;
+      if ((*tx)->Exec("UPDATE credentials SET client_secret = $1 WHERE id = $2", {*sealed, account}).ok() &&
+          (*tx)->Exec("UPDATE originals SET client_secret = $1 WHERE id = $2", {secret, account}).ok() &&
+          (*tx)->Commit().ok()) {
+        ++writes;
+      }
+    }
+  });
+  CliProcess one({"rotate", "--batch-size", "300"}, KeyEnv(db, b, a));
+  CliProcess two({"rotate", "--batch-size", "300"}, KeyEnv(db, b, a));
+  auto r1 = one.Wait();
+  auto r2 = two.Wait();
+  stop = true;
+  writer.join();
+  CHECK(r1.exit_code == 0);
+  CHECK(r2.exit_code == 0);
+  CHECK(writes.load() > 20);
+  REQUIRE(RunCli({"rotate"}, KeyEnv(db, b, a)).exit_code == 0);
+  CHECK(RunCli({"verify"}, KeyEnv(db, b)).exit_code == 0);
+  ExpectAllEncryptedAndEqual(db, Ring(b), "originals", kid_b);
+}
