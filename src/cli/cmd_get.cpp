@@ -1,7 +1,48 @@
-// credvault get: Print an account's credentials as JSON (secrets masked unless --reveal).
+// credvault get: print an account's credentials as JSON; secrets are masked
+// ("…" + last 4 characters) unless --reveal.
+#include <array>
+#include <cstdio>
+
 #include "cli/command.hpp"
+#include "cli/vault_access.hpp"
 
 namespace credvault::cli {
+namespace {
+
+// Writes `text` as a JSON string straight to stdout, so a revealed secret is
+// never copied into an unzeroized buffer on the way.
+void WriteJsonString(std::string_view text) {
+  std::fputc('"', stdout);
+  for (char c : text) {
+    switch (c) {
+      case '"': std::fputs("\\\"", stdout); break;
+      case '\\': std::fputs("\\\\", stdout); break;
+      case '\n': std::fputs("\\n", stdout); break;
+      case '\r': std::fputs("\\r", stdout); break;
+      case '\t': std::fputs("\\t", stdout); break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          std::fprintf(stdout, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        } else {
+          std::fputc(c, stdout);
+        }
+    }
+  }
+  std::fputc('"', stdout);
+}
+
+// "…" + the last 4 characters; values of 8 characters or fewer show nothing.
+void WriteMasked(std::string_view text) {
+  if (text.size() <= 8) {
+    WriteJsonString("…");
+    return;
+  }
+  std::fputs("\"…", stdout);
+  std::fwrite(text.data() + text.size() - 4, 1, 4, stdout);
+  std::fputc('"', stdout);
+}
+
+}  // namespace
 
 void RegisterGetCommand(CLI::App& app, CommandTable& commands) {
   CLI::App* sub = app.add_subcommand("get", "Print an account's credentials as JSON (secrets masked unless --reveal)");
@@ -9,9 +50,29 @@ void RegisterGetCommand(CLI::App& app, CommandTable& commands) {
   auto options = std::make_shared<Options>();
   sub->add_option("--account", options->account, "accounts.id of the account")->required()->check(CLI::PositiveNumber);
   sub->add_flag("--reveal", options->reveal, "Print secrets in full");
-  commands.Add(sub, [options](CommandContext&) -> Status {
-    (void)options;
-    return NotImplementedYet("get"); });
+  commands.Add(sub, [options](CommandContext& context) -> Status {
+    CV_ASSIGN_OR_RETURN(Vault vault, OpenVault(context));
+    CV_ASSIGN_OR_RETURN(Credentials credentials, vault.credentials_for_account(options->account));
+    const std::array<std::pair<const char*, const std::optional<SecretBytes>*>, 3> fields = {{
+        {"client_id", &credentials.client_id},
+        {"client_secret", &credentials.client_secret},
+        {"refresh_token", &credentials.refresh_token},
+    }};
+    std::fprintf(stdout, "{\"account_id\": %lld", options->account);
+    for (const auto& [name, value] : fields) {
+      std::fprintf(stdout, ", \"%s\": ", name);
+      if (!value->has_value()) {
+        std::fputs("null", stdout);
+      } else if (options->reveal) {
+        WriteJsonString((*value)->view());
+      } else {
+        WriteMasked((*value)->view());
+      }
+    }
+    std::fputs("}\n", stdout);
+    std::fflush(stdout);
+    return Status::Ok();
+  });
 }
 
 }  // namespace credvault::cli

@@ -1,0 +1,97 @@
+// Runtime access for applications: read and write one account's credentials,
+// decrypted with whichever key of the ring each value names (so it works in
+// the middle of a rotation), encrypted under the primary key.
+//
+//   credvault::VaultOptions options;
+//   options.database_url = "postgresql://app@db/ads";
+//   options.keyring = std::move(keyring);            // e.g. from KeyringFromEnvironment()
+//   auto vault = credvault::Vault::Open(std::move(options));
+//   if (!vault.ok()) { ... vault.status().message() ... }
+//   auto creds = vault->credentials_for_account(42); // StatusOr<Credentials>
+//
+// Thread safety: a Vault may be used from many threads at once. It keeps a
+// small pool of connections (VaultOptions::max_connections, default 4); a
+// call takes one for its duration and returns it, opening a new one when all
+// are busy and the pool is below its limit, otherwise waiting.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "credvault/keyring.hpp"
+#include "credvault/secret.hpp"
+#include "credvault/status.hpp"
+
+namespace credvault {
+
+enum class LogLevel { kDebug, kInfo, kWarning, kError };
+// Receives credvault's log lines; never called with a secret.
+using LogFunction = std::function<void(LogLevel level, std::string_view message)>;
+
+struct VaultOptions {
+  // libpq URL or key=value string ("" = libpq's PG* environment variables).
+  std::string database_url;
+  // The keys: primary encrypts, fallbacks decrypt during a rotation.
+  std::optional<Keyring> keyring;
+  // "development", "staging" or "production" (default: production).
+  std::string environment = "production";
+  // Folder of migration files; the schema must be at its head.
+  std::string migrations_dir;
+  // development only: apply pending migrations on Open (with a warning)
+  // instead of refusing. Ignored (refused) in staging and production.
+  bool allow_auto_migrate = false;
+  std::size_t max_connections = 4;
+  LogFunction log;
+};
+
+// One account's credentials. A field is empty (nullopt) when the column is NULL.
+struct Credentials {
+  std::optional<SecretBytes> client_id;
+  std::optional<SecretBytes> client_secret;
+  std::optional<SecretBytes> refresh_token;
+};
+
+// A partial update: only the fields set are written.
+struct CredentialsUpdate {
+  std::optional<std::string_view> client_id;
+  std::optional<std::string_view> client_secret;
+  std::optional<std::string_view> refresh_token;
+};
+
+class Vault {
+ public:
+  // Connects, checks that the schema is at the head of options.migrations_dir
+  // (behind in production/staging → kFailedPrecondition naming the pending
+  // revisions, nothing changed; behind in development with allow_auto_migrate
+  // → migrates, logging a warning) and keeps the keyring.
+  // kInvalidArgument without a keyring; kUnavailable if the server is unreachable.
+  static StatusOr<Vault> Open(VaultOptions options);
+
+  Vault(Vault&&) noexcept;
+  Vault& operator=(Vault&&) noexcept;
+  ~Vault();
+
+  // The account's three values, decrypted. kNotFound when the account has no
+  // credentials row; kDataLoss (never garbage) when a value fails to
+  // authenticate (tampered, moved, or under a key not in the ring: reason
+  // "unknown_kid" then); kFailedPrecondition for a value still in plaintext.
+  StatusOr<Credentials> credentials_for_account(std::int64_t account_id) const;
+
+  // Encrypts the given fields under the primary key and writes them, creating
+  // the credentials row if the account has none. kNotFound if the account
+  // does not exist; kFailedPrecondition if a value is too long for its column.
+  Status put_credentials(std::int64_t account_id, const CredentialsUpdate& update) const;
+
+  const Keyring& keyring() const;
+
+ private:
+  struct State;
+  explicit Vault(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace credvault

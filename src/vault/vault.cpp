@@ -1,0 +1,151 @@
+#include "credvault/vault.hpp"
+
+#include <array>
+#include <map>
+
+#include "vault/connection_pool.hpp"
+#include "vault/schema_gate.hpp"
+
+namespace credvault {
+namespace {
+
+constexpr std::string_view kTable = "credentials";
+constexpr std::array<const char*, 3> kColumns = {"client_id", "client_secret", "refresh_token"};
+
+constexpr const char* kSelectCredentials =
+    "SELECT client_id, client_secret, refresh_token FROM credentials WHERE account_id = $1";
+constexpr const char* kColumnCapacity =
+    "SELECT column_name, character_maximum_length FROM information_schema.columns "
+    "WHERE table_schema = current_schema() AND table_name = 'credentials' "
+    "AND column_name IN ('client_id', 'client_secret', 'refresh_token')";
+// $2..$4 new values, $5..$7 whether each is being set.
+constexpr const char* kUpsertCredentials =
+    "INSERT INTO credentials (account_id, client_id, client_secret, refresh_token) "
+    "VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (account_id) DO UPDATE SET "
+    "client_id = CASE WHEN $5::boolean THEN EXCLUDED.client_id ELSE credentials.client_id END, "
+    "client_secret = CASE WHEN $6::boolean THEN EXCLUDED.client_secret ELSE credentials.client_secret END, "
+    "refresh_token = CASE WHEN $7::boolean THEN EXCLUDED.refresh_token ELSE credentials.refresh_token END";
+
+}  // namespace
+
+struct Vault::State {
+  VaultOptions options;
+  Keyring keyring;
+  vault::ConnectionPool pool;
+  std::map<std::string, std::size_t> column_capacity;  // 0 = unlimited (text)
+
+  State(VaultOptions opts, Keyring ring)
+      : options(std::move(opts)), keyring(std::move(ring)), pool(options.database_url, options.max_connections) {}
+
+  void Log(LogLevel level, const std::string& message) const {
+    if (options.log) options.log(level, message);
+  }
+
+  // Runs `fn` with a pooled connection; once more on a fresh connection if the
+  // first one turned out to be broken (server restarted, backend terminated).
+  template <typename Fn>
+  auto WithConnection(Fn&& fn) const -> decltype(fn(std::declval<db::Connection&>())) {
+    auto& pool_ref = const_cast<vault::ConnectionPool&>(pool);
+    for (int attempt = 0;; ++attempt) {
+      auto lease = pool_ref.Acquire();
+      if (!lease.ok()) return lease.status();
+      auto result = fn(**lease);
+      if (result.ok() || result.status().code() != StatusCode::kUnavailable || attempt == 1) return result;
+      lease->Discard();
+      Log(LogLevel::kWarning, "database connection lost; retrying once on a new connection");
+    }
+  }
+};
+
+Vault::Vault(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Vault::Vault(Vault&&) noexcept = default;
+Vault& Vault::operator=(Vault&&) noexcept = default;
+Vault::~Vault() = default;
+
+StatusOr<Vault> Vault::Open(VaultOptions options) {
+  if (!options.keyring) return InvalidArgumentError("VaultOptions.keyring is required");
+  Keyring keyring = *options.keyring;
+  auto state = std::make_unique<State>(std::move(options), std::move(keyring));
+
+  auto conn = db::Connection::Open(state->options.database_url, "credvault vault");
+  if (!conn.ok()) return conn.status();
+  CV_RETURN_IF_ERROR(vault::EnsureSchemaAtHead(**conn, state->options, state->keyring));
+
+  auto capacity = (*conn)->Query(kColumnCapacity);
+  if (!capacity.ok()) return capacity.status();
+  for (const auto& row : capacity->rows) {
+    state->column_capacity[row[0].value_or("")] = row[1] ? std::stoul(*row[1]) : 0;
+  }
+  return Vault(std::move(state));
+}
+
+const Keyring& Vault::keyring() const { return state_->keyring; }
+
+StatusOr<Credentials> Vault::credentials_for_account(std::int64_t account_id) const {
+  const std::string row_key = std::to_string(account_id);
+  auto rows = state_->WithConnection(
+      [&](db::Connection& conn) { return conn.Query(kSelectCredentials, {row_key}); });
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return NotFoundError("account " + row_key + " has no credentials");
+
+  Credentials out;
+  std::array<std::optional<SecretBytes>*, 3> fields = {&out.client_id, &out.client_secret, &out.refresh_token};
+  for (std::size_t i = 0; i < kColumns.size(); ++i) {
+    const db::Value& stored = rows->at(0, i);
+    if (!stored) continue;
+    const ValueContext context{kTable, kColumns[i], row_key};
+    if (ClassifyValue(*stored) == ValueKind::kPlaintext) {
+      return FailedPreconditionError(std::string("credentials.") + kColumns[i] + " of account " + row_key +
+                                     " is not encrypted yet: run `credvault encrypt`",
+                                     "plaintext");
+    }
+    auto plaintext = state_->keyring.Decrypt(*stored, context);
+    if (!plaintext.ok()) {
+      const Status& error = plaintext.status();
+      return DataLossError(std::string("credentials.") + kColumns[i] + " of account " + row_key +
+                               " cannot be decrypted: " + error.message(),
+                           error.reason());
+    }
+    *fields[i] = std::move(plaintext).value();
+  }
+  return out;
+}
+
+Status Vault::put_credentials(std::int64_t account_id, const CredentialsUpdate& update) const {
+  const std::string row_key = std::to_string(account_id);
+  const std::array<const std::optional<std::string_view>*, 3> fields = {&update.client_id, &update.client_secret,
+                                                                         &update.refresh_token};
+  db::Params params = {row_key, std::nullopt, std::nullopt, std::nullopt, "false", "false", "false"};
+  bool any = false;
+  for (std::size_t i = 0; i < kColumns.size(); ++i) {
+    if (!fields[i]->has_value()) continue;
+    any = true;
+    auto capacity = state_->column_capacity.find(kColumns[i]);
+    std::size_t needed = CiphertextLength((*fields[i])->size(), state_->keyring.algorithm());
+    if (capacity != state_->column_capacity.end() && capacity->second != 0 && needed > capacity->second) {
+      return FailedPreconditionError(
+          std::string("credentials.") + kColumns[i] + " holds " + std::to_string(capacity->second) +
+              " characters; this value needs " + std::to_string(needed) + " once encrypted (at most " +
+              std::to_string(MaxPlaintextLength(capacity->second, state_->keyring.algorithm())) +
+              " bytes of plaintext fit); widen the column with a migration",
+          "capacity");
+    }
+    auto encrypted = state_->keyring.Encrypt(**fields[i], ValueContext{kTable, kColumns[i], row_key});
+    if (!encrypted.ok()) return encrypted.status();
+    params[1 + i] = std::move(encrypted).value();
+    params[4 + i] = "true";
+  }
+  if (!any) return InvalidArgumentError("nothing to store: give at least one of client_id, client_secret, refresh_token");
+
+  auto written = state_->WithConnection([&](db::Connection& conn) -> StatusOr<bool> {
+    CV_RETURN_IF_ERROR(conn.Exec(kUpsertCredentials, params));
+    return true;
+  });
+  if (!written.ok() && written.status().reason() == "23503") {  // foreign_key_violation: no such account
+    return NotFoundError("account " + row_key + " does not exist");
+  }
+  return written.status();
+}
+
+}  // namespace credvault
