@@ -9,7 +9,7 @@ packages=(
   libtomlplusplus-dev nlohmann-json3-dev
   postgresql postgresql-common postgresql-client
   python3 python3-nacl python3-psycopg2 python3-cryptography
-  time
+  time bc
 )
 
 missing=()

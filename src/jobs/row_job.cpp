@@ -3,6 +3,7 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <thread>
 
 #include <sodium.h>
@@ -85,9 +86,13 @@ constexpr const char* kCreateBatchTable =
     " new_client_secret text, old_refresh_token text, new_refresh_token text) ON COMMIT DELETE ROWS";
 
 constexpr const char* kLockBatchRows =
-    "SELECT 1 FROM credentials WHERE id IN (SELECT id FROM credvault_job_batch) ORDER BY id FOR UPDATE";
+    "SELECT 1 FROM credentials WHERE id BETWEEN $1::integer AND $2::integer "
+    "AND id IN (SELECT id FROM credvault_job_batch) ORDER BY id FOR UPDATE";
 
 // Compare-and-set: each column changes only if it still holds what was read.
+// The id range ($1, $2 = the batch's first and last id) lets the planner use
+// an index range scan: the temp table has no statistics, and without it the
+// join scans all of credentials for every batch.
 constexpr const char* kApplyBatch = R"SQL(
 WITH updated AS (
   UPDATE credentials c SET
@@ -98,7 +103,7 @@ WITH updated AS (
     refresh_token = CASE WHEN b.new_refresh_token IS NOT NULL AND c.refresh_token IS NOT DISTINCT FROM b.old_refresh_token
                          THEN b.new_refresh_token ELSE c.refresh_token END
   FROM credvault_job_batch b
-  WHERE c.id = b.id AND (
+  WHERE c.id = b.id AND c.id BETWEEN $1::integer AND $2::integer AND (
         (b.new_client_id IS NOT NULL AND c.client_id IS NOT DISTINCT FROM b.old_client_id)
      OR (b.new_client_secret IS NOT NULL AND c.client_secret IS NOT DISTINCT FROM b.old_client_secret)
      OR (b.new_refresh_token IS NOT NULL AND c.refresh_token IS NOT DISTINCT FROM b.old_refresh_token))
@@ -122,21 +127,26 @@ class Engine {
   StatusOr<JobReport> Run() {
     const auto start = std::chrono::steady_clock::now();
     CV_ASSIGN_OR_RETURN(conn_, db::Connection::Open(options_.conninfo, std::string("credvault ") + spec_.name));
+    CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, std::string("credvault ") + spec_.name));
     CV_ASSIGN_OR_RETURN(std::uint64_t total, CountRowsToDo());
     if (options_.progress) options_.progress(0, total);
     std::uint64_t done = 0;
     for (int pass = 1; pass <= kMaxPasses; ++pass) {
       report_.passes = pass;
       const std::uint64_t skipped_before = report_.values_skipped;
-      std::string last_id = "0";
-      for (;;) {
-        CV_ASSIGN_OR_RETURN(db::Rows fetched,
-                            conn_->Query(SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_)));
-        if (fetched.empty()) break;
-        std::vector<Row> rows = ToRows(fetched);
-        last_id = rows.back().id;
-        CV_RETURN_IF_ERROR(ProcessBatch(rows));
-        done += rows.size();
+      // Pipelined: while batch N is written on conn_, batch N+1 is fetched
+      // and transformed on reader_. Batches are disjoint id ranges.
+      CV_ASSIGN_OR_RETURN(Prepared current, Prepare("0"));
+      while (!current.rows.empty()) {
+        auto next = std::async(std::launch::async, [this, last = current.rows.back().id] { return Prepare(last); });
+        const auto write_start = std::chrono::steady_clock::now();
+        Status written = Write(current);
+        options_.log->debug("{} batch up to id {}: {} rows written in {:.3f} s", spec_.name, current.rows.back().id,
+                            current.rows.size(), Seconds(write_start));
+        StatusOr<Prepared> prepared = next.get();
+        CV_RETURN_IF_ERROR(written);
+        if (!prepared.ok()) return prepared.status();
+        done += current.rows.size();
         if (options_.progress) options_.progress(std::min(done, total), std::max(total, done));
         if (options_.stop != nullptr && options_.stop->load()) {
           report_.seconds = Seconds(start);
@@ -145,6 +155,7 @@ class Engine {
                                 " rows (" + std::to_string(report_.values_written) +
                                 " values written, every batch complete); rerun to finish");
         }
+        current = std::move(prepared).value();
       }
       if (report_.values_skipped == skipped_before || options_.dry_run) break;
       options_.log->info("{} values were changed by the application during pass {}; another pass picks them up",
@@ -181,9 +192,23 @@ class Engine {
     return std::stoull(rows.text(0, 0));
   }
 
-  Status ProcessBatch(const std::vector<Row>& rows) {
-    report_.rows_seen += rows.size();
-    std::vector<std::array<std::optional<std::string>, kColumnCount>> fresh(rows.size());
+  // One batch read and transformed, not yet written.
+  struct Prepared {
+    std::vector<Row> rows;
+    std::vector<std::array<std::optional<std::string>, kColumnCount>> fresh;
+  };
+
+  // Fetches the next batch after `last_id` on reader_ and transforms it on
+  // the worker threads. Touches nothing that Write() uses.
+  StatusOr<Prepared> Prepare(const std::string& last_id) {
+    CV_ASSIGN_OR_RETURN(db::Rows fetched,
+                        reader_->Query(SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_)));
+    Prepared batch;
+    batch.rows = ToRows(fetched);
+    const auto& rows = batch.rows;
+    auto& fresh = batch.fresh;
+    fresh.resize(rows.size());
+    const auto crypto_start = std::chrono::steady_clock::now();
     std::vector<Status> errors(WorkerCount(options_) + 1);
     std::atomic<std::size_t> error_slot{0};
     ParallelFor(rows.size(), WorkerCount(options_), [&](std::size_t begin, std::size_t end) {
@@ -205,7 +230,15 @@ class Engine {
       }
     });
     if (error_slot.load() > 0) return errors[0];
+    options_.log->trace("crypto for {} rows: {:.3f} s", rows.size(), Seconds(crypto_start));
+    return batch;
+  }
 
+  // Writes a prepared batch (compare-and-set) and counts what happened.
+  Status Write(const Prepared& batch) {
+    const auto& rows = batch.rows;
+    const auto& fresh = batch.fresh;
+    report_.rows_seen += rows.size();
     std::array<std::uint64_t, kColumnCount> expected{};
     for (const auto& values : fresh) {
       for (std::size_t c = 0; c < kColumnCount; ++c) expected[c] += values[c].has_value();
@@ -214,7 +247,6 @@ class Engine {
       for (std::size_t c = 0; c < kColumnCount; ++c) report_.by_column[kColumnNames[c]] += expected[c];
       return Status::Ok();
     }
-
     db::Rows written;
     for (int attempt = 1;; ++attempt) {
       auto applied = WriteBatch(rows, fresh);
@@ -239,6 +271,7 @@ class Engine {
 
   StatusOr<db::Rows> WriteBatch(const std::vector<Row>& rows,
                                 const std::vector<std::array<std::optional<std::string>, kColumnCount>>& fresh) {
+    const auto start = std::chrono::steady_clock::now();
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn_->Begin());
     CV_RETURN_IF_ERROR(tx->Exec(kCreateBatchTable));
     std::size_t next = 0;
@@ -263,9 +296,17 @@ class Engine {
         }));
     // Rows are locked in id order, so two jobs over the same rows queue
     // instead of deadlocking.
-    CV_RETURN_IF_ERROR(tx->Exec(kLockBatchRows));
-    CV_ASSIGN_OR_RETURN(db::Rows written, tx->Query(kApplyBatch));
+    const auto copied = std::chrono::steady_clock::now();
+    const db::Params range = {rows.front().id, rows.back().id};
+    CV_RETURN_IF_ERROR(tx->Exec(kLockBatchRows, range));
+    const auto locked = std::chrono::steady_clock::now();
+    CV_ASSIGN_OR_RETURN(db::Rows written, tx->Query(kApplyBatch, range));
+    const auto updated = std::chrono::steady_clock::now();
     CV_RETURN_IF_ERROR(tx->Commit());
+    options_.log->trace("write: copy {:.3f} s, lock {:.3f} s, update {:.3f} s, commit {:.3f} s",
+                        std::chrono::duration<double>(copied - start).count(),
+                        std::chrono::duration<double>(locked - copied).count(),
+                        std::chrono::duration<double>(updated - locked).count(), Seconds(updated));
     return written;
   }
 
@@ -283,7 +324,8 @@ class Engine {
 
   const JobOptions& options_;
   JobSpec spec_;
-  std::unique_ptr<db::Connection> conn_;
+  std::unique_ptr<db::Connection> conn_;    // writes
+  std::unique_ptr<db::Connection> reader_;  // reads the next batch meanwhile
   JobReport report_;
 };
 

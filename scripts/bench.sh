@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Performance report (DESIGN §8). Everything is measured in ONE run on this
+# machine against a throwaway PostgreSQL, and reported as ratios to baselines
+# measured in the same run (machines here are noisy; absolute numbers are not
+# comparable across runs).
+#
+#   scripts/bench.sh [--rows N] [--skip-fernet]     (default N = 200000; the full run uses --rows 1000000)
+#
+# Measures: a server-side UPDATE rewriting the same three columns of the same
+# rows (the physical limit), credvault encrypt / rotate / verify (rows/s, ratio
+# to that baseline, peak RSS), a Python Fernet + psycopg2 batch rotation and
+# decrypt of the same rows (the peer), and credentials_for_account latency.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rows=200000
+fernet=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rows) rows=$2; shift 2 ;;
+    --skip-fernet) fernet=0; shift ;;
+    *) echo "usage: $0 [--rows N] [--skip-fernet]" >&2; exit 2 ;;
+  esac
+done
+scripts/setup.sh
+echo "== building (Release) in build-release/" >&2
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DCREDVAULT_TESTS=ON >/dev/null
+cmake --build build-release -j"$(nproc)" --target credvault credvault_bench_latency >/dev/null
+export CREDVAULT_BENCH_ROWS=$rows CREDVAULT_BENCH_FERNET=$fernet CREDVAULT_PG_DURABLE=1
+exec scripts/with-postgres.sh bash scripts/bench/run.sh

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The measurements of scripts/bench.sh, inside the throwaway server.
+set -euo pipefail
+rows=${CREDVAULT_BENCH_ROWS:?}
+cv="$PWD/build-release/credvault"
+work=$(mktemp -d)
+db="credvault_bench_$$"
+createdb "$db"
+trap 'dropdb --if-exists "$db" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+export DATABASE_URL="dbname=$db" PGDATABASE="$db" CREDVAULT_ENV=staging CREDVAULT_MIGRATIONS_DIR="$PWD/migrations"
+key_a=$("$cv" keygen); key_b=$("$cv" keygen)
+
+now() { date +%s.%N; }
+# run LABEL CMD... : wall seconds and peak RSS (KiB) of CMD into $secs / $rss
+run() {
+  local start end
+  start=$(now)
+  /usr/bin/time -f "%M" -o "$work/rss" "$@" >"$work/out" 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+  end=$(now)
+  secs=$(echo "$end - $start" | bc -l); rss=$(cat "$work/rss")
+}
+rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }
+ratio() { echo "$1 / $2" | bc -l | xargs printf '%.2f'; }
+
+echo "== $rows rows of realistic plaintext credentials" >&2
+SECRET_KEY=$key_a "$cv" -q migrate --to 20260215_0001
+psql -q <<SQL
+INSERT INTO accounts (amazon_account_id) SELECT 'A' || g FROM generate_series(1, $rows) g;
+INSERT INTO credentials (account_id, client_id, client_secret, refresh_token)
+SELECT id, 'amzn1.application-oa2-client.' || md5(id::text),
+       'amzn1.oa2-cs.v1.' || md5('s' || id) || md5('t' || id),
+       'Atzr|IwEBI' || substr(repeat(md5('r' || id), 10), 1, 295)
+FROM accounts;
+VACUUM ANALYZE credentials;
+SQL
+
+baseline() {  # the same rewrite done by the server alone, then undone
+  local start end
+  start=$(now)
+  psql -q -c "BEGIN; UPDATE credentials SET client_id = client_id || '', client_secret = client_secret || '', refresh_token = refresh_token || ''; ROLLBACK;"
+  end=$(now)
+  psql -q -c "VACUUM credentials"
+  echo "$end - $start" | bc -l
+}
+
+echo "== baseline: server-side UPDATE of the three columns" >&2
+base_secs=$(baseline); base_rate=$(rate "$rows" "$base_secs")
+echo "== encrypt (migrate to head: the 20260215_0002 data step)" >&2
+SECRET_KEY=$key_a run "$cv" -q migrate; enc_secs=$secs enc_rss=$rss enc_rate=$(rate "$rows" "$secs")
+psql -q -c "VACUUM ANALYZE credentials"
+echo "== baseline again, on ciphertext-sized rows" >&2
+base2_secs=$(baseline); base2_rate=$(rate "$rows" "$base2_secs")
+echo "== rotate (A -> B)" >&2
+SECRET_KEY=$key_b SECRET_KEY_FALLBACKS=$key_a run "$cv" -q rotate; rot_secs=$secs rot_rss=$rss rot_rate=$(rate "$rows" "$secs")
+psql -q -c "VACUUM ANALYZE credentials"
+echo "== verify" >&2
+values=$(psql -Atc "SELECT count(client_id) + count(client_secret) + count(refresh_token) FROM credentials")
+SECRET_KEY=$key_b run "$cv" -q verify; ver_rss=$rss ver_rate=$(rate "$values" "$secs")
+echo "== credentials_for_account latency (10k calls)" >&2
+latency=$(SECRET_KEY=$key_b build-release/tests/credvault_bench_latency "dbname=$db" "$PWD/migrations" "$rows" 10000)
+p50=$(echo "$latency" | sed -E 's/.*"p50_us": ([0-9.]+).*/\1/'); p99=$(echo "$latency" | sed -E 's/.*"p99_us": ([0-9.]+).*/\1/')
+
+fernet_rot_rate=0 fernet_dec_rate=0
+if [ "${CREDVAULT_BENCH_FERNET:-1}" = 1 ]; then
+  echo "== Python Fernet + psycopg2: setup (not timed), rotation, decrypt" >&2
+  SECRET_KEY=$key_b "$cv" -q decrypt --yes --env development 2>/dev/null || true  # the peer starts from plaintext
+  /usr/bin/python3 scripts/bench/fernet_peer.py setup
+  run /usr/bin/python3 scripts/bench/fernet_peer.py rotate; fernet_rot_rate=$(rate "$rows" "$secs")
+  run /usr/bin/python3 scripts/bench/fernet_peer.py decrypt; fernet_dec_rate=$(rate "$(cat "$work/out")" "$secs")
+fi
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+pgv=$(psql -Atc "SHOW server_version")
+printf '\ncredvault bench: %s rows, %s cores (%s), PostgreSQL %s, durable settings\n' "$rows" "$(nproc)" "$cpu" "$pgv"
+printf '%-34s %12s %10s %10s\n' "measurement" "rows/s" "ratio" "peak RSS"
+printf '%-34s %12s %10s %10s\n' "baseline UPDATE (plaintext rows)" "$base_rate" "1.00" "-"
+printf '%-34s %12s %10s %10s\n' "encrypt" "$enc_rate" "$(ratio "$enc_rate" "$base_rate")" "$((enc_rss / 1024)) MB"
+printf '%-34s %12s %10s %10s\n' "baseline UPDATE (ciphertext rows)" "$base2_rate" "1.00" "-"
+printf '%-34s %12s %10s %10s\n' "rotate" "$rot_rate" "$(ratio "$rot_rate" "$base2_rate")" "$((rot_rss / 1024)) MB"
+printf '%-34s %12s %10s %10s\n' "verify (values/s)" "$ver_rate" "-" "$((ver_rss / 1024)) MB"
+if [ "$fernet_rot_rate" != 0 ]; then
+  printf '%-34s %12s %10s %10s\n' "Fernet+psycopg2 rotation" "$fernet_rot_rate" "$(ratio "$fernet_rot_rate" "$base2_rate")" "-"
+  printf '%-34s %12s\n' "rotate speed-up over Fernet" "$(ratio "$rot_rate" "$fernet_rot_rate")x"
+  printf '%-34s %12s\n' "Fernet decrypt (values/s)" "$fernet_dec_rate"
+  printf '%-34s %12s\n' "decrypt speed-up over Fernet" "$(ratio "$ver_rate" "$fernet_dec_rate")x"
+fi
+printf '%-34s %12s\n' "credentials_for_account p50 (us)" "$p50"
+printf '%-34s %12s\n' "credentials_for_account p99 (us)" "$p99"
+printf '{"rows": %s, "baseline_rows_per_s": %s, "encrypt_rows_per_s": %s, "encrypt_ratio": %s, "encrypt_rss_kb": %s, "baseline_ciphertext_rows_per_s": %s, "rotate_rows_per_s": %s, "rotate_ratio": %s, "rotate_rss_kb": %s, "verify_values_per_s": %s, "verify_rss_kb": %s, "fernet_rotate_rows_per_s": %s, "rotate_vs_fernet": %s, "fernet_decrypt_values_per_s": %s, "p50_us": %s, "p99_us": %s}\n' \
+  "$rows" "$base_rate" "$enc_rate" "$(ratio "$enc_rate" "$base_rate")" "$enc_rss" "$base2_rate" "$rot_rate" \
+  "$(ratio "$rot_rate" "$base2_rate")" "$rot_rss" "$ver_rate" "$ver_rss" "$fernet_rot_rate" \
+  "$( [ "$fernet_rot_rate" != 0 ] && ratio "$rot_rate" "$fernet_rot_rate" || echo 0)" "$fernet_dec_rate" "$p50" "$p99"

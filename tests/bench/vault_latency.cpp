@@ -1,0 +1,45 @@
+// credentials_for_account latency over N calls against a live database, for
+// scripts/bench.sh: prints one JSON object. Not a test (no assertions on time).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "credvault/keyring_from_env.hpp"
+#include "credvault/vault.hpp"
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: %s DATABASE_URL MIGRATIONS_DIR MAX_ACCOUNT [CALLS]   (key in SECRET_KEY)\n", argv[0]);
+    return 2;
+  }
+  auto ring = credvault::KeyringFromEnvironment();
+  if (!ring.ok()) return std::fprintf(stderr, "%s\n", ring.status().message().c_str()), 3;
+  credvault::VaultOptions options;
+  options.database_url = argv[1];
+  options.migrations_dir = argv[2];
+  options.keyring = *ring;
+  options.environment = "staging";
+  auto vault = credvault::Vault::Open(std::move(options));
+  if (!vault.ok()) return std::fprintf(stderr, "%s\n", vault.status().message().c_str()), 4;
+  const long max_account = std::atol(argv[3]);
+  const int calls = argc > 4 ? std::atoi(argv[4]) : 10000;
+  std::mt19937 random(1);
+  std::vector<double> micros;
+  micros.reserve(static_cast<std::size_t>(calls));
+  for (int i = 0; i < calls + 200; ++i) {
+    const long account = 1 + static_cast<long>(random() % static_cast<unsigned long>(max_account));
+    auto start = std::chrono::steady_clock::now();
+    auto got = vault->credentials_for_account(account);
+    auto elapsed = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+    if (!got.ok()) return std::fprintf(stderr, "%s\n", got.status().message().c_str()), 6;
+    if (i >= 200) micros.push_back(elapsed);  // the first calls warm caches
+  }
+  std::sort(micros.begin(), micros.end());
+  auto at = [&](double q) { return micros[static_cast<std::size_t>(q * (micros.size() - 1))]; };
+  std::printf("{\"calls\": %d, \"p50_us\": %.1f, \"p99_us\": %.1f, \"max_us\": %.1f}\n", calls, at(0.5), at(0.99),
+              micros.back());
+  return 0;
+}
