@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 echo "== building credvault (Release) in build-release/"
-cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DCREDVAULT_TESTS=OFF >/dev/null
-cmake --build build-release -j"$(nproc)" >/dev/null
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build-release -j"$(nproc)" --target credvault >/dev/null
 export CREDVAULT_BIN="$PWD/build-release/credvault"
 exec scripts/with-postgres.sh bash scripts/demo/run.sh
