@@ -10,16 +10,27 @@ namespace {
 
 Status AuthFailed() { return DataLossError("authentication failed", "auth_failed"); }
 
-class XChaCha20Poly1305 final : public Aead {
+const unsigned char* Bytes(std::string_view text) { return reinterpret_cast<const unsigned char*>(text.data()); }
+
+// libsodium's IETF AEAD constructions share one calling convention; only the
+// functions and sizes differ.
+using SodiumEncrypt = int (*)(unsigned char*, unsigned long long*, const unsigned char*, unsigned long long,
+                              const unsigned char*, unsigned long long, const unsigned char*, const unsigned char*,
+                              const unsigned char*);
+using SodiumDecrypt = int (*)(unsigned char*, unsigned long long*, unsigned char*, const unsigned char*,
+                              unsigned long long, const unsigned char*, unsigned long long, const unsigned char*,
+                              const unsigned char*);
+
+template <SodiumEncrypt kEncrypt, SodiumDecrypt kDecrypt, std::size_t kNonceSize>
+class SodiumAead final : public Aead {
  public:
-  explicit XChaCha20Poly1305(const std::uint8_t* key) : key_(key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES) {}
-  std::size_t nonce_size() const override { return crypto_aead_xchacha20poly1305_ietf_NPUBBYTES; }
+  explicit SodiumAead(const std::uint8_t* key) : key_(key, 32) {}
+  std::size_t nonce_size() const override { return kNonceSize; }
 
   Status Seal(const std::uint8_t* nonce, std::string_view plaintext, std::string_view aad,
               std::uint8_t* out) const override {
     unsigned long long written = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out, &written, Bytes(plaintext), plaintext.size(), Bytes(aad),
-                                               aad.size(), nullptr, nonce, key_.data());
+    kEncrypt(out, &written, Bytes(plaintext), plaintext.size(), Bytes(aad), aad.size(), nullptr, nonce, key_.data());
     return Status::Ok();
   }
 
@@ -27,41 +38,7 @@ class XChaCha20Poly1305 final : public Aead {
               std::uint8_t* out) const override {
     if (sealed.size() < kTagLength) return AuthFailed();
     unsigned long long written = 0;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &written, nullptr, Bytes(sealed), sealed.size(), Bytes(aad),
-                                                   aad.size(), nonce, key_.data()) != 0) {
-      return AuthFailed();
-    }
-    return Status::Ok();
-  }
-
-  static const unsigned char* Bytes(std::string_view text) {
-    return reinterpret_cast<const unsigned char*>(text.data());
-  }
-
- private:
-  SecretBytes key_;
-};
-
-class ChaCha20Poly1305Ietf final : public Aead {
- public:
-  explicit ChaCha20Poly1305Ietf(const std::uint8_t* key) : key_(key, crypto_aead_chacha20poly1305_ietf_KEYBYTES) {}
-  std::size_t nonce_size() const override { return crypto_aead_chacha20poly1305_ietf_NPUBBYTES; }
-
-  Status Seal(const std::uint8_t* nonce, std::string_view plaintext, std::string_view aad,
-              std::uint8_t* out) const override {
-    unsigned long long written = 0;
-    crypto_aead_chacha20poly1305_ietf_encrypt(out, &written, XChaCha20Poly1305::Bytes(plaintext), plaintext.size(),
-                                              XChaCha20Poly1305::Bytes(aad), aad.size(), nullptr, nonce, key_.data());
-    return Status::Ok();
-  }
-
-  Status Open(const std::uint8_t* nonce, std::string_view sealed, std::string_view aad,
-              std::uint8_t* out) const override {
-    if (sealed.size() < kTagLength) return AuthFailed();
-    unsigned long long written = 0;
-    if (crypto_aead_chacha20poly1305_ietf_decrypt(out, &written, nullptr, XChaCha20Poly1305::Bytes(sealed),
-                                                  sealed.size(), XChaCha20Poly1305::Bytes(aad), aad.size(), nonce,
-                                                  key_.data()) != 0) {
+    if (kDecrypt(out, &written, nullptr, Bytes(sealed), sealed.size(), Bytes(aad), aad.size(), nonce, key_.data()) != 0) {
       return AuthFailed();
     }
     return Status::Ok();
@@ -70,6 +47,13 @@ class ChaCha20Poly1305Ietf final : public Aead {
  private:
   SecretBytes key_;
 };
+
+using XChaCha20Poly1305 = SodiumAead<crypto_aead_xchacha20poly1305_ietf_encrypt,
+                                     crypto_aead_xchacha20poly1305_ietf_decrypt,
+                                     crypto_aead_xchacha20poly1305_ietf_NPUBBYTES>;
+using ChaCha20Poly1305Ietf = SodiumAead<crypto_aead_chacha20poly1305_ietf_encrypt,
+                                        crypto_aead_chacha20poly1305_ietf_decrypt,
+                                        crypto_aead_chacha20poly1305_ietf_NPUBBYTES>;
 
 // One EVP context per thread, reused: creating one per value would dominate
 // the cost of short values.
@@ -121,9 +105,6 @@ class Aes256Gcm final : public Aead {
   }
 
  private:
-  static const unsigned char* Bytes(std::string_view text) {
-    return reinterpret_cast<const unsigned char*>(text.data());
-  }
   SecretBytes key_;
 };
 

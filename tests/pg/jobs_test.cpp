@@ -54,11 +54,7 @@ void Populate(const TestDatabase& db, int rows, int first = 1) {
 }
 
 Keyring Ring(const std::string& primary, const std::vector<std::string>& fallbacks = {}) {
-  std::vector<KeySpec> specs;
-  for (const auto& f : fallbacks) specs.push_back(KeySpec{SecretBytes::FromString(f), "fallback"});
-  auto ring = Keyring::Create(KeySpec{SecretBytes::FromString(primary), "primary"}, std::move(specs));
-  REQUIRE(ring.ok());
-  return *ring;
+  return credvault::testing::MakeKeyring(primary, fallbacks);
 }
 
 std::map<std::string, std::optional<std::string>> KeyEnv(const TestDatabase& db, const std::string& primary,

@@ -16,11 +16,7 @@ using credvault::testing::TestDatabase;
 namespace {
 
 Keyring Ring(const std::string& primary, const std::vector<std::string>& fallbacks = {}) {
-  std::vector<KeySpec> specs;
-  for (const auto& f : fallbacks) specs.push_back(KeySpec{SecretBytes::FromString(f), "fallback"});
-  auto ring = Keyring::Create(KeySpec{SecretBytes::FromString(primary), "primary"}, std::move(specs));
-  REQUIRE(ring.ok());
-  return *ring;
+  return credvault::testing::MakeKeyring(primary, fallbacks);
 }
 
 VaultOptions Options(const TestDatabase& db, Keyring ring, const std::string& environment = "production",

@@ -223,4 +223,12 @@ std::string NewBase64Key() {
   return std::string("base64:") + b64;
 }
 
+Keyring MakeKeyring(const std::string& primary, const std::vector<std::string>& fallbacks, Algorithm algorithm) {
+  std::vector<KeySpec> specs;
+  for (const auto& text : fallbacks) specs.push_back(KeySpec{SecretBytes::FromString(text), "fallback"});
+  auto ring = Keyring::Create(KeySpec{SecretBytes::FromString(primary), "primary"}, std::move(specs), algorithm);
+  REQUIRE(ring.ok());
+  return *ring;
+}
+
 }  // namespace credvault::testing

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "credvault/keyring.hpp"
 #include "db/connection.hpp"
 
 namespace credvault::testing {
@@ -94,5 +95,9 @@ class TestDatabase {
 
 // A fresh random key in the `base64:` form keygen prints.
 std::string NewBase64Key();
+
+// A keyring of key texts (REQUIREs that they are valid).
+Keyring MakeKeyring(const std::string& primary, const std::vector<std::string>& fallbacks = {},
+                    Algorithm algorithm = Algorithm::kXChaCha20Poly1305);
 
 }  // namespace credvault::testing

@@ -18,11 +18,7 @@ const ValueContext kContext{"credentials", "refresh_token", "42"};
 
 Keyring MakeRing(const std::string& key, Algorithm alg = Algorithm::kXChaCha20Poly1305,
                  std::vector<std::string> fallbacks = {}) {
-  std::vector<KeySpec> specs;
-  for (const auto& f : fallbacks) specs.push_back(KeySpec{SecretBytes::FromString(f), "fallback"});
-  auto ring = Keyring::Create(KeySpec{SecretBytes::FromString(key), "primary"}, std::move(specs), alg);
-  REQUIRE(ring.ok());
-  return *ring;
+  return testing::MakeKeyring(key, fallbacks, alg);
 }
 
 std::string PlaintextOfLength(std::size_t n) {
