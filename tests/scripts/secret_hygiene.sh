@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs the whole flow (keygen, migrate with the encrypt step, put, get, rotate,
+# verify, keys, failures) with -vv and with JSON logs, and greps everything the
+# tool printed for the plaintexts and the key material: none may appear,
+# except the secrets `get --reveal` was asked to print.
+set -euo pipefail
+: "${CREDVAULT_CLI:?}" "${CREDVAULT_SOURCE_DIR:?}"
+cv=$CREDVAULT_CLI
+work=$(mktemp -d)
+db="cvhygiene_$$_$RANDOM"
+createdb "$db"
+trap 'dropdb --if-exists "$db" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+export DATABASE_URL="dbname=$db" CREDVAULT_ENV=staging CREDVAULT_MIGRATIONS_DIR="$CREDVAULT_SOURCE_DIR/migrations"
+log="$work/all-output"
+: >"$log"
+run() { "$cv" "$@" >>"$log" 2>&1 || true; }
+
+"$cv" keygen --out "$work/a.key" >>"$log" 2>&1
+"$cv" keygen --out "$work/b.key" >>"$log" 2>&1
+key_a=$(cat "$work/a.key"); key_b=$(cat "$work/b.key")
+secret_env_key="env-secret-key-that-is-long-enough-0123456789"
+
+run -vv --key-file "$work/a.key" migrate --to 20260215_0001
+psql -qd "$db" -c "INSERT INTO accounts (amazon_account_id) SELECT 'A' || g FROM generate_series(1, 50) g"
+psql -qd "$db" -c "INSERT INTO credentials (account_id, client_id, client_secret, refresh_token)
+  SELECT id, 'amzn1.application-oa2-client.HYGIENE' || id, 'amzn1.oa2-cs.v1.HYGIENESECRET' || id, 'Atzr|HYGIENETOKEN' || id FROM accounts"
+for format in text json; do
+  run -vv --log-format "$format" --key-file "$work/a.key" migrate
+  run -vv --log-format "$format" --key-file "$work/a.key" verify
+  run -vv --log-format "$format" --key-file "$work/b.key" --fallback-key-file "$work/a.key" keys
+  run -vv --log-format "$format" --key-file "$work/b.key" --fallback-key-file "$work/a.key" rotate
+  run -vv --log-format "$format" --key-file "$work/a.key" verify          # fails: unknown kid
+  run -vv --log-format "$format" --key-file "$work/b.key" get --account 7
+  echo '{"client_secret": "amzn1.oa2-cs.v1.PUTSECRET'"$format"'"}' | "$cv" -vv --log-format "$format" --key-file "$work/b.key" put --account 8 >>"$log" 2>&1
+  SECRET_KEY="$secret_env_key" "$cv" -vv --log-format "$format" keys >>"$log" 2>&1 || true   # unknown kids: warns
+  SECRET_KEY="short-$secret_env_key" "$cv" -vv --log-format "$format" --key-file /nonexistent keys >>"$log" 2>&1 || true
+  SECRET_KEY="tiny" "$cv" -vv --log-format "$format" keys >>"$log" 2>&1 || true
+done
+# a deliberately broken DATABASE_URL with a password
+DATABASE_URL="postgresql://user:HYGIENEPASSWORD@127.0.0.1:1/x" "$cv" -vv --key-file "$work/b.key" verify >>"$log" 2>&1 || true
+DATABASE_URL="mysql://user:HYGIENEPASSWORD@db/x" "$cv" -vv --key-file "$work/b.key" verify >>"$log" 2>&1 || true
+
+fail=0
+check_absent() {
+  if grep -F -q -- "$1" "$log"; then echo "LEAK: $2 found in output" >&2; grep -F -n -- "$1" "$log" | head -3 >&2; fail=1; fi
+}
+check_absent "${key_a#base64:}" "key A"
+check_absent "${key_b#base64:}" "key B"
+check_absent "$secret_env_key" "SECRET_KEY from the environment"
+check_absent "tiny" "a weak SECRET_KEY"
+check_absent "HYGIENESECRET" "a client_secret plaintext"
+check_absent "HYGIENETOKEN" "a refresh_token plaintext"
+check_absent "PUTSECRET" "a secret given to put"
+check_absent "HYGIENEPASSWORD" "a database password"
+grep -q '"level":"debug"' "$log" || { echo "the JSON logs were not produced" >&2; fail=1; }
+lines=$(wc -l <"$log")
+# The one place secrets may appear: get --reveal, asked for explicitly.
+revealed=$("$cv" --key-file "$work/b.key" get --account 7 --reveal)
+echo "$revealed" | grep -q "HYGIENESECRET7" || { echo "get --reveal did not reveal" >&2; fail=1; }
+[ "$fail" = 0 ] && echo "secret hygiene: $lines lines of output checked, no secret found"
+exit "$fail"
