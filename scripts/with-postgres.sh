@@ -19,7 +19,9 @@ fi
 command -v pg_virtualenv >/dev/null || { echo "with-postgres: pg_virtualenv not found (run scripts/setup.sh)" >&2; exit 4; }
 # A throwaway cluster tuned for tests: durability is not needed, speed is.
 # CREDVAULT_PG_DURABLE=1 keeps the defaults (scripts/bench.sh uses it).
-options=()
+# -t: a private temporary cluster directory even as root, so two runs (or a
+# stale cluster left by a killed run) never collide on the shared "regress" name.
+options=(-t)
 if [ "${CREDVAULT_PG_DURABLE:-0}" != 1 ]; then
   options+=(-o fsync=off -o synchronous_commit=off -o full_page_writes=off)
 fi
