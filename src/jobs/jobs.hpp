@@ -65,7 +65,8 @@ struct JobReport {
 };
 
 // plaintext → ciphertext under the primary key. Preflight (before any write):
-// no malformed cv1: value, and every encrypted value fits its column — else
+// no malformed cv1: value (one ClassifyValue calls kMalformedEnvelope:
+// kDataLoss naming row ids and columns), and every encrypted value fits its column — else
 // kFailedPrecondition naming column, rows, longest plaintext, limit and the
 // ALTER TABLE that fixes it.
 StatusOr<JobReport> Encrypt(const JobOptions& options);
@@ -76,9 +77,12 @@ Status EncryptPreflight(const JobOptions& options);
 StatusOr<JobReport> Decrypt(const JobOptions& options);
 Status DecryptPreflight(const JobOptions& options);
 
-// Re-encrypts every value whose kid is not the primary's. Every kid found
-// must be in the ring (kNotFound naming the missing kids and their counts,
-// nothing written). A report with values_written == 0 and no error means
+// Re-encrypts every value whose kid is not the primary's. Preflight (before
+// any write): no malformed cv1: value (kDataLoss); every kid found must be in
+// the ring (kNotFound naming the missing kids and their counts); and when the
+// primary's algorithm differs from a value's, the re-encrypted value must fit
+// its column (kFailedPrecondition as for Encrypt). Nothing is written on a
+// failure. A report with values_written == 0 and no error means
 // nothing needed rotating; the CLI says so.
 StatusOr<JobReport> Rotate(const JobOptions& options);
 

@@ -12,6 +12,11 @@ constexpr const char* kValues =
     "credentials c CROSS JOIN LATERAL (VALUES ('client_id', c.client_id), ('client_secret', c.client_secret), "
     "('refresh_token', c.refresh_token)) AS v(col, val)";
 
+// Plaintext bytes inside a well-formed value: decoded payload minus nonce and tag.
+constexpr const char* kPlaintextBytes =
+    "(length(split_part(v.val, ':', 4)) / 4 * 3 + greatest(length(split_part(v.val, ':', 4)) % 4 - 1, 0) - "
+    "CASE WHEN v.val LIKE 'cv1:x:%' THEN 40 ELSE 28 END)";
+
 StatusOr<KidCounts> ReadKidCounts(db::Connection& conn, const std::string& primary) {
   CV_ASSIGN_OR_RETURN(db::Rows rows, conn.Query(std::string("SELECT split_part(v.val, ':', 3), count(*) FROM ") + kValues +
                                                 " WHERE v.val LIKE 'cv1:%' GROUP BY 1 ORDER BY 1"));
@@ -36,7 +41,17 @@ Status CheckAllKidsKnown(const KidCounts& counts, const Keyring& ring) {
                        "unknown_kid");
 }
 
-Status CheckCapacity(db::Connection& conn, const Keyring& ring) {
+// Which values a job is about to (re)write, and their plaintext length in
+// bytes: encrypt writes every plaintext; rotate re-encrypts values under
+// another kid, whose length changes only if their algorithm differs from the
+// primary's.
+struct PendingValues {
+  std::string where;  // SQL over v.col / v.val; $1 = column, $2 = plaintext limit, then `params`
+  std::string plaintext_bytes;
+  db::Params params;
+};
+
+Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingValues& pending) {
   CV_ASSIGN_OR_RETURN(db::Rows limits,
                       conn.Query("SELECT column_name, character_maximum_length FROM information_schema.columns "
                                  "WHERE table_schema = current_schema() AND table_name = 'credentials' "
@@ -47,10 +62,13 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring) {
     const std::string column = limits.text(i, 0);
     const std::size_t limit = std::stoul(limits.text(i, 1));
     const std::size_t max_plaintext = MaxPlaintextLength(limit, ring.algorithm());
+    db::Params params = {column, std::to_string(max_plaintext)};
+    params.insert(params.end(), pending.params.begin(), pending.params.end());
     CV_ASSIGN_OR_RETURN(db::Rows over,
-                        conn.Query(std::string("SELECT count(*), coalesce(max(octet_length(v.val)), 0) FROM ") + kValues +
-                                       " WHERE v.col = $1 AND v.val NOT LIKE 'cv1:%' AND octet_length(v.val) > $2::integer",
-                                   {column, std::to_string(max_plaintext)}));
+                        conn.Query(std::string("SELECT count(*), coalesce(max(") + pending.plaintext_bytes + "), 0) FROM " +
+                                       kValues + " WHERE v.col = $1 AND (" + pending.where + ") AND " +
+                                       pending.plaintext_bytes + " > $2::integer",
+                                   params));
     if (over.text(0, 0) == "0") continue;
     const std::size_t longest = std::stoul(over.text(0, 1));
     const std::size_t needed = CiphertextLength(longest, ring.algorithm());
@@ -71,8 +89,8 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring) {
 Status CheckNoMalformedValues(db::Connection& conn) {
   CV_ASSIGN_OR_RETURN(db::Rows rows,
                       conn.Query(std::string("SELECT c.id::text, v.col FROM ") + kValues +
-                                 " WHERE v.val LIKE 'cv1:%' AND v.val !~ '^cv1:[xg]:[0-9a-f]{8}:[A-Za-z0-9_-]+$' "
-                                 "ORDER BY c.id, v.col LIMIT 20"));
+                                 " WHERE v.val LIKE 'cv1:%' AND NOT " + kWellFormedValueSql +
+                                 " ORDER BY c.id, v.col LIMIT 20"));
   if (rows.empty()) return Status::Ok();
   std::string list;
   for (std::size_t i = 0; i < rows.size(); ++i) list += (i ? ", " : "") + ("row " + rows.text(i, 0) + " " + rows.text(i, 1));
@@ -84,7 +102,7 @@ Status CheckNoMalformedValues(db::Connection& conn) {
 Status EncryptPreflight(const JobOptions& options) {
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault encrypt"));
   CV_RETURN_IF_ERROR(CheckNoMalformedValues(*conn));
-  return CheckCapacity(*conn, *options.keyring);
+  return CheckCapacity(*conn, *options.keyring, {"v.val NOT LIKE 'cv1:%'", "octet_length(v.val)", {}});
 }
 
 Status DecryptPreflight(const JobOptions& options) {
@@ -99,6 +117,14 @@ StatusOr<KidCounts> RotatePreflight(const JobOptions& options) {
   CV_RETURN_IF_ERROR(CheckNoMalformedValues(*conn));
   CV_ASSIGN_OR_RETURN(KidCounts counts, ReadKidCounts(*conn, options.keyring->primary_kid()));
   CV_RETURN_IF_ERROR(CheckAllKidsKnown(counts, *options.keyring));
+  if (counts.to_rotate > 0) {
+    const Keyring& ring = *options.keyring;
+    CV_RETURN_IF_ERROR(CheckCapacity(*conn, ring,
+                                     {"v.val LIKE 'cv1:%' AND split_part(v.val, ':', 3) <> $3 AND "
+                                      "split_part(v.val, ':', 2) <> $4",
+                                      kPlaintextBytes,
+                                      {ring.primary_kid(), std::string(1, static_cast<char>(ring.algorithm()))}}));
+  }
   return counts;
 }
 

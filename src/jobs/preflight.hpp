@@ -11,6 +11,16 @@
 
 namespace credvault::jobs {
 
+// SQL, true exactly when ClassifyValue(v.val) == kCiphertext, so that the
+// server finds malformed values without sending every ciphertext to the
+// client: alphabet, canonical trailing bits (a 2- or 3-char tail may only end
+// in a char whose unused low bits are 0) and room for nonce + tag (54 payload
+// chars for x, 38 for g). tests/pg/jobs_preflight_test.cpp holds the two to
+// the same answers.
+inline constexpr const char* kWellFormedValueSql =
+    "(v.val ~ '^cv1:[xg]:[0-9a-f]{8}:([A-Za-z0-9_-]{4})*([A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$' "
+    "AND length(v.val) >= 15 + CASE WHEN v.val LIKE 'cv1:x:%' THEN 54 ELSE 38 END)";
+
 struct KidCounts {
   std::map<std::string, std::uint64_t> by_kid;  // values per kid (encrypted values only)
   std::uint64_t to_rotate = 0;                  // values not under the primary kid
@@ -20,8 +30,9 @@ struct KidCounts {
 // missing kids and how many values use each.
 StatusOr<KidCounts> RotatePreflight(const JobOptions& options);
 
-// Values that start with "cv1:" but are not well-formed v1 values: kDataLoss
-// naming up to 20 (row id, column). Never encrypted, decrypted or skipped.
+// Values that start with "cv1:" but are not well-formed v1 values (exactly
+// those ClassifyValue calls kMalformedEnvelope, checked server-side):
+// kDataLoss naming up to 20 (row id, column). Never encrypted, decrypted or skipped.
 Status CheckNoMalformedValues(db::Connection& conn);
 
 }  // namespace credvault::jobs

@@ -12,101 +12,11 @@
 #include <thread>
 
 #include "credvault/keyring.hpp"
+#include "jobs_fixture.hpp"
 #include "support/test_support.hpp"
 
 using namespace credvault;
-using credvault::testing::CliProcess;
-using credvault::testing::RunCli;
-using credvault::testing::SourceDir;
-using credvault::testing::TestDatabase;
-
-namespace {
-
-const char* const kColumns[] = {"client_id", "client_secret", "refresh_token"};
-
-// A database at 20260215_0001 holding `rows` accounts with realistic
-// plaintext credentials (some NULL refresh tokens), and a copy of them in
-// `originals` to compare with.
-void Populate(const TestDatabase& db, int rows, int first = 1) {
-  auto migrated = RunCli({"--migrations-dir", SourceDir() + "/migrations", "--env", "development", "migrate", "--to",
-                          "20260215_0001"},
-                         db.Env());
-  REQUIRE(migrated.exit_code == 0);
-  auto conn = db.Connect();
-  REQUIRE(conn->Exec("INSERT INTO accounts (id, amazon_account_id, name) "
-                     "SELECT g, 'AMZ' || g, 'account ' || g FROM generate_series($1::int, $2::int) g",
-                     {std::to_string(first), std::to_string(first + rows - 1)})
-              .ok());
-  REQUIRE(conn->Exec("SELECT setval('accounts_id_seq', (SELECT max(id) FROM accounts))").ok());
-  REQUIRE(conn->Exec(
-                  "INSERT INTO credentials (account_id, client_id, client_secret, refresh_token) "
-                  "SELECT id, 'amzn1.application-oa2-client.' || md5(random()::text), "
-                  "'amzn1.oa2-cs.v1.' || md5(random()::text) || md5(random()::text), "
-                  "CASE WHEN id % 17 = 0 THEN NULL ELSE 'Atzr|IwEBI' || "
-                  "substr(repeat(md5(random()::text) || md5(random()::text), 5), 1, 290 + id % 10) END "
-                  "FROM accounts WHERE id BETWEEN $1::int AND $2::int",
-                  {std::to_string(first), std::to_string(first + rows - 1)})
-              .ok());
-  REQUIRE(conn->ExecScript("CREATE TABLE IF NOT EXISTS originals AS SELECT * FROM credentials WITH NO DATA;"
-                           "INSERT INTO originals SELECT * FROM credentials c WHERE NOT EXISTS "
-                           "(SELECT 1 FROM originals o WHERE o.id = c.id)")
-              .ok());
-}
-
-Keyring Ring(const std::string& primary, const std::vector<std::string>& fallbacks = {}) {
-  return credvault::testing::MakeKeyring(primary, fallbacks);
-}
-
-std::map<std::string, std::optional<std::string>> KeyEnv(const TestDatabase& db, const std::string& primary,
-                                                         const std::string& fallbacks = "") {
-  auto env = db.Env();
-  env["SECRET_KEY"] = primary;
-  if (!fallbacks.empty()) env["SECRET_KEY_FALLBACKS"] = fallbacks;
-  env["CREDVAULT_ENV"] = "development";
-  return env;
-}
-
-// Every value of credentials decrypts (with `ring`) to the value in
-// `expected` (a table with the same ids and plaintext), and is v1 ≤ 512.
-void ExpectAllEncryptedAndEqual(const TestDatabase& db, const Keyring& ring, const std::string& expected = "originals",
-                                const std::string& expected_kid = "") {
-  auto rows = db.Query("SELECT c.id, c.account_id::text, c.client_id, c.client_secret, c.refresh_token, "
-                       "o.client_id, o.client_secret, o.refresh_token FROM credentials c JOIN " + expected +
-                       " o ON o.id = c.id ORDER BY c.id");
-  REQUIRE(rows.size() > 0);
-  std::size_t checked = 0;
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    for (int c = 0; c < 3; ++c) {
-      const auto& stored = rows.at(i, 2 + c);
-      const auto& original = rows.at(i, 5 + c);
-      INFO("row " << rows.text(i, 0) << " " << kColumns[c]);
-      REQUIRE(stored.has_value() == original.has_value());
-      if (!stored) continue;
-      REQUIRE(ClassifyValue(*stored) == ValueKind::kCiphertext);
-      REQUIRE(stored->size() <= 512);
-      if (!expected_kid.empty()) REQUIRE(stored->substr(6, 8) == expected_kid);
-      auto plain = ring.Decrypt(*stored, ValueContext{"credentials", kColumns[c], rows.text(i, 1)});
-      REQUIRE(plain.ok());
-      REQUIRE(plain->Equals(*original));
-      ++checked;
-    }
-  }
-  CHECK(checked > rows.size());
-}
-
-std::string TableChecksum(const TestDatabase& db) {
-  return db.Query("SELECT md5(string_agg(c::text, '|' ORDER BY id)) FROM credentials c").text(0, 0);
-}
-
-std::string Xmins(const TestDatabase& db) {
-  return db.Query("SELECT md5(string_agg(id || ':' || xmin::text, ',' ORDER BY id)) FROM credentials").text(0, 0);
-}
-
-int CountCiphertext(const TestDatabase& db) {
-  return std::stoi(db.Query("SELECT count(*) FROM credentials WHERE client_id LIKE 'cv1:%'").text(0, 0));
-}
-
-}  // namespace
+using namespace credvault::testing;
 
 TEST_CASE("encrypt 20k realistic rows; verify; decrypt equals the original; rerun changes nothing", "[jobs][encrypt]") {
   TestDatabase db;
@@ -190,7 +100,7 @@ TEST_CASE("SIGKILL in the middle of encrypt loses nothing; a rerun finishes", "[
       if (ClassifyValue(*stored) == ValueKind::kPlaintext) {
         REQUIRE(*stored == *original);
       } else {
-        auto plain = ring.Decrypt(*stored, ValueContext{"credentials", kColumns[c], rows.text(i, 0)});
+        auto plain = ring.Decrypt(*stored, ValueContext{"credentials", kJobColumns[c], rows.text(i, 0)});
         REQUIRE(plain.ok());
         REQUIRE(plain->Equals(*original));
       }
