@@ -2,6 +2,9 @@
 
 #include <sodium.h>
 
+#include <array>
+#include <cstdint>
+
 namespace credvault {
 namespace {
 
@@ -13,23 +16,26 @@ Status Malformed(const char* reason, const std::string& message) {
   return InvalidArgumentError("not a valid credvault v1 value: " + message, reason);
 }
 
-bool IsBase64UrlChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
+// The base64url value of each byte, -1 outside the alphabet. The payload is
+// ciphertext, which is public, so lookups need not be constant-time (unlike
+// sodium_base642bin, which cost the row jobs a third of their CPU).
+constexpr std::array<std::int8_t, 256> kBase64UrlValues = [] {
+  std::array<std::int8_t, 256> table{};
+  for (auto& entry : table) entry = -1;
+  const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+  return table;
+}();
 
-int Base64UrlValue(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  return c == '-' ? 62 : 63;
-}
+int Base64UrlValue(char c) { return kBase64UrlValues[static_cast<unsigned char>(c)]; }
 
 // Checks alphabet, length and canonical trailing bits without decoding.
 // Returns the decoded length, or an error reason.
 StatusOr<std::size_t> CheckBase64Url(std::string_view text) {
   for (char c : text) {
+    if (Base64UrlValue(c) >= 0) continue;
     if (c == '=') return Malformed("padding", "payload has base64 padding ('='), which v1 forbids");
-    if (!IsBase64UrlChar(c)) return Malformed("bad_base64", "payload is not base64url");
+    return Malformed("bad_base64", "payload is not base64url");
   }
   const std::size_t rest = text.size() % 4;
   if (rest == 1) return Malformed("bad_base64", "payload has an impossible base64 length");
@@ -115,11 +121,23 @@ std::string Base64UrlEncode(const std::uint8_t* data, std::size_t size) {
 StatusOr<std::string> Base64UrlDecode(std::string_view text) {
   CV_ASSIGN_OR_RETURN(std::size_t decoded, CheckBase64Url(text));
   std::string out(decoded, '\0');
-  std::size_t written = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), nullptr,
-                        &written, nullptr, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-      written != decoded) {
-    return Malformed("bad_base64", "payload is not base64url");
+  std::size_t o = 0, i = 0;
+  for (; i + 4 <= text.size(); i += 4) {
+    const std::uint32_t n = static_cast<std::uint32_t>(Base64UrlValue(text[i])) << 18 |
+                            static_cast<std::uint32_t>(Base64UrlValue(text[i + 1])) << 12 |
+                            static_cast<std::uint32_t>(Base64UrlValue(text[i + 2])) << 6 |
+                            static_cast<std::uint32_t>(Base64UrlValue(text[i + 3]));
+    out[o++] = static_cast<char>(n >> 16);
+    out[o++] = static_cast<char>(n >> 8);
+    out[o++] = static_cast<char>(n);
+  }
+  // A 2- or 3-char tail; CheckBase64Url refused a 1-char one.
+  if (i < text.size()) {
+    std::uint32_t n = static_cast<std::uint32_t>(Base64UrlValue(text[i])) << 18 |
+                      static_cast<std::uint32_t>(Base64UrlValue(text[i + 1])) << 12;
+    if (i + 2 < text.size()) n |= static_cast<std::uint32_t>(Base64UrlValue(text[i + 2])) << 6;
+    out[o++] = static_cast<char>(n >> 16);
+    if (i + 2 < text.size()) out[o++] = static_cast<char>(n >> 8);
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
 
+#include <cstring>
 #include <exception>
 
 namespace credvault::db {
@@ -82,14 +83,19 @@ void AppendCopyField(std::string& line, const char* field) {
     line += "\\N";
     return;
   }
-  for (const char* p = field; *p != '\0'; ++p) {
+  // Copies runs of ordinary chars at once: row jobs send megabytes per batch.
+  for (const char* p = field;;) {
+    const std::size_t run = std::strcspn(p, "\\\t\n\r");
+    line.append(p, run);
+    p += run;
     switch (*p) {
+      case '\0': return;
       case '\\': line += "\\\\"; break;
       case '\t': line += "\\t"; break;
       case '\n': line += "\\n"; break;
       case '\r': line += "\\r"; break;
-      default: line += *p;
     }
+    ++p;
   }
 }
 
