@@ -59,7 +59,7 @@ struct JobReport {
   std::map<std::string, std::uint64_t> by_kid;    // values per kid (rotate: before; verify: found)
   std::uint64_t plaintext_values = 0;             // verify/rotate: values not encrypted
   std::uint64_t null_values = 0;                  // verify: NULLs (left alone everywhere)
-  std::vector<BadValue> bad_values;               // verify: every failure (capped at 1000 listed)
+  std::vector<BadValue> bad_values;               // verify: every failure (first 1000 listed)
   std::uint64_t bad_value_count = 0;
   double seconds = 0;
 };
@@ -73,16 +73,19 @@ StatusOr<JobReport> Encrypt(const JobOptions& options);
 Status EncryptPreflight(const JobOptions& options);
 
 // ciphertext → plaintext (the data migration's down). Every kid must be in
-// the ring (kNotFound otherwise, nothing written).
+// the ring (kNotFound otherwise, nothing written). Values that do not decrypt
+// are left and reported as for Rotate.
 StatusOr<JobReport> Decrypt(const JobOptions& options);
 Status DecryptPreflight(const JobOptions& options);
 
 // Re-encrypts every value whose kid is not the primary's. Preflight (before
-// any write): no malformed cv1: value (kDataLoss); every kid found must be in
-// the ring (kNotFound naming the missing kids and their counts); and when the
-// primary's algorithm differs from a value's, the re-encrypted value must fit
-// its column (kFailedPrecondition as for Encrypt). Nothing is written on a
-// failure. A report with values_written == 0 and no error means
+// any write): no value with a malformed cv1: header (kDataLoss); every kid
+// found must be in the ring (kNotFound naming the missing kids and their
+// counts); and when the primary's algorithm differs from a value's, the
+// re-encrypted value must fit its column (kFailedPrecondition as for
+// Encrypt). Nothing is written on a failure. A value that does not decrypt
+// (bad payload, tampered, moved) is left as it is while the job rotates
+// everything else; then kDataLoss names the first 20 (verify lists them all). A report with values_written == 0 and no error means
 // nothing needed rotating; the CLI says so.
 StatusOr<JobReport> Rotate(const JobOptions& options);
 

@@ -24,10 +24,14 @@ inline constexpr const char* kWellFormedValueSql =
 struct KidCounts {
   std::map<std::string, std::uint64_t> by_kid;  // values per kid (encrypted values only)
   std::uint64_t to_rotate = 0;                  // values not under the primary kid
+  bool algorithm_changes = false;               // some of those are under another algorithm than the primary's
 };
 
-// Every kid in the table must be in the ring; kNotFound (exit 3) names the
-// missing kids and how many values use each.
+// A value with a malformed header (kDataLoss naming rows, as
+// CheckNoMalformedValues); every kid in the table must be in the ring
+// (kNotFound, exit 3, naming the missing kids and how many values use each);
+// values changing algorithm must fit their column once re-encrypted
+// (kFailedPrecondition, exit 5).
 StatusOr<KidCounts> RotatePreflight(const JobOptions& options);
 
 // Values that start with "cv1:" but are not well-formed v1 values (exactly

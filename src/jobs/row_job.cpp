@@ -4,7 +4,10 @@
 #include <chrono>
 #include <cstring>
 #include <future>
+#include <mutex>
+#include <set>
 #include <thread>
+#include <utility>
 
 #include <sodium.h>
 
@@ -22,6 +25,7 @@ constexpr std::size_t kMaxListedBadValues = 1000;
 
 struct Row {
   std::string id;
+  std::string xmin;  // the row version read: the compare-and-set key
   std::string account_id;
   std::array<db::Value, kColumnCount> values;
 };
@@ -68,8 +72,20 @@ void ParallelFor(std::size_t count, unsigned workers, Fn&& fn) {
   for (auto& thread : threads) thread.join();
 }
 
+// The reason a value cannot be transformed, when the fault is the value's
+// (the job leaves it and goes on); nullptr for anything else (the job stops).
+const char* BadValueReason(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument: return "malformed";
+    case StatusCode::kNotFound: return "unknown_kid";
+    case StatusCode::kDataLoss: return "auth_failed";
+    default: return nullptr;
+  }
+}
+
 std::string SelectBatchSql(const JobSpec& spec) {
-  return "SELECT id::text AS row_id, account_id::text, client_id, client_secret, refresh_token FROM credentials "
+  return "SELECT id::text AS row_id, xmin::text, account_id::text, client_id, client_secret, refresh_token "
+         "FROM credentials "
          "WHERE id > $1::integer AND (" + spec.row_predicate + ") ORDER BY id LIMIT $2::integer";
 }
 
@@ -82,41 +98,45 @@ db::Params BatchParams(const JobSpec& spec, const std::string& last_id, std::siz
 
 constexpr const char* kCreateBatchTable =
     "CREATE TEMP TABLE IF NOT EXISTS credvault_job_batch ("
-    " id integer PRIMARY KEY, old_client_id text, new_client_id text, old_client_secret text,"
-    " new_client_secret text, old_refresh_token text, new_refresh_token text) ON COMMIT DELETE ROWS";
+    " id integer NOT NULL, row_xmin xid NOT NULL, new_client_id text, new_client_secret text, new_refresh_token text)"
+    " ON COMMIT DELETE ROWS";
 
 constexpr const char* kLockBatchRows =
     "SELECT 1 FROM credentials WHERE id BETWEEN $1::integer AND $2::integer "
     "AND id IN (SELECT id FROM credvault_job_batch) ORDER BY id FOR UPDATE";
 
-// Compare-and-set: each column changes only if it still holds what was read.
+// Compare-and-set on the row version: a row is written only if its xmin is
+// still the one read, i.e. no transaction has changed any of its values
+// since; a NULL new value keeps the column as it is. Comparing xmin instead
+// of sending every old value back halves the bytes each batch copies (the
+// write path is what bounds the job); a row the application changed is
+// skipped whole and its values are redone by the next pass from what it
+// holds then. (A VACUUM FREEZE in between makes xmin read as 2: a needless
+// skip, never a wrong write.)
 // The id range ($1, $2 = the batch's first and last id) lets the planner use
 // an index range scan: the temp table has no statistics, and without it the
 // join scans all of credentials for every batch.
 constexpr const char* kApplyBatch = R"SQL(
 WITH updated AS (
   UPDATE credentials c SET
-    client_id = CASE WHEN b.new_client_id IS NOT NULL AND c.client_id IS NOT DISTINCT FROM b.old_client_id
-                     THEN b.new_client_id ELSE c.client_id END,
-    client_secret = CASE WHEN b.new_client_secret IS NOT NULL AND c.client_secret IS NOT DISTINCT FROM b.old_client_secret
-                         THEN b.new_client_secret ELSE c.client_secret END,
-    refresh_token = CASE WHEN b.new_refresh_token IS NOT NULL AND c.refresh_token IS NOT DISTINCT FROM b.old_refresh_token
-                         THEN b.new_refresh_token ELSE c.refresh_token END
+    client_id = coalesce(b.new_client_id, c.client_id),
+    client_secret = coalesce(b.new_client_secret, c.client_secret),
+    refresh_token = coalesce(b.new_refresh_token, c.refresh_token)
   FROM credvault_job_batch b
-  WHERE c.id = b.id AND c.id BETWEEN $1::integer AND $2::integer AND (
-        (b.new_client_id IS NOT NULL AND c.client_id IS NOT DISTINCT FROM b.old_client_id)
-     OR (b.new_client_secret IS NOT NULL AND c.client_secret IS NOT DISTINCT FROM b.old_client_secret)
-     OR (b.new_refresh_token IS NOT NULL AND c.refresh_token IS NOT DISTINCT FROM b.old_refresh_token))
-  RETURNING c.client_id IS NOT DISTINCT FROM b.new_client_id AND b.new_client_id IS NOT NULL AS w0,
-            c.client_secret IS NOT DISTINCT FROM b.new_client_secret AND b.new_client_secret IS NOT NULL AS w1,
-            c.refresh_token IS NOT DISTINCT FROM b.new_refresh_token AND b.new_refresh_token IS NOT NULL AS w2)
+  WHERE c.id = b.id AND c.id BETWEEN $1::integer AND $2::integer AND c.xmin = b.row_xmin
+  RETURNING b.new_client_id IS NOT NULL AS w0, b.new_client_secret IS NOT NULL AS w1,
+            b.new_refresh_token IS NOT NULL AS w2)
 SELECT count(*) FILTER (WHERE w0), count(*) FILTER (WHERE w1), count(*) FILTER (WHERE w2) FROM updated
 )SQL";
 
-std::vector<Row> ToRows(const db::Rows& rows) {
+// From SELECT row_id, xmin, account_id, client_id, client_secret, refresh_token.
+std::vector<Row> ToRows(db::Rows&& rows) {
   std::vector<Row> out;
   out.reserve(rows.size());
-  for (const auto& r : rows.rows) out.push_back(Row{*r[0], *r[1], {r[2], r[3], r[4]}});
+  for (auto& r : rows.rows) {
+    out.push_back(Row{std::move(*r[0]), std::move(*r[1]), std::move(*r[2]),
+                      {std::move(r[3]), std::move(r[4]), std::move(r[5])}});
+  }
   return out;
 }
 
@@ -128,9 +148,19 @@ class Engine {
     const auto start = std::chrono::steady_clock::now();
     CV_ASSIGN_OR_RETURN(conn_, db::Connection::Open(options_.conninfo, std::string("credvault ") + spec_.name));
     CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, std::string("credvault ") + spec_.name));
+    // A batch lost to a server crash before its WAL reached disk leaves the
+    // values it read, which are still valid (plaintext, or ciphertext under a
+    // key still in the ring), so batches need not wait for the flush. The
+    // event is committed synchronously at the end, which flushes them all
+    // before the job reports success.
+    CV_RETURN_IF_ERROR(conn_->Exec("SET synchronous_commit TO off"));
+    // The batch table must stay in memory (the default 8 MB spills a batch of
+    // 5000 rows to disk); set before the session's first temp table.
+    CV_RETURN_IF_ERROR(conn_->Exec("SET temp_buffers TO '64MB'"));
     CV_ASSIGN_OR_RETURN(std::uint64_t total, CountRowsToDo());
     if (options_.progress) options_.progress(0, total);
     std::uint64_t done = 0;
+    bool settled = false;  // a pass found nothing changed under it
     for (int pass = 1; pass <= kMaxPasses; ++pass) {
       report_.passes = pass;
       const std::uint64_t skipped_before = report_.values_skipped;
@@ -157,20 +187,26 @@ class Engine {
         }
         current = std::move(prepared).value();
       }
-      if (report_.values_skipped == skipped_before || options_.dry_run) break;
-      options_.log->info("{} values were changed by the application during pass {}; another pass picks them up",
+      if (report_.values_skipped == skipped_before || options_.dry_run) {
+        settled = true;
+        break;
+      }
+      options_.log->info("{} value(s) sit in rows the application changed during pass {}; another pass picks them up",
                          report_.values_skipped - skipped_before, pass);
       CV_ASSIGN_OR_RETURN(total, CountRowsToDo());
       done = 0;
-      if (total == 0) break;
+      if (total == 0) {
+        settled = true;
+        break;
+      }
     }
     report_.seconds = Seconds(start);
-    CV_ASSIGN_OR_RETURN(std::uint64_t left, CountRowsToDo());
-    if (left > 0 && !options_.dry_run) {
+    if (!settled) {
       options_.log->warn("{} row(s) still need {} after {} passes (the application keeps changing them); rerun",
-                         left, spec_.name, kMaxPasses);
+                         total, spec_.name, kMaxPasses);
     }
     if (!options_.dry_run) CV_RETURN_IF_ERROR(RecordEvent(""));
+    if (report_.bad_value_count > 0) return BadValuesError();
     return report_;
   }
 
@@ -196,21 +232,23 @@ class Engine {
   struct Prepared {
     std::vector<Row> rows;
     std::vector<std::array<std::optional<std::string>, kColumnCount>> fresh;
+    std::vector<BadValue> bad;  // values left alone: they do not decrypt
   };
 
   // Fetches the next batch after `last_id` on reader_ and transforms it on
   // the worker threads. Touches nothing that Write() uses.
   StatusOr<Prepared> Prepare(const std::string& last_id) {
+    const auto fetch_start = std::chrono::steady_clock::now();
     CV_ASSIGN_OR_RETURN(db::Rows fetched,
                         reader_->Query(SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_)));
     Prepared batch;
-    batch.rows = ToRows(fetched);
+    batch.rows = ToRows(std::move(fetched));
     const auto& rows = batch.rows;
     auto& fresh = batch.fresh;
     fresh.resize(rows.size());
     const auto crypto_start = std::chrono::steady_clock::now();
-    std::vector<Status> errors(WorkerCount(options_) + 1);
-    std::atomic<std::size_t> error_slot{0};
+    std::mutex mutex;  // guards error and batch.bad
+    Status error;
     ParallelFor(rows.size(), WorkerCount(options_), [&](std::size_t begin, std::size_t end) {
       thread_local SecretBytes scratch;
       for (std::size_t i = begin; i < end; ++i) {
@@ -218,19 +256,23 @@ class Engine {
           const db::Value& value = rows[i].values[c];
           if (!value || !spec_.needs_work(*value)) continue;
           auto result = spec_.transform(*value, ValueContext{"credentials", kColumnNames[c], rows[i].account_id}, scratch);
-          if (!result.ok()) {
-            std::size_t slot = error_slot.fetch_add(1);
-            if (slot < errors.size()) {
-              errors[slot] = result.status().Annotate("credentials row id " + rows[i].id + ", " + kColumnNames[c]);
-            }
+          if (result.ok()) {
+            fresh[i][c] = std::move(*result);
+            continue;
+          }
+          std::lock_guard<std::mutex> lock(mutex);
+          const char* reason = BadValueReason(result.status());
+          if (reason == nullptr) {
+            if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + kColumnNames[c]);
             return;
           }
-          fresh[i][c] = std::move(*result);
+          batch.bad.push_back({std::stoll(rows[i].id), kColumnNames[c], reason, ""});
         }
       }
     });
-    if (error_slot.load() > 0) return errors[0];
-    options_.log->trace("crypto for {} rows: {:.3f} s", rows.size(), Seconds(crypto_start));
+    CV_RETURN_IF_ERROR(error);
+    options_.log->trace("prepare {} rows: fetch {:.3f} s, crypto {:.3f} s", rows.size(),
+                        std::chrono::duration<double>(crypto_start - fetch_start).count(), Seconds(crypto_start));
     return batch;
   }
 
@@ -239,6 +281,11 @@ class Engine {
     const auto& rows = batch.rows;
     const auto& fresh = batch.fresh;
     report_.rows_seen += rows.size();
+    for (const BadValue& bad : batch.bad) {
+      if (!bad_seen_.insert({bad.row_id, bad.column}).second) continue;
+      ++report_.bad_value_count;
+      if (report_.bad_values.size() < kMaxListedBadValues) report_.bad_values.push_back(bad);
+    }
     std::array<std::uint64_t, kColumnCount> expected{};
     for (const auto& values : fresh) {
       for (std::size_t c = 0; c < kColumnCount; ++c) expected[c] += values[c].has_value();
@@ -277,8 +324,7 @@ class Engine {
     std::size_t next = 0;
     CV_RETURN_IF_ERROR(tx->CopyIn(
         "credvault_job_batch",
-        {"id", "old_client_id", "new_client_id", "old_client_secret", "new_client_secret", "old_refresh_token",
-         "new_refresh_token"},
+        {"id", "row_xmin", "new_client_id", "new_client_secret", "new_refresh_token"},
         [&](std::vector<const char*>& fields) {
           while (next < rows.size()) {
             const std::size_t i = next++;
@@ -286,10 +332,8 @@ class Engine {
             for (std::size_t c = 0; c < kColumnCount; ++c) any = any || fresh[i][c].has_value();
             if (!any) continue;
             fields[0] = rows[i].id.c_str();
-            for (std::size_t c = 0; c < kColumnCount; ++c) {
-              fields[1 + 2 * c] = rows[i].values[c] ? rows[i].values[c]->c_str() : nullptr;
-              fields[2 + 2 * c] = fresh[i][c] ? fresh[i][c]->c_str() : nullptr;
-            }
+            fields[1] = rows[i].xmin.c_str();
+            for (std::size_t c = 0; c < kColumnCount; ++c) fields[2 + c] = fresh[i][c] ? fresh[i][c]->c_str() : nullptr;
             return true;
           }
           return false;
@@ -310,7 +354,18 @@ class Engine {
     return written;
   }
 
+  // Waits until every batch committed so far is on disk: a synchronous
+  // commit of a transaction with an xid flushes the WAL up to its commit
+  // record, which follows all of theirs.
+  Status FlushCommits() {
+    CV_RETURN_IF_ERROR(conn_->Exec("SET synchronous_commit TO on"));
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn_->Begin());
+    CV_RETURN_IF_ERROR(tx->Exec("SELECT txid_current()"));
+    return tx->Commit();
+  }
+
   Status RecordEvent(const std::string& suffix) {
+    CV_RETURN_IF_ERROR(FlushCommits());
     std::string details = "{\"rows\": " + std::to_string(report_.rows_seen) +
                           ", \"values_written\": " + std::to_string(report_.values_written) +
                           ", \"values_skipped\": " + std::to_string(report_.values_skipped) +
@@ -322,8 +377,25 @@ class Engine {
     return Status::Ok();
   }
 
+  // The job did everything else; these values stay as they were.
+  Status BadValuesError() const {
+    std::string list;
+    for (std::size_t i = 0; i < report_.bad_values.size() && i < 20; ++i) {
+      const BadValue& bad = report_.bad_values[i];
+      list += (i ? ", " : "") + ("row " + std::to_string(bad.row_id) + " " + bad.column + " (" + bad.reason + ")");
+    }
+    if (report_.bad_value_count > 20) list += ", ...";
+    return DataLossError(std::string(spec_.name) + " wrote " + std::to_string(report_.values_written) +
+                             " value(s) but left " + std::to_string(report_.bad_value_count) +
+                             " that do not decrypt as they were: " + list +
+                             ". Restore them from a backup or store them again (`credvault put`); "
+                             "`credvault verify` lists them all",
+                         "bad_values");
+  }
+
   const JobOptions& options_;
   JobSpec spec_;
+  std::set<std::pair<std::int64_t, std::string>> bad_seen_;  // reported once across passes
   std::unique_ptr<db::Connection> conn_;    // writes
   std::unique_ptr<db::Connection> reader_;  // reads the next batch meanwhile
   JobReport report_;
@@ -398,11 +470,11 @@ StatusOr<JobReport> Verify(const JobOptions& options) {
   std::string last_id = "0";
   for (;;) {
     CV_ASSIGN_OR_RETURN(db::Rows fetched,
-                        conn->Query("SELECT id::text AS row_id, account_id::text, client_id, client_secret, refresh_token "
-                                    "FROM credentials WHERE id > $1::integer ORDER BY id LIMIT $2::integer",
+                        conn->Query("SELECT id::text AS row_id, xmin::text, account_id::text, client_id, client_secret, "
+                                    "refresh_token FROM credentials WHERE id > $1::integer ORDER BY id LIMIT $2::integer",
                                     {last_id, std::to_string(options.batch_size)}));
     if (fetched.empty()) break;
-    std::vector<Row> rows = ToRows(fetched);
+    std::vector<Row> rows = ToRows(std::move(fetched));
     last_id = rows.back().id;
     struct Partial {
       std::map<std::string, std::uint64_t> by_kid, by_column;

@@ -153,3 +153,38 @@ TEST_CASE("SIGTERM stops encrypt after a whole batch with exit 130; a rerun fini
   CHECK(RunCli({"verify"}, KeyEnv(db, key)).exit_code == 0);
   ExpectAllEncryptedAndEqual(db, Ring(key));
 }
+
+TEST_CASE("rotate leaves values that do not decrypt, rotates all the rest, then exits 6 naming them",
+          "[jobs][rotate]") {
+  TestDatabase db;
+  Populate(db, 2000);
+  const std::string a = NewBase64Key(), b = NewBase64Key();
+  REQUIRE(RunCli({"encrypt"}, KeyEnv(db, a)).exit_code == 0);
+  const std::string kid_a = Ring(a).primary_kid();
+  auto conn = db.Connect();
+  // Row 7: a ciphertext moved to another column; row 8: a payload cut short
+  // behind a well-formed header.
+  REQUIRE(conn->ExecScript("UPDATE credentials SET client_id = client_secret WHERE id = 7;"
+                           "UPDATE credentials SET refresh_token = 'cv1:x:" + kid_a + ":AAAA' WHERE id = 8;")
+              .ok());
+  const char* bad_values_sql =
+      "SELECT (SELECT client_id FROM credentials WHERE id = 7) || (SELECT refresh_token FROM credentials WHERE id = 8)";
+  const std::string bad_before = db.Query(bad_values_sql).text(0, 0);
+  for (int run = 0; run < 2; ++run) {
+    auto rotated = RunCli({"rotate", "--batch-size", "500"}, KeyEnv(db, b, a));
+    CHECK(rotated.exit_code == 6);
+    CHECK(rotated.err.find("row 7 client_id (auth_failed)") != std::string::npos);
+    CHECK(rotated.err.find("row 8 refresh_token (malformed)") != std::string::npos);
+    CHECK(rotated.err.find("left 2 ") != std::string::npos);
+  }
+  CHECK(db.Query(bad_values_sql).text(0, 0) == bad_before);
+  // Everything else moved to B.
+  const std::string kid_b = Ring(b).primary_kid();
+  CHECK(db.Query("SELECT count(*) FROM credentials c CROSS JOIN LATERAL (VALUES (1, c.client_id), (2, c.client_secret), "
+                 "(3, c.refresh_token)) v(n, val) WHERE v.val IS NOT NULL AND split_part(v.val, ':', 3) <> $1",
+                 {kid_b})
+            .text(0, 0) == "2");
+  auto verify = RunCli({"verify"}, KeyEnv(db, b, a));
+  CHECK(verify.exit_code == 6);
+  CHECK(verify.out.find("FAILED row 7 client_id: auth_failed") != std::string::npos);
+}
