@@ -19,11 +19,11 @@ Status Malformed(const char* reason, const std::string& message) {
 // The base64url value of each byte, -1 outside the alphabet. The payload is
 // ciphertext, which is public, so lookups need not be constant-time (unlike
 // sodium_base642bin, which cost the row jobs a third of their CPU).
+constexpr const char kBase64UrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr std::array<std::int8_t, 256> kBase64UrlValues = [] {
   std::array<std::int8_t, 256> table{};
   for (auto& entry : table) entry = -1;
-  const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+  for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(kBase64UrlAlphabet[i])] = static_cast<std::int8_t>(i);
   return table;
 }();
 
@@ -112,9 +112,24 @@ std::size_t MaxPlaintextLength(std::size_t column_chars, Algorithm alg) {
 }
 
 std::string Base64UrlEncode(const std::uint8_t* data, std::size_t size) {
-  std::string out(sodium_base64_ENCODED_LEN(size, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-  sodium_bin2base64(out.data(), out.size(), data, size, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  out.resize(out.size() - 1);  // the terminating NUL
+  // Encodes ciphertext (public), so a table lookup is fine; libsodium's
+  // constant-time encoder was a sixth of a rotation's CPU.
+  std::string out((size * 4 + 2) / 3, '\0');
+  std::size_t o = 0, i = 0;
+  for (; i + 3 <= size; i += 3) {
+    const std::uint32_t n = static_cast<std::uint32_t>(data[i]) << 16 | static_cast<std::uint32_t>(data[i + 1]) << 8 | data[i + 2];
+    out[o++] = kBase64UrlAlphabet[n >> 18];
+    out[o++] = kBase64UrlAlphabet[(n >> 12) & 63];
+    out[o++] = kBase64UrlAlphabet[(n >> 6) & 63];
+    out[o++] = kBase64UrlAlphabet[n & 63];
+  }
+  if (i < size) {
+    std::uint32_t n = static_cast<std::uint32_t>(data[i]) << 16;
+    if (i + 1 < size) n |= static_cast<std::uint32_t>(data[i + 1]) << 8;
+    out[o++] = kBase64UrlAlphabet[n >> 18];
+    out[o++] = kBase64UrlAlphabet[(n >> 12) & 63];
+    if (i + 1 < size) out[o++] = kBase64UrlAlphabet[(n >> 6) & 63];
+  }
   return out;
 }
 
