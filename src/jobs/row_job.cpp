@@ -97,7 +97,7 @@ db::Params BatchParams(const JobSpec& spec, const std::string& last_id, std::siz
 }
 
 constexpr const char* kCreateBatchTable =
-    "CREATE TEMP TABLE IF NOT EXISTS credvault_job_batch ("
+    "CREATE TEMP TABLE credvault_job_batch ("
     " id integer NOT NULL, row_xmin xid NOT NULL, new_client_id text, new_client_secret text, new_refresh_token text)"
     " ON COMMIT DELETE ROWS";
 
@@ -150,9 +150,11 @@ class Engine {
     // event is committed synchronously at the end, which flushes them all
     // before the job reports success.
     CV_RETURN_IF_ERROR(conn_->Exec("SET synchronous_commit TO off"));
-    // The batch table must stay in memory (the default 8 MB spills a batch of
-    // 5000 rows to disk); set before the session's first temp table.
+    // The batch table must stay in memory: a batch of 5000 rows is about
+    // 5 MB of ciphertext, close to the default 8 MB, past which it spills to
+    // disk. Set before the session's first temp table.
     CV_RETURN_IF_ERROR(conn_->Exec("SET temp_buffers TO '64MB'"));
+    CV_RETURN_IF_ERROR(conn_->Exec(kCreateBatchTable));
     CV_ASSIGN_OR_RETURN(std::uint64_t total, CountRowsToDo());
     if (options_.progress) options_.progress(0, total);
     std::uint64_t done = 0;
@@ -316,7 +318,6 @@ class Engine {
                                 const std::vector<std::array<std::optional<std::string>, kColumnCount>>& fresh) {
     const auto start = std::chrono::steady_clock::now();
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn_->Begin());
-    CV_RETURN_IF_ERROR(tx->Exec(kCreateBatchTable));
     std::size_t next = 0;
     CV_RETURN_IF_ERROR(tx->CopyIn(
         "credvault_job_batch",
