@@ -1,5 +1,6 @@
 #include "jobs/preflight.hpp"
 
+#include <map>
 #include <vector>
 
 #include "credvault/envelope.hpp"
@@ -60,44 +61,71 @@ Status CheckAllKidsKnown(const KidCounts& counts, const Keyring& ring) {
                        "unknown_kid");
 }
 
+// `sql` written over v.val, rewritten over one column of credentials.
+std::string ForColumn(std::string sql, const std::string& column) {
+  for (auto pos = sql.find("v.val"); pos != std::string::npos; pos = sql.find("v.val", pos + column.size())) {
+    sql.replace(pos, 5, column);
+  }
+  return sql;
+}
+
 // Which values a job is about to (re)write, and their plaintext length in
-// bytes: encrypt writes every plaintext; rotate re-encrypts values under
-// another kid, whose length changes only if their algorithm differs from the
-// primary's.
+// bytes, both as SQL over v.val: encrypt writes every plaintext; rotate
+// re-encrypts values under another kid, whose length changes only if their
+// algorithm differs from the primary's.
 struct PendingValues {
-  std::string where;  // SQL over v.col / v.val; $1 = column, $2 = plaintext limit, then `params`
+  std::string where;
   std::string plaintext_bytes;
-  db::Params params;
+  db::Params params;  // $1... in `where`
 };
 
-Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingValues& pending) {
+// One scan of credentials (row-wise: a third of the cost of one per column)
+// for every column's over-long values and, with `check_malformed`, malformed
+// cv1: values (then kDataLoss naming them, as CheckNoMalformedValues).
+Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingValues& pending, bool check_malformed) {
   CV_ASSIGN_OR_RETURN(db::Rows limits,
                       conn.Query("SELECT column_name, character_maximum_length FROM information_schema.columns "
                                  "WHERE table_schema = current_schema() AND table_name = 'credentials' "
-                                 "AND column_name IN ('client_id', 'client_secret', 'refresh_token') ORDER BY 1"));
-  std::string problems;
+                                 "AND column_name IN ('client_id', 'client_secret', 'refresh_token')"));
+  std::map<std::string, std::size_t> limit_of;  // bounded columns only
   for (std::size_t i = 0; i < limits.size(); ++i) {
-    if (!limits.at(i, 1)) continue;  // text / unbounded
-    const std::string column = limits.text(i, 0);
-    const std::size_t limit = std::stoul(limits.text(i, 1));
-    const std::size_t max_plaintext = MaxPlaintextLength(limit, ring.algorithm());
-    db::Params params = {column, std::to_string(max_plaintext)};
-    params.insert(params.end(), pending.params.begin(), pending.params.end());
-    CV_ASSIGN_OR_RETURN(db::Rows over,
-                        conn.Query(std::string("SELECT count(*), coalesce(max(") + pending.plaintext_bytes + "), 0) FROM " +
-                                       kValues + " WHERE v.col = $1 AND (" + pending.where + ") AND " +
-                                       pending.plaintext_bytes + " > $2::integer",
-                                   params));
-    if (over.text(0, 0) == "0") continue;
-    const std::size_t longest = std::stoul(over.text(0, 1));
+    if (limits.at(i, 1)) limit_of[limits.text(i, 0)] = std::stoul(limits.text(i, 1));
+  }
+  db::Params params = pending.params;
+  std::string select;
+  for (const char* column : kColumnNames) {
+    if (!select.empty()) select += ", ";
+    if (limit_of.count(column)) {
+      params.push_back(std::to_string(MaxPlaintextLength(limit_of[column], ring.algorithm())));
+      const std::string over = ForColumn("(" + pending.where + ") AND " + pending.plaintext_bytes + " > $" +
+                                             std::to_string(params.size()) + "::integer",
+                                         column);
+      select += "count(*) FILTER (WHERE " + over + "), coalesce(max(" + ForColumn(pending.plaintext_bytes, column) +
+                ") FILTER (WHERE " + over + "), 0)";
+    } else {
+      select += "0, 0";
+    }
+    select += check_malformed ? ", count(*) FILTER (WHERE " + ForColumn("v.val LIKE 'cv1:%' AND NOT ", column) +
+                                    ForColumn(kWellFormedValueSql, column) + ")"
+                              : std::string(", 0");
+  }
+  CV_ASSIGN_OR_RETURN(db::Rows counts, conn.Query("SELECT " + select + " FROM credentials", params));
+  std::string problems;
+  for (std::size_t c = 0; c < kColumnCount; ++c) {
+    if (counts.text(0, 3 * c + 2) != "0") return CheckNoMalformedValues(conn);
+    if (counts.text(0, 3 * c) == "0") continue;
+    const std::string column = kColumnNames[c];
+    const std::size_t limit = limit_of[column];
+    const std::size_t longest = std::stoul(counts.text(0, 3 * c + 1));
     const std::size_t needed = CiphertextLength(longest, ring.algorithm());
     // Round up so a few more bytes of token growth still fit.
     const std::size_t widen_to = ((needed + 255) / 256) * 256;
-    problems += "\n  credentials." + column + ": " + over.text(0, 0) + " value(s) too long to encrypt into varchar(" +
-                std::to_string(limit) + "): the longest plaintext is " + std::to_string(longest) + " bytes, at most " +
-                std::to_string(max_plaintext) + " fit. Widen it with a migration (metadata-only in PostgreSQL): "
-                "`credvault create \"widen " + column + "\"` containing\n    ALTER TABLE credentials ALTER COLUMN " +
-                column + " TYPE varchar(" + std::to_string(widen_to) + ");";
+    problems += "\n  credentials." + column + ": " + counts.text(0, 3 * c) +
+                " value(s) too long to encrypt into varchar(" + std::to_string(limit) + "): the longest plaintext is " +
+                std::to_string(longest) + " bytes, at most " + std::to_string(MaxPlaintextLength(limit, ring.algorithm())) +
+                " fit. Widen it with a migration (metadata-only in PostgreSQL): `credvault create \"widen " + column +
+                "\"` containing\n    ALTER TABLE credentials ALTER COLUMN " + column + " TYPE varchar(" +
+                std::to_string(widen_to) + ");";
   }
   if (problems.empty()) return Status::Ok();
   return FailedPreconditionError("capacity preflight failed, nothing was written:" + problems, "capacity");
@@ -120,8 +148,7 @@ Status CheckNoMalformedValues(db::Connection& conn) {
 
 Status EncryptPreflight(const JobOptions& options) {
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault encrypt"));
-  CV_RETURN_IF_ERROR(CheckNoMalformedValues(*conn));
-  return CheckCapacity(*conn, *options.keyring, {"v.val NOT LIKE 'cv1:%'", "octet_length(v.val)", {}});
+  return CheckCapacity(*conn, *options.keyring, {"v.val NOT LIKE 'cv1:%'", "octet_length(v.val)", {}}, true);
 }
 
 Status DecryptPreflight(const JobOptions& options) {
@@ -137,10 +164,11 @@ StatusOr<KidCounts> RotatePreflight(const JobOptions& options) {
   if (counts.algorithm_changes) {
     const Keyring& ring = *options.keyring;
     CV_RETURN_IF_ERROR(CheckCapacity(*conn, ring,
-                                     {"v.val LIKE 'cv1:%' AND split_part(v.val, ':', 3) <> $3 AND "
-                                      "split_part(v.val, ':', 2) <> $4",
+                                     {"v.val LIKE 'cv1:%' AND split_part(v.val, ':', 3) <> $1 AND "
+                                      "split_part(v.val, ':', 2) <> $2",
                                       kPlaintextBytes,
-                                      {ring.primary_kid(), std::string(1, static_cast<char>(ring.algorithm()))}}));
+                                      {ring.primary_kid(), std::string(1, static_cast<char>(ring.algorithm()))}},
+                                     false));
   }
   return counts;
 }
