@@ -50,7 +50,8 @@ unsigned WorkerCount(const JobOptions& options) {
 bool IsEnvelopePrefixed(const std::string& value) { return value.compare(0, 4, "cv1:") == 0; }
 
 std::string KidOf(const std::string& value) {
-  // "cv1:<alg>:<kid>:..." — only called on values that parsed.
+  // "cv1:<alg>:<kid>:..."; for a malformed cv1: value, some other text, and
+  // the transform then reports the value.
   auto first = value.find(':', 4);
   auto second = value.find(':', first + 1);
   return value.substr(first + 1, second - first - 1);
