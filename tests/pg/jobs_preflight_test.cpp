@@ -134,7 +134,7 @@ TEST_CASE("rotate to another algorithm checks capacity before any write", "[jobs
   ExpectAllEncryptedAndEqual(db, Ring(b), "originals", Ring(b).primary_kid(), 768);
 }
 
-TEST_CASE("SIGTERM stops encrypt after a whole batch with exit 130; a rerun finishes", "[jobs][kill]") {
+TEST_CASE("SIGTERM stops encrypt after a whole batch with exit 130 - a rerun finishes", "[jobs][kill]") {
   TestDatabase db;
   Populate(db, 20000);
   const std::string key = NewBase64Key();

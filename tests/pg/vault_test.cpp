@@ -66,7 +66,7 @@ TEST_CASE("Open in development with auto-migrate brings the schema to head", "[v
   CHECK(warned);
 }
 
-TEST_CASE("put then get; partial updates; missing account; tampered row", "[vault]") {
+TEST_CASE("put then get - partial updates - missing account - tampered row", "[vault]") {
   TestDatabase db;
   const std::string key = credvault::testing::NewBase64Key();
   AtHead(db, key, 5);
@@ -149,7 +149,7 @@ TEST_CASE("get works mid-rotation (old and new kids mixed) and from many threads
   CHECK(b_only->credentials_for_account(1).status().reason() == "unknown_kid");
 }
 
-TEST_CASE("CLI put reads JSON from stdin; get masks unless --reveal", "[vault][cli]") {
+TEST_CASE("CLI put reads JSON from stdin - get masks unless --reveal", "[vault][cli]") {
   TestDatabase db;
   const std::string key = credvault::testing::NewBase64Key();
   AtHead(db, key, 3);

@@ -34,7 +34,7 @@ const ValueContext kContext{"credentials", "client_secret", "7"};
 
 }  // namespace
 
-TEST_CASE("key text parsing: base64 keys and long strings; weak keys refused", "[keys]") {
+TEST_CASE("key text parsing: base64 keys and long strings - weak keys refused", "[keys]") {
   const std::string b64 = testing::NewBase64Key();
   auto ikm = ParseKeyMaterial(b64);
   REQUIRE(ikm.ok());
