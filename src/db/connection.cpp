@@ -49,6 +49,18 @@ Status Translate(Fn&& fn) {
   }
 }
 
+// Translate() for work on an open connection: a client-side failure on a
+// connection that is no longer open (say, a write into a cut socket during
+// COPY) is a lost connection, not an internal error.
+template <typename Fn>
+Status TranslateOn(const pqxx::connection& conn, Fn&& fn) {
+  Status status = Translate(std::forward<Fn>(fn));
+  if (status.code() == StatusCode::kInternal && status.reason().empty() && !conn.is_open()) {
+    return UnavailableError("database connection lost (" + status.message() + ")", "08006");
+  }
+  return status;
+}
+
 std::vector<const char*> ParamPointers(const Params& params) {
   std::vector<const char*> pointers;
   pointers.reserve(params.size());
@@ -139,7 +151,7 @@ StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& connin
 StatusOr<Rows> Connection::Query(std::string_view sql, const Params& params) {
   if (impl_->in_transaction) return InternalError("Connection::Query called while a transaction is open");
   Rows rows;
-  CV_RETURN_IF_ERROR(Translate([&] {
+  CV_RETURN_IF_ERROR(TranslateOn(*impl_->conn, [&] {
     pqxx::nontransaction tx(*impl_->conn);
     rows = ToRows(RunParams(tx, sql, params));
   }));
@@ -150,7 +162,7 @@ Status Connection::Exec(std::string_view sql, const Params& params) { return Que
 
 Status Connection::ExecScript(std::string_view sql) {
   if (impl_->in_transaction) return InternalError("Connection::ExecScript called while a transaction is open");
-  return Translate([&] {
+  return TranslateOn(*impl_->conn, [&] {
     pqxx::nontransaction tx(*impl_->conn);
     tx.exec(std::string(sql));
   });
@@ -160,7 +172,7 @@ StatusOr<std::unique_ptr<Transaction>> Connection::Begin() {
   if (impl_->in_transaction) return InternalError("a transaction is already open on this connection");
   auto impl = std::make_unique<Transaction::Impl>();
   impl->owner = impl_.get();
-  CV_RETURN_IF_ERROR(Translate([&] { impl->work = std::make_unique<pqxx::work>(*impl_->conn); }));
+  CV_RETURN_IF_ERROR(TranslateOn(*impl_->conn, [&] { impl->work = std::make_unique<pqxx::work>(*impl_->conn); }));
   impl_->in_transaction = true;
   return std::unique_ptr<Transaction>(new Transaction(std::move(impl)));
 }
@@ -175,7 +187,7 @@ Transaction::~Transaction() { Abort(); }
 StatusOr<Rows> Transaction::Query(std::string_view sql, const Params& params) {
   if (impl_->done) return InternalError("transaction already finished");
   Rows rows;
-  CV_RETURN_IF_ERROR(Translate([&] { rows = ToRows(RunParams(*impl_->work, sql, params)); }));
+  CV_RETURN_IF_ERROR(TranslateOn(*impl_->owner->conn, [&] { rows = ToRows(RunParams(*impl_->work, sql, params)); }));
   return rows;
 }
 
@@ -183,7 +195,7 @@ Status Transaction::Exec(std::string_view sql, const Params& params) { return Qu
 
 Status Transaction::ExecScript(std::string_view sql) {
   if (impl_->done) return InternalError("transaction already finished");
-  return Translate([&] { impl_->work->exec(std::string(sql)); });
+  return TranslateOn(*impl_->owner->conn, [&] { impl_->work->exec(std::string(sql)); });
 }
 
 Status Transaction::CopyIn(const std::string& table, const std::vector<std::string>& columns,
@@ -192,7 +204,7 @@ Status Transaction::CopyIn(const std::string& table, const std::vector<std::stri
   std::vector<std::string> quoted;
   quoted.reserve(columns.size());
   for (const auto& column : columns) quoted.push_back(QuoteIdentifier(column));
-  return Translate([&] {
+  return TranslateOn(*impl_->owner->conn, [&] {
     // tablewriter is deprecated in 6.4, but its raw-line interface is the one
     // COPY path that takes a runtime-sized row (stream_to wants tuples).
 #pragma GCC diagnostic push
@@ -220,7 +232,7 @@ Status Transaction::CopyIn(const std::string& table, const std::vector<std::stri
 
 Status Transaction::Commit() {
   if (impl_->done) return InternalError("transaction already finished");
-  Status status = Translate([&] { impl_->work->commit(); });
+  Status status = TranslateOn(*impl_->owner->conn, [&] { impl_->work->commit(); });
   impl_->done = true;
   impl_->work.reset();
   impl_->owner->in_transaction = false;
