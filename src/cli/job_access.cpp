@@ -13,6 +13,7 @@ StatusOr<jobs::JobOptions> JobOptionsFor(CommandContext& context, const std::str
   options.batch_size = batch_size > 0 ? batch_size : context.settings().batch_size;
   options.workers = workers > 0 ? workers : context.settings().workers;
   options.dry_run = dry_run;
+  options.lock_wait_seconds = context.settings().job_lock_wait_seconds;
   options.stop = context.stop_flag();
   options.log = context.logger();
   options.progress = MakeProgress(context, label);

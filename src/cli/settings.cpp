@@ -43,7 +43,7 @@ struct FileSettings {
   std::optional<std::string> database_url, migrations_dir, environment, log_format;
   std::optional<std::string> primary_file;
   std::optional<std::vector<std::string>> fallback_files;
-  std::optional<std::int64_t> lock_timeout, batch_size, workers;
+  std::optional<std::int64_t> lock_timeout, batch_size, workers, lock_wait;
 };
 
 Status ReadString(const std::string& file, const toml::node& node, const std::string& key,
@@ -105,6 +105,8 @@ StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
           CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.batch_size));
         } else if (key == "jobs" && sub_key == "workers") {
           CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.workers));
+        } else if (key == "jobs" && sub_key == "lock_wait") {
+          CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.lock_wait));
         } else {
           return Unknown(file, sub, full);
         }
@@ -246,6 +248,12 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
       return InvalidArgumentError(config_file + ": jobs.workers must be between 0 and 256");
     }
     settings.workers = static_cast<unsigned>(*file.workers);
+  }
+  if (file.lock_wait) {
+    if (*file.lock_wait < 0 || *file.lock_wait > 86400) {
+      return InvalidArgumentError(config_file + ": jobs.lock_wait must be between 0 and 86400");
+    }
+    settings.job_lock_wait_seconds = static_cast<int>(*file.lock_wait);
   }
 
   // Keys: primary and fallbacks each from their highest-precedence source.

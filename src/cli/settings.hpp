@@ -43,7 +43,8 @@ struct Settings {
   std::string migrations_dir;
   std::string environment = "production";
   std::string log_format = "text";
-  int lock_timeout_seconds = 60;
+  int lock_timeout_seconds = 60;   // migrate: waiting for another migrator
+  int job_lock_wait_seconds = 60;  // row jobs: waiting for row/table locks in all
   std::size_t batch_size = 5000;
   unsigned workers = 0;            // 0 = one per core
   std::optional<KeySource> primary_key;

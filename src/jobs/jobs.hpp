@@ -37,6 +37,11 @@ struct JobOptions {
   std::size_t batch_size = 5000;
   unsigned workers = 0;  // 0 = one per core
   bool dry_run = false;
+  // A batch that waits more than 5 s for a row or table lock (a long
+  // transaction holding rows of credentials) is rolled back and retried,
+  // each time naming the transactions in the way; after this many seconds of
+  // waiting in all, the job stops: kAborted (exit 7), every earlier batch kept.
+  int lock_wait_seconds = 60;
   const std::atomic<bool>* stop = nullptr;  // set → stop after the current batch, kCancelled
   std::shared_ptr<spdlog::logger> log;
   ProgressFunction progress;

@@ -22,6 +22,7 @@ namespace {
 constexpr int kMaxPasses = 5;
 constexpr int kMaxBatchAttempts = 5;
 constexpr std::size_t kMaxListedBadValues = 1000;
+constexpr int kLockWaitSeconds = 5;  // per statement; see JobOptions::lock_wait_seconds
 
 struct Row {
   std::string id;
@@ -155,6 +156,10 @@ class Engine {
     // 5 MB of ciphertext, close to the default 8 MB, past which it spills to
     // disk. Set before the session's first temp table.
     CV_RETURN_IF_ERROR(conn_->Exec("SET temp_buffers TO '64MB'"));
+    // Never queue behind a long transaction unseen: see WaitedForLock.
+    for (db::Connection* conn : {conn_.get(), reader_.get()}) {
+      CV_RETURN_IF_ERROR(conn->Exec("SET lock_timeout TO '" + std::to_string(kLockWaitSeconds) + "s'"));
+    }
     CV_RETURN_IF_ERROR(conn_->Exec(kCreateBatchTable));
     CV_ASSIGN_OR_RETURN(std::uint64_t total, CountRowsToDo());
     if (options_.progress) options_.progress(0, total);
@@ -238,8 +243,13 @@ class Engine {
   // the worker threads. Touches nothing that Write() uses.
   StatusOr<Prepared> Prepare(const std::string& last_id) {
     const auto fetch_start = std::chrono::steady_clock::now();
-    CV_ASSIGN_OR_RETURN(db::Rows fetched,
-                        reader_->Query(SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_)));
+    auto query = reader_->Query(SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_));
+    // Reading waits only behind a table lock (ALTER TABLE, LOCK TABLE).
+    for (int lock_waits = 1; !query.ok() && query.status().reason() == "55P03"; ++lock_waits) {
+      CV_RETURN_IF_ERROR(WaitedForLock(*reader_, lock_waits, "reading the rows after id " + last_id));
+      query = reader_->Query(SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_));
+    }
+    CV_ASSIGN_OR_RETURN(db::Rows fetched, std::move(query));
     Prepared batch;
     batch.rows = ToRows(std::move(fetched));
     const auto& rows = batch.rows;
@@ -293,6 +303,7 @@ class Engine {
       for (std::size_t c = 0; c < kColumnCount; ++c) report_.by_column[kColumnNames[c]] += expected[c];
       return Status::Ok();
     }
+    int lock_waits = 0;
     db::Rows written;
     for (int attempt = 1;; ++attempt) {
       auto applied = WriteBatch(rows, fresh);
@@ -300,9 +311,13 @@ class Engine {
         written = std::move(applied).value();
         break;
       }
-      // Deadlock or serialization failure against another job: the batch
-      // rolled back whole, and compare-and-set makes a retry safe.
+      // The batch rolled back whole, and compare-and-set makes a retry safe.
       const std::string& sqlstate = applied.status().reason();
+      if (sqlstate == "55P03") {
+        CV_RETURN_IF_ERROR(WaitedForLock(*conn_, ++lock_waits, "writing the batch after id " + rows.front().id));
+        continue;
+      }
+      // Deadlock or serialization failure against another job.
       if ((sqlstate != "40P01" && sqlstate != "40001") || attempt == kMaxBatchAttempts) return applied.status();
       options_.log->warn("batch after id {} collided with another writer ({}); retrying", rows.front().id, sqlstate);
     }
@@ -347,6 +362,40 @@ class Engine {
                         std::chrono::duration<double>(copied - start).count(),
                         std::chrono::duration<double>(updated - copied).count(), Seconds(updated));
     return written;
+  }
+
+  // After the `waits`-th statement that gave up waiting kLockWait for a lock:
+  // logs who holds locks on credentials, and says whether to try again
+  // (Ok) or stop (kAborted, exit 7) because lock_wait_seconds have passed.
+  Status WaitedForLock(db::Connection& conn, int waits, const std::string& doing) {
+    const std::string holders = DescribeLockHolders(conn);
+    const int waited = waits * kLockWaitSeconds;
+    if (waited >= options_.lock_wait_seconds) {
+      return AbortedError(std::string(spec_.name) + " waited " + std::to_string(waited) + " s for locks on credentials " +
+                              "while " + doing + " and stopped (every earlier batch is kept; rerun to finish). " +
+                              holders,
+                          "lock_busy");
+    }
+    options_.log->warn("{}: waited {} s for a lock while {}; retrying. {}", spec_.name, kLockWaitSeconds, doing, holders);
+    return Status::Ok();
+  }
+
+  // The transactions holding locks on credentials, oldest first.
+  static std::string DescribeLockHolders(db::Connection& conn) {
+    auto rows = conn.Query(
+        "SELECT a.pid::text, coalesce(nullif(a.application_name, ''), '(no application_name)'), "
+        "  coalesce(extract(epoch FROM now() - a.xact_start)::bigint::text, '?'), min(l.mode) "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'relation' AND l.relation = 'credentials'::regclass AND l.granted "
+        "  AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend' "
+        "GROUP BY a.pid, a.application_name, a.xact_start ORDER BY a.xact_start LIMIT 3");
+    if (!rows.ok() || rows->empty()) return "The lock holder has gone.";
+    std::string out = "Locks on credentials are held by";
+    for (std::size_t i = 0; i < rows->size(); ++i) {
+      out += (i ? "; " : " ") + ("pid " + rows->text(i, 0) + " (" + rows->text(i, 1) + ", transaction open " +
+                                 rows->text(i, 2) + " s, " + rows->text(i, 3) + ")");
+    }
+    return out + ".";
   }
 
   // Waits until every batch committed so far is on disk: a synchronous

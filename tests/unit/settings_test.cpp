@@ -60,7 +60,7 @@ TEST_CASE("flags beat environment beat config file beat defaults", "[config]") {
                               "migrations_dir = \"mig\"\n"
                               "[keys]\nprimary_file = \"keys/p.key\"\nfallback_files = [\"keys/a.key\", \"keys/b.key\"]\n"
                               "[migrate]\nlock_timeout = 9\n"
-                              "[jobs]\nbatch_size = 100\nworkers = 3\n");
+                              "[jobs]\nbatch_size = 100\nworkers = 3\nlock_wait = 15\n");
   GlobalFlags flags;
   flags.config_file = config;
 
@@ -75,6 +75,7 @@ TEST_CASE("flags beat environment beat config file beat defaults", "[config]") {
   CHECK(from_file->lock_timeout_seconds == 9);
   CHECK(from_file->batch_size == 100);
   CHECK(from_file->workers == 3);
+  CHECK(from_file->job_lock_wait_seconds == 15);
 
   auto from_env = ResolveSettings(flags, FakeEnv({{"DATABASE_URL", "postgresql+asyncpg://env/db"},
                                                   {"CREDVAULT_ENV", "development"},
@@ -111,6 +112,7 @@ TEST_CASE("defaults: production, text logs, batch 5000, libpq environment", "[co
   CHECK(settings->log_format == "text");
   CHECK(settings->batch_size == 5000);
   CHECK(settings->lock_timeout_seconds == 60);
+  CHECK(settings->job_lock_wait_seconds == 60);
   CHECK(settings->database_url.empty());
   CHECK(!settings->primary_key);
 }
@@ -126,6 +128,10 @@ TEST_CASE("config type errors name file, line and setting", "[config]") {
 
   flags.config_file = dir.WriteFile("d.toml", "[jobs]\nbatch_size = 0\n");
   CHECK(!ResolveSettings(flags, FakeEnv({})).ok());
+  flags.config_file = dir.WriteFile("e.toml", "[jobs]\nlock_wait = -1\n");
+  auto negative = ResolveSettings(flags, FakeEnv({}));
+  REQUIRE(!negative.ok());
+  CHECK(negative.status().message().find("jobs.lock_wait must be between 0 and 86400") != std::string::npos);
 }
 
 TEST_CASE("a malformed URL is hidden entirely (found by fuzz_database_url)", "[config][url]") {
