@@ -151,11 +151,17 @@ class Applier {
       (void)conn_.Exec("RESET lock_timeout");
     }
     if (!failed.ok()) {
-      if (failed.code() == StatusCode::kCancelled) {
-        // A step stopped between batches is consistent: rerunning resumes it.
+      if (section.step) {
+        // A native step is a row job: whatever stopped it, every batch is
+        // whole and a rerun resumes it, so it is not recorded as failed.
         (void)conn_.Exec(up ? kDeleteHistorySql : kInsertHistorySql,
                          up ? db::Params{migration.revision} : HistoryParams(migration, 0, "applied"));
-        return failed;
+        if (failed.code() == StatusCode::kCancelled) return failed;
+        return Status(failed.code(),
+                      failed.message() + ". Every finished batch of step " + *section.step +
+                          " is kept; once the cause is fixed, rerun `credvault " + (up ? "migrate" : "rollback") +
+                          "` to resume it",
+                      failed.reason());
       }
       (void)conn_.Exec(kInsertHistorySql, HistoryParams(migration, MillisecondsSince(start), "failed"));
       return Status(failed.code(),
@@ -254,10 +260,36 @@ std::string SectionSql(const Migration& m, const Section& section, bool up) {
   return out + "-- transaction:false: statements run one by one\n" + body + bookkeeping + "\n";
 }
 
+// A history row left 'running' (or 'failed') by a native step whose process
+// died: the step is a re-runnable row job, so instead of asking for a stamp
+// the row is reset — `up`: removed, so migrate runs the step again; down:
+// back to 'applied', so rollback runs the down step again. Either way the
+// step, not a person, brings the data to a consistent state. Called with the
+// migration lock held, so no other migrator is running the step.
+Status ResumeInterruptedSteps(const MigratorOptions& options, db::Connection& conn, const MigrationSet& set, bool up) {
+  CV_ASSIGN_OR_RETURN(SchemaState state, ReadSchemaState(conn, set));
+  for (const HistoryRow* row : state.unfinished) {
+    const Migration* m = set.Find(row->revision);
+    if (m == nullptr || !m->up.step || !m->down.step) continue;  // both ways a row job
+    options.log->warn("{}: its step was interrupted earlier (recorded as '{}'); native steps are re-runnable, so {} "
+                      "runs it again",
+                      row->revision, row->state, up ? "migrate" : "rollback");
+    CV_RETURN_IF_ERROR(conn.Exec(up ? kDeleteHistorySql : kInsertHistorySql,
+                                 up ? db::Params{m->revision}
+                                    : db::Params{m->revision, m->Description(), m->checksum, "0", CREDVAULT_VERSION,
+                                                 "applied"}));
+    CV_RETURN_IF_ERROR(AppendEvent(conn, "step_resumed", m->revision,
+                                   "{\"was\": " + JsonString(row->state) + ", \"by\": " +
+                                       JsonString(up ? "migrate" : "rollback") + "}"));
+  }
+  return Status::Ok();
+}
+
 Status MigrateLocked(const MigratorOptions& options, db::Connection& conn, const MigrationSet& set,
                      const std::string& target) {
   CV_RETURN_IF_ERROR(EnsureHistoryTables(conn));
   CV_RETURN_IF_ERROR(CheckEnvironment(conn, options.environment));
+  CV_RETURN_IF_ERROR(ResumeInterruptedSteps(options, conn, set, true));
   CV_ASSIGN_OR_RETURN(SchemaState state, ReadSchemaState(conn, set));
   CV_RETURN_IF_ERROR(CheckStartable(state));
   CV_ASSIGN_OR_RETURN(std::vector<const Migration*> plan, PlanUp(set, state, target));
@@ -292,6 +324,9 @@ StatusOr<Session> Lock(const MigratorOptions& options) {
   CV_ASSIGN_OR_RETURN(session.lock,
                       MigrationLock::Acquire(options.conninfo, options.lock_timeout_seconds, *options.log));
   CV_ASSIGN_OR_RETURN(session.conn, db::Connection::Open(options.conninfo, "credvault migrate"));
+  // History rows must survive a server crash even where the server commits
+  // asynchronously by default: a lost 'applied' row would run a migration twice.
+  CV_RETURN_IF_ERROR(session.conn->Exec("SET synchronous_commit TO on"));
   return session;
 }
 
@@ -333,6 +368,7 @@ Status Rollback(const MigratorOptions& options, const MigrationSet& set, const R
   db::Connection& conn = *session.conn;
   CV_RETURN_IF_ERROR(EnsureHistoryTables(conn));
   CV_RETURN_IF_ERROR(CheckEnvironment(conn, options.environment));
+  CV_RETURN_IF_ERROR(ResumeInterruptedSteps(options, conn, set, false));
   CV_ASSIGN_OR_RETURN(SchemaState state, ReadSchemaState(conn, set));
   if (!state.unfinished.empty()) return CheckStartable(state);
   CV_ASSIGN_OR_RETURN(std::vector<const Migration*> plan, PlanDown(set, state, target));
