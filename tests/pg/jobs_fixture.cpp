@@ -69,6 +69,33 @@ void ExpectAllEncryptedAndEqual(const TestDatabase& db, const Keyring& ring, con
   CHECK(checked > rows.size());
 }
 
+int ExpectEveryValueWhole(const TestDatabase& db, const Keyring& ring, const std::string& expected) {
+  CHECK(db.Query("SELECT count(*) FROM credentials").text(0, 0) ==
+        db.Query("SELECT count(*) FROM " + expected).text(0, 0));
+  auto rows = db.Query("SELECT c.id, c.account_id::text, c.client_id, c.client_secret, c.refresh_token, "
+                       "o.client_id, o.client_secret, o.refresh_token FROM credentials c JOIN " + expected +
+                       " o ON o.id = c.id ORDER BY c.id");
+  int checked = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    for (int c = 0; c < 3; ++c) {
+      const auto& stored = rows.at(i, 2 + c);
+      const auto& original = rows.at(i, 5 + c);
+      INFO("row " << rows.text(i, 0) << " " << kJobColumns[c]);
+      REQUIRE(stored.has_value() == original.has_value());
+      if (!stored) continue;
+      ++checked;
+      if (ClassifyValue(*stored) == ValueKind::kPlaintext) {
+        REQUIRE(*stored == *original);
+        continue;
+      }
+      auto plain = ring.Decrypt(*stored, ValueContext{"credentials", kJobColumns[c], rows.text(i, 1)});
+      REQUIRE(plain.ok());
+      REQUIRE(plain->Equals(*original));
+    }
+  }
+  return checked;
+}
+
 std::string TableChecksum(const TestDatabase& db) {
   return db.Query("SELECT md5(string_agg(c::text, '|' ORDER BY id)) FROM credentials c").text(0, 0);
 }

@@ -35,6 +35,11 @@ std::map<std::string, std::optional<std::string>> KeyEnv(const TestDatabase& db,
 void ExpectAllEncryptedAndEqual(const TestDatabase& db, const Keyring& ring, const std::string& expected = "originals",
                                 const std::string& expected_kid = "", std::size_t max_chars = 512);
 
+// After an interrupted job: every value of credentials is either the whole
+// plaintext of `expected` or a whole ciphertext that decrypts with `ring` to
+// it; none is lost (row counts and NULLs match). Returns the values checked.
+int ExpectEveryValueWhole(const TestDatabase& db, const Keyring& ring, const std::string& expected = "originals");
+
 std::string TableChecksum(const TestDatabase& db);  // md5 of every row of credentials
 std::string Xmins(const TestDatabase& db);          // md5 of every (id, xmin)
 int CountCiphertext(const TestDatabase& db);        // rows whose client_id is encrypted

@@ -18,7 +18,7 @@
 using namespace credvault;
 using namespace credvault::testing;
 
-TEST_CASE("encrypt 20k realistic rows; verify; decrypt equals the original; rerun changes nothing", "[jobs][encrypt]") {
+TEST_CASE("encrypt 20k realistic rows - verify - decrypt equals the original - rerun changes nothing", "[jobs][encrypt]") {
   TestDatabase db;
   Populate(db, 20000);
   const std::string key = credvault::testing::NewBase64Key();
@@ -69,7 +69,7 @@ TEST_CASE("migrate runs the encrypt step of 20260215_0002 and refuses without a 
   CHECK(CountCiphertext(db) == 0);
 }
 
-TEST_CASE("SIGKILL in the middle of encrypt loses nothing; a rerun finishes", "[jobs][kill]") {
+TEST_CASE("SIGKILL in the middle of encrypt loses nothing - a rerun finishes", "[jobs][kill]") {
   TestDatabase db;
   Populate(db, 20000);
   const std::string key = credvault::testing::NewBase64Key();
@@ -88,24 +88,8 @@ TEST_CASE("SIGKILL in the middle of encrypt loses nothing; a rerun finishes", "[
   CHECK(partial > 0);
   CHECK(partial < 20000);
   // Each value is the whole original plaintext or a whole ciphertext of it.
-  auto rows = db.Query("SELECT c.account_id::text, c.client_id, o.client_id, c.refresh_token, o.refresh_token "
-                       "FROM credentials c JOIN originals o USING (id)");
   Keyring ring = Ring(key);
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    for (int c : {0, 2}) {
-      const auto& stored = rows.at(i, 1 + c);
-      const auto& original = rows.at(i, 2 + c);
-      REQUIRE(stored.has_value() == original.has_value());
-      if (!stored) continue;
-      if (ClassifyValue(*stored) == ValueKind::kPlaintext) {
-        REQUIRE(*stored == *original);
-      } else {
-        auto plain = ring.Decrypt(*stored, ValueContext{"credentials", kJobColumns[c], rows.text(i, 0)});
-        REQUIRE(plain.ok());
-        REQUIRE(plain->Equals(*original));
-      }
-    }
-  }
+  CHECK(ExpectEveryValueWhole(db, ring) > 50000);
   REQUIRE(RunCli({"encrypt"}, KeyEnv(db, key)).exit_code == 0);
   CHECK(RunCli({"verify"}, KeyEnv(db, key)).exit_code == 0);
   ExpectAllEncryptedAndEqual(db, ring);
@@ -185,7 +169,7 @@ TEST_CASE("swapped or moved ciphertexts fail verify naming exactly those rows", 
   CHECK(RunCli({"encrypt"}, KeyEnv(db, key)).exit_code == 6);
 }
 
-TEST_CASE("rotate 50k rows from A to B; B alone verifies; plaintexts unchanged", "[jobs][rotate]") {
+TEST_CASE("rotate 50k rows from A to B - B alone verifies - plaintexts unchanged", "[jobs][rotate]") {
   TestDatabase db;
   Populate(db, 50000);
   const std::string a = credvault::testing::NewBase64Key(), b = credvault::testing::NewBase64Key();
@@ -221,7 +205,7 @@ TEST_CASE("rotate 50k rows from A to B; B alone verifies; plaintexts unchanged",
   CHECK(keys.out.find(b.substr(7, 12)) == std::string::npos);
 }
 
-TEST_CASE("three key generations rotate fully; unknown kids stop rotate before any write", "[jobs][rotate]") {
+TEST_CASE("three key generations rotate fully - unknown kids stop rotate before any write", "[jobs][rotate]") {
   TestDatabase db;
   const std::string a = credvault::testing::NewBase64Key(), b = credvault::testing::NewBase64Key(),
                     c = credvault::testing::NewBase64Key();
