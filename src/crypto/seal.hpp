@@ -17,8 +17,9 @@ namespace credvault::crypto {
 StatusOr<std::string> SealEnvelope(const Aead& aead, Algorithm algorithm, std::string_view kid,
                                    const std::uint8_t* nonce, std::string_view plaintext, const ValueContext& context);
 
-// Opens a parsed envelope into scratch (grown when too small); returns the
-// plaintext length. kDataLoss "auth_failed" on any authentication failure.
+// Opens an envelope from ParseEnvelope (its payload already checked) into
+// scratch (grown when too small); returns the plaintext length. kDataLoss
+// "auth_failed" on any authentication failure.
 StatusOr<std::size_t> OpenEnvelope(const Aead& aead, const Envelope& envelope, const ValueContext& context,
                                    SecretBytes& scratch);
 

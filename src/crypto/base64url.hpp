@@ -1,0 +1,22 @@
+// Base64url (RFC 4648 §5, no padding) for the ciphertext payload, without
+// the allocations of the public Base64UrlEncode/Base64UrlDecode: the row jobs
+// run these for every value. The payload is public, so table lookups (not
+// constant time) are fine.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace credvault::crypto {
+
+// Appends the encoding of data[0, size) to `appended_to`.
+void AppendBase64Url(const std::uint8_t* data, std::size_t size, std::string& appended_to);
+
+// Decodes `text`, which must have passed the check of Base64UrlDecode /
+// ParseEnvelope (alphabet, length, canonical tail), into `out` (room for
+// text.size() * 3 / 4 bytes); returns the number of bytes written.
+std::size_t DecodeCheckedBase64Url(std::string_view text, std::uint8_t* out);
+
+}  // namespace credvault::crypto
