@@ -1,5 +1,6 @@
 // credvault: wires the global options and the subcommands, then runs the one
 // chosen. Each subcommand lives in cmd_<name>.cpp.
+#include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -41,6 +42,11 @@ int main(int argc, char** argv) {
   using namespace credvault;
   using namespace credvault::cli;
   DisableCoreDumps();
+  // One malloc arena: the row jobs hand batches between threads (fetched on
+  // one, transformed on others, written on a third), and glibc's per-thread
+  // arenas each kept a batch's worth of freed memory — about 20 MB of peak
+  // RSS at 5000 rows per batch, for no speed gain (measured by bench.sh).
+  mallopt(M_ARENA_MAX, 1);
 
   CLI::App app{"credvault: encrypted API credentials in PostgreSQL, schema migrations and online key rotation"};
   app.set_version_flag("--version", std::string("credvault ") + CREDVAULT_VERSION);

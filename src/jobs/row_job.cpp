@@ -14,6 +14,7 @@
 #include "db/connection.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/preflight.hpp"
+#include "jobs/worker_pool.hpp"
 #include "migrate/history.hpp"
 
 namespace credvault::jobs {
@@ -23,6 +24,8 @@ constexpr int kMaxPasses = 5;
 constexpr int kMaxBatchAttempts = 5;
 constexpr std::size_t kMaxListedBadValues = 1000;
 constexpr int kLockWaitSeconds = 5;  // per statement; see JobOptions::lock_wait_seconds
+
+using Counts = std::array<std::uint64_t, kColumnCount>;
 
 struct Row {
   std::string id;
@@ -56,22 +59,6 @@ std::string KidOf(const std::string& value) {
   auto first = value.find(':', 4);
   auto second = value.find(':', first + 1);
   return value.substr(first + 1, second - first - 1);
-}
-
-// Runs fn(begin, end) over [0, count) split across the worker threads.
-template <typename Fn>
-void ParallelFor(std::size_t count, unsigned workers, Fn&& fn) {
-  const std::size_t chunks = std::min<std::size_t>(workers, (count + 63) / 64);
-  if (chunks <= 1) {
-    fn(0, count);
-    return;
-  }
-  std::vector<std::thread> threads;
-  const std::size_t per = (count + chunks - 1) / chunks;
-  for (std::size_t begin = 0; begin < count; begin += per) {
-    threads.emplace_back([&fn, begin, end = std::min(count, begin + per)] { fn(begin, end); });
-  }
-  for (auto& thread : threads) thread.join();
 }
 
 // The reason a value cannot be transformed, when the fault is the value's
@@ -140,27 +127,31 @@ std::vector<Row> ToRows(db::Rows&& rows) {
 
 class Engine {
  public:
-  Engine(const JobOptions& options, JobSpec spec) : options_(options), spec_(std::move(spec)) {}
+  Engine(const JobOptions& options, JobSpec spec)
+      : options_(options), spec_(std::move(spec)), workers_(WorkerCount(options)) {}
 
   StatusOr<JobReport> Run() {
     const auto start = std::chrono::steady_clock::now();
-    CV_ASSIGN_OR_RETURN(conn_, db::Connection::Open(options_.conninfo, std::string("credvault ") + spec_.name));
-    CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, std::string("credvault ") + spec_.name));
-    // A batch lost to a server crash before its WAL reached disk leaves the
-    // values it read, which are still valid (plaintext, or ciphertext under a
-    // key still in the ring), so batches need not wait for the flush. The
-    // event is committed synchronously at the end, which flushes them all
-    // before the job reports success.
-    CV_RETURN_IF_ERROR(conn_->Exec("SET synchronous_commit TO off"));
-    // The batch table must stay in memory: a batch of 5000 rows is about
-    // 5 MB of ciphertext, close to the default 8 MB, past which it spills to
-    // disk. Set before the session's first temp table.
-    CV_RETURN_IF_ERROR(conn_->Exec("SET temp_buffers TO '64MB'"));
+    const std::string application_name = std::string("credvault ") + spec_.name;
+    for (auto& writer : writers_) {
+      CV_ASSIGN_OR_RETURN(writer, db::Connection::Open(options_.conninfo, application_name));
+      // A batch lost to a server crash before its WAL reached disk leaves the
+      // values it read, which are still valid (plaintext, or ciphertext under
+      // a key still in the ring), so batches need not wait for the flush. The
+      // event is committed synchronously at the end, which flushes them all
+      // before the job reports success.
+      CV_RETURN_IF_ERROR(writer->Exec("SET synchronous_commit TO off"));
+      // The batch table must stay in memory: a batch of 5000 rows is about
+      // 5 MB of ciphertext, close to the default 8 MB, past which it spills
+      // to disk. Set before the session's first temp table.
+      CV_RETURN_IF_ERROR(writer->Exec("SET temp_buffers TO '64MB'"));
+      CV_RETURN_IF_ERROR(writer->Exec(kCreateBatchTable));
+    }
+    CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, application_name));
     // Never queue behind a long transaction unseen: see WaitedForLock.
-    for (db::Connection* conn : {conn_.get(), reader_.get()}) {
+    for (db::Connection* conn : {writers_[0].get(), writers_[1].get(), reader_.get()}) {
       CV_RETURN_IF_ERROR(conn->Exec("SET lock_timeout TO '" + std::to_string(kLockWaitSeconds) + "s'"));
     }
-    CV_RETURN_IF_ERROR(conn_->Exec(kCreateBatchTable));
     CV_ASSIGN_OR_RETURN(std::uint64_t total, CountRowsToDo());
     if (options_.progress) options_.progress(0, total);
     std::uint64_t done = 0;
@@ -168,30 +159,51 @@ class Engine {
     for (int pass = 1; pass <= kMaxPasses; ++pass) {
       report_.passes = pass;
       const std::uint64_t skipped_before = report_.values_skipped;
-      // Pipelined: while batch N is written on conn_, batch N+1 is fetched
-      // and transformed on reader_. Batches are disjoint id ranges.
-      CV_ASSIGN_OR_RETURN(Prepared current, Prepare("0"));
-      while (!current.rows.empty()) {
-        auto next = std::async(std::launch::async, [this, last = current.rows.back().id] { return Prepare(last); });
-        const auto write_start = std::chrono::steady_clock::now();
-        Status written = Write(current);
-        options_.log->debug("{} batch up to id {}: {} rows written in {:.3f} s", spec_.name, current.rows.back().id,
-                            current.rows.size(), Seconds(write_start));
-        StatusOr<Prepared> prepared = next.get();
-        CV_RETURN_IF_ERROR(written);
-        if (!prepared.ok()) return prepared.status();
-        done += current.rows.size();
+      // Pipelined over three sessions: while batch N is written on one
+      // writer, batch N-1 finishes on the other and batch N+1 is fetched and
+      // transformed on the reader, so the server works on two writes at once
+      // (its COPY of one overlaps the UPDATE of the other). Batches are
+      // disjoint id ranges: the two writers never wait for each other.
+      // (Declared before `writing`, whose destructor waits for the write.)
+      std::unique_ptr<Prepared> written_batch;
+      std::future<StatusOr<Counts>> writing;
+      auto finish_write = [&]() -> Status {
+        if (!writing.valid()) return Status::Ok();
+        StatusOr<Counts> counts = writing.get();
+        CV_RETURN_IF_ERROR(counts.status());
+        Account(*written_batch, *counts);
+        done += written_batch->rows.size();
+        written_batch.reset();
         if (options_.progress) options_.progress(std::min(done, total), std::max(total, done));
+        return Status::Ok();
+      };
+      CV_ASSIGN_OR_RETURN(Prepared first, Prepare("0"));
+      auto current = std::make_unique<Prepared>(std::move(first));
+      for (std::size_t writer = 0; !current->rows.empty(); writer ^= 1) {
+        auto next = std::async(std::launch::async, [this, last = current->rows.back().id] { return Prepare(last); });
+        auto write = std::async(std::launch::async, [this, batch = current.get(), conn = writers_[writer].get()] {
+          return WriteOn(*conn, *batch);
+        });
+        Status previous = finish_write();
+        written_batch = std::move(current);
+        writing = std::move(write);
+        StatusOr<Prepared> prepared = next.get();
+        if (!previous.ok() || !prepared.ok()) {
+          (void)finish_write();
+          return previous.ok() ? prepared.status() : previous;
+        }
         if (options_.stop != nullptr && options_.stop->load()) {
+          CV_RETURN_IF_ERROR(finish_write());
           report_.seconds = Seconds(start);
           (void)RecordEvent("_interrupted");
           return CancelledError(std::string(spec_.name) + " stopped on request after " + std::to_string(done) +
                                 " rows (" + std::to_string(report_.values_written) +
                                 " values written, every batch complete); rerun to finish");
         }
-        current = std::move(prepared).value();
+        current = std::make_unique<Prepared>(std::move(prepared).value());
       }
-      if (report_.values_skipped == skipped_before || options_.dry_run) {
+      CV_RETURN_IF_ERROR(finish_write());
+    if (report_.values_skipped == skipped_before || options_.dry_run) {
         settled = true;
         break;
       }
@@ -228,15 +240,17 @@ class Engine {
             spec_.row_predicate + ")";
       params = BatchParams(spec_, "0", 0, options_);
     }
-    CV_ASSIGN_OR_RETURN(db::Rows rows, conn_->Query(sql, params));
+    CV_ASSIGN_OR_RETURN(db::Rows rows, writers_[0]->Query(sql, params));
     return std::stoull(rows.text(0, 0));
   }
 
   // One batch read and transformed, not yet written.
   struct Prepared {
-    std::vector<Row> rows;
+    std::vector<Row> rows;  // ids and row versions (the values read are dropped once transformed)
     std::vector<std::array<std::optional<std::string>, kColumnCount>> fresh;
     std::vector<BadValue> bad;  // values left alone: they do not decrypt
+    Counts expected{};          // new values per column
+    std::uint64_t values_to_write = 0;
   };
 
   // Fetches the next batch after `last_id` on reader_ and transforms it on
@@ -258,7 +272,7 @@ class Engine {
     const auto crypto_start = std::chrono::steady_clock::now();
     std::mutex mutex;  // guards error and batch.bad
     Status error;
-    ParallelFor(rows.size(), WorkerCount(options_), [&](std::size_t begin, std::size_t end) {
+    workers_.ParallelFor(rows.size(), [&](std::size_t begin, std::size_t end) {
       thread_local SecretBytes scratch;
       for (std::size_t i = begin; i < end; ++i) {
         for (std::size_t c = 0; c < kColumnCount; ++c) {
@@ -280,60 +294,72 @@ class Engine {
       }
     });
     CV_RETURN_IF_ERROR(error);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      for (std::size_t c = 0; c < kColumnCount; ++c) batch.expected[c] += fresh[i][c].has_value();
+      // Only the id and row version travel on: up to three batches are in
+      // flight, and this halves what each one holds.
+      batch.rows[i].values = {};
+      batch.rows[i].account_id = std::string();
+    }
+    for (std::uint64_t n : batch.expected) batch.values_to_write += n;
     options_.log->trace("prepare {} rows: fetch {:.3f} s, crypto {:.3f} s", rows.size(),
                         std::chrono::duration<double>(crypto_start - fetch_start).count(), Seconds(crypto_start));
     return batch;
   }
 
-  // Writes a prepared batch (compare-and-set) and counts what happened.
-  Status Write(const Prepared& batch) {
-    const auto& rows = batch.rows;
-    const auto& fresh = batch.fresh;
-    report_.rows_seen += rows.size();
-    for (const BadValue& bad : batch.bad) {
-      if (!bad_seen_.insert({bad.row_id, bad.column}).second) continue;
-      ++report_.bad_value_count;
-      if (report_.bad_values.size() < kMaxListedBadValues) report_.bad_values.push_back(bad);
-    }
-    std::array<std::uint64_t, kColumnCount> expected{};
-    for (const auto& values : fresh) {
-      for (std::size_t c = 0; c < kColumnCount; ++c) expected[c] += values[c].has_value();
-    }
-    if (options_.dry_run) {
-      for (std::size_t c = 0; c < kColumnCount; ++c) report_.by_column[kColumnNames[c]] += expected[c];
-      return Status::Ok();
-    }
+  // Writes a prepared batch on `conn` (compare-and-set), retrying what a
+  // collision with another writer or a lock wait rolled back; returns how
+  // many values of each column were written. Runs on its own thread: touches
+  // nothing but `conn`, the batch and the (thread-safe) logger.
+  StatusOr<Counts> WriteOn(db::Connection& conn, const Prepared& batch) {
+    Counts counts{};
+    if (options_.dry_run || batch.values_to_write == 0) return counts;
+    const auto start = std::chrono::steady_clock::now();
+    const std::string& first_id = batch.rows.front().id;
     int lock_waits = 0;
-    db::Rows written;
     for (int attempt = 1;; ++attempt) {
-      auto applied = WriteBatch(rows, fresh);
+      auto applied = WriteBatch(conn, batch);
       if (applied.ok()) {
-        written = std::move(applied).value();
+        for (std::size_t c = 0; c < kColumnCount; ++c) counts[c] = std::stoull(applied->text(0, c));
         break;
       }
       // The batch rolled back whole, and compare-and-set makes a retry safe.
       const std::string& sqlstate = applied.status().reason();
       if (sqlstate == "55P03") {
-        CV_RETURN_IF_ERROR(WaitedForLock(*conn_, ++lock_waits, "writing the batch after id " + rows.front().id));
+        CV_RETURN_IF_ERROR(WaitedForLock(conn, ++lock_waits, "writing the batch after id " + first_id));
         continue;
       }
       // Deadlock or serialization failure against another job.
       if ((sqlstate != "40P01" && sqlstate != "40001") || attempt == kMaxBatchAttempts) return applied.status();
-      options_.log->warn("batch after id {} collided with another writer ({}); retrying", rows.front().id, sqlstate);
+      options_.log->warn("batch after id {} collided with another writer ({}); retrying", first_id, sqlstate);
     }
-    for (std::size_t c = 0; c < kColumnCount; ++c) {
-      const std::uint64_t count = std::stoull(written.text(0, c));
-      report_.values_written += count;
-      report_.values_skipped += expected[c] - count;
-      report_.by_column[kColumnNames[c]] += count;
-    }
-    return Status::Ok();
+    options_.log->debug("{} batch up to id {}: {} rows written in {:.3f} s", spec_.name, batch.rows.back().id,
+                        batch.rows.size(), Seconds(start));
+    return counts;
   }
 
-  StatusOr<db::Rows> WriteBatch(const std::vector<Row>& rows,
-                                const std::vector<std::array<std::optional<std::string>, kColumnCount>>& fresh) {
+  // Adds a written batch to the report (on the job's thread).
+  void Account(const Prepared& batch, const Counts& written) {
+    report_.rows_seen += batch.rows.size();
+    for (const BadValue& bad : batch.bad) {
+      if (!bad_seen_.insert({bad.row_id, bad.column}).second) continue;
+      ++report_.bad_value_count;
+      if (report_.bad_values.size() < kMaxListedBadValues) report_.bad_values.push_back(bad);
+    }
+    for (std::size_t c = 0; c < kColumnCount; ++c) {
+      // A dry run writes nothing and reports what it would write.
+      const std::uint64_t count = options_.dry_run ? batch.expected[c] : written[c];
+      report_.values_written += options_.dry_run ? 0 : count;
+      report_.values_skipped += batch.expected[c] - count;
+      report_.by_column[kColumnNames[c]] += count;
+    }
+  }
+
+  StatusOr<db::Rows> WriteBatch(db::Connection& conn, const Prepared& batch) {
+    const auto& rows = batch.rows;
+    const auto& fresh = batch.fresh;
     const auto start = std::chrono::steady_clock::now();
-    CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn_->Begin());
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn.Begin());
     std::size_t next = 0;
     CV_RETURN_IF_ERROR(tx->CopyIn(
         "credvault_job_batch",
@@ -402,8 +428,8 @@ class Engine {
   // commit of a transaction with an xid flushes the WAL up to its commit
   // record, which follows all of theirs.
   Status FlushCommits() {
-    CV_RETURN_IF_ERROR(conn_->Exec("SET synchronous_commit TO on"));
-    CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn_->Begin());
+    CV_RETURN_IF_ERROR(writers_[0]->Exec("SET synchronous_commit TO on"));
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, writers_[0]->Begin());
     CV_RETURN_IF_ERROR(tx->Exec("SELECT txid_current()"));
     return tx->Commit();
   }
@@ -416,7 +442,7 @@ class Engine {
                           ", \"passes\": " + std::to_string(report_.passes) +
                           ", \"seconds\": " + std::to_string(report_.seconds) +
                           ", \"primary_kid\": \"" + options_.keyring->primary_kid() + "\"}";
-    Status status = migrate::AppendEvent(*conn_, spec_.name + suffix, "", details);
+    Status status = migrate::AppendEvent(*writers_[0], spec_.name + suffix, "", details);
     if (!status.ok()) options_.log->warn("could not record the {} event: {}", spec_.name, status.message());
     return Status::Ok();
   }
@@ -439,8 +465,9 @@ class Engine {
 
   const JobOptions& options_;
   JobSpec spec_;
+  WorkerPool workers_;
   std::set<std::pair<std::int64_t, std::string>> bad_seen_;  // reported once across passes
-  std::unique_ptr<db::Connection> conn_;    // writes
+  std::array<std::unique_ptr<db::Connection>, 2> writers_;  // batches alternate between them
   std::unique_ptr<db::Connection> reader_;  // reads the next batch meanwhile
   JobReport report_;
 };
@@ -511,6 +538,7 @@ StatusOr<JobReport> Verify(const JobOptions& options) {
   JobReport report;
   report.passes = 1;
   const unsigned workers = WorkerCount(options);
+  WorkerPool pool(workers);
   std::string last_id = "0";
   for (;;) {
     CV_ASSIGN_OR_RETURN(db::Rows fetched,
@@ -527,7 +555,7 @@ StatusOr<JobReport> Verify(const JobOptions& options) {
     };
     std::vector<Partial> partials(workers);
     std::atomic<unsigned> next_partial{0};
-    ParallelFor(rows.size(), workers, [&](std::size_t begin, std::size_t end) {
+    pool.ParallelFor(rows.size(), [&](std::size_t begin, std::size_t end) {
       Partial& mine = partials[next_partial.fetch_add(1) % workers];
       thread_local SecretBytes scratch;
       for (std::size_t i = begin; i < end; ++i) {

@@ -299,21 +299,22 @@ TEST_CASE("the connection is cut in the middle of a COPY: that batch is not writ
                               : url + " host=127.0.0.1 port=" + std::to_string(proxy.port()) + " sslmode=disable";
     return env;
   };
-  {  // encrypt: batches of 200 rows, cut inside the 6th batch's COPY
+  {  // encrypt: batches of 200 rows, cut inside a writer's 6th batch
     CuttingProxy proxy(host, port, 5 * 200 + 77);
     auto result = RunCli({"encrypt", "--batch-size", "200"}, proxied_env(a, "", proxy));
     INFO(result.err);
     CHECK(proxy.cut_done());
     CHECK(result.exit_code == 4);
     ++tally.faults;
-    // Exactly the five batches before the cut, each whole.
+    // Batches alternate between two writer sessions, and the proxy cuts each
+    // in the COPY of its 6th batch: exactly the ten batches before, whole.
     usleep(200 * 1000);
-    CHECK(CountCiphertext(db) == 1000);
+    CHECK(CountCiphertext(db) == 2 * 5 * 200);
     tally.values_checked += ExpectEveryValueWhole(db, Ring(a));
     REQUIRE(RunCli({"encrypt"}, KeyEnv(db, a)).exit_code == 0);
     ExpectAllEncryptedAndEqual(db, Ring(a));
   }
-  {  // rotate: cut inside the 3rd batch
+  {  // rotate: cut inside a writer's 3rd batch
     CuttingProxy proxy(host, port, 2 * 500 + 250);
     auto result = RunCli({"rotate", "--batch-size", "500"}, proxied_env(b, a, proxy));
     INFO(result.err);
@@ -321,7 +322,7 @@ TEST_CASE("the connection is cut in the middle of a COPY: that batch is not writ
     CHECK(result.exit_code == 4);
     ++tally.faults;
     usleep(200 * 1000);
-    CHECK(CountUnder(db, Ring(b).primary_kid()) == 1000);
+    CHECK(CountUnder(db, Ring(b).primary_kid()) == 2 * 2 * 500);
     tally.values_checked += ExpectEveryValueWhole(db, Ring(b, {a}));
     REQUIRE(RunCli({"rotate"}, KeyEnv(db, b, a)).exit_code == 0);
     CHECK(RunCli({"verify"}, KeyEnv(db, b)).exit_code == 0);
