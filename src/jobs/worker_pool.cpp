@@ -18,6 +18,7 @@ WorkerPool::~WorkerPool() {
 }
 
 void WorkerPool::ParallelFor(std::size_t count, const std::function<void(std::size_t, std::size_t)>& fn) {
+  if (count == 0) return;
   // Small batches are not worth waking anyone.
   if (count < 64 || threads_.size() == 1) {
     fn(0, count);

@@ -19,8 +19,9 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // Runs fn(begin, end) over [0, count), split into one contiguous chunk per
-  // thread, and returns when every chunk is done. One call at a time.
+  // Runs fn(begin, end) over [0, count), split into one non-empty contiguous
+  // chunk per thread (below 64 items: one chunk, on the calling thread), and
+  // returns when every chunk is done. One call at a time.
   void ParallelFor(std::size_t count, const std::function<void(std::size_t begin, std::size_t end)>& fn);
 
  private:
