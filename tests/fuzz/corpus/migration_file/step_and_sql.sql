@@ -1,0 +1,3 @@
+-- migrate:up
+-- migrate:step encrypt
+SELECT 1;
