@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README, CI): installs dependencies, builds, and runs every
 # test against a throwaway PostgreSQL; then again in an AddressSanitizer +
-# UndefinedBehaviorSanitizer build; then the fuzz targets for a fixed budget.
+# UndefinedBehaviorSanitizer build; the threaded tests under ThreadSanitizer;
+# then the fuzz targets for a fixed budget.
 #   CREDVAULT_TEST_FAST=1 skips the sanitizer and fuzz stages (local iteration only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,16 @@ cmake --build build-asan -j"$jobs"
 step "tests under ASan+UBSan (label nosan excluded: the Python ctypes and find_package consumer tests load the library into non-sanitized processes; they ran above)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan -LE nosan
+
+step "ThreadSanitizer build in build-tsan/: the threaded code (crypto pool, pipelined writers, connection pool) and the concurrency tests"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCREDVAULT_TSAN=ON >/dev/null
+cmake --build build-tsan -j"$jobs" --target credvault credvault_unit_tests credvault_pg_tests
+# setarch -R: TSan's fixed shadow layout needs the address space unrandomized
+# on kernels with high mmap entropy. The spawned CLI is the TSan build too.
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" setarch "$(uname -m)" -R \
+  build-tsan/tests/credvault_unit_tests --warn NoTests "[keys],[pool]"
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" setarch "$(uname -m)" -R \
+  scripts/with-postgres.sh build-tsan/tests/credvault_pg_tests --warn NoTests "[concurrency],[vault]"
 
 step "fuzz targets (libFuzzer, clang) in build-fuzz/"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCREDVAULT_FUZZ=ON -DCREDVAULT_TESTS=OFF >/dev/null
