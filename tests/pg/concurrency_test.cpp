@@ -70,13 +70,19 @@ TEST_CASE("3 rotators + 2 application writers + a migrator at once: verify passe
       std::vector<std::string>{"rotate", "--batch-size", std::to_string(300 + 100 * i)}, env));
   CliProcess migrator({"--migrations-dir", dir.path(), "migrate"}, env);
   std::vector<int> exits;
-  for (auto& rotator : rotators) exits.push_back(rotator->Wait().exit_code);
+  std::string rotator_errors;
+  for (auto& rotator : rotators) {
+    auto result = rotator->Wait();
+    exits.push_back(result.exit_code);
+    if (result.exit_code != 0) rotator_errors += result.err;
+  }
   auto migrated = migrator.Wait();
   stop = true;
   app1.join();
   app2.join();
 
   INFO(migrated.err);
+  INFO(rotator_errors);
   CHECK(exits == std::vector<int>{0, 0, 0});
   CHECK(migrated.exit_code == 0);
   CHECK(writes.load() > 50);

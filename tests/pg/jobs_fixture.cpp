@@ -40,6 +40,7 @@ std::map<std::string, std::optional<std::string>> KeyEnv(const TestDatabase& db,
   env["SECRET_KEY"] = primary;
   if (!fallbacks.empty()) env["SECRET_KEY_FALLBACKS"] = fallbacks;
   env["CREDVAULT_ENV"] = "development";
+  env["CREDVAULT_MIGRATIONS_DIR"] = SourceDir() + "/migrations";  // whatever the working directory
   return env;
 }
 

@@ -25,7 +25,8 @@ void Populate(const TestDatabase& db, int rows, int first = 1);
 
 Keyring Ring(const std::string& primary, const std::vector<std::string>& fallbacks = {});
 
-// db.Env() plus SECRET_KEY, SECRET_KEY_FALLBACKS (comma-separated) and CREDVAULT_ENV=development.
+// db.Env() plus SECRET_KEY, SECRET_KEY_FALLBACKS (comma-separated), CREDVAULT_ENV=development and
+// CREDVAULT_MIGRATIONS_DIR = the repository's migrations.
 std::map<std::string, std::optional<std::string>> KeyEnv(const TestDatabase& db, const std::string& primary,
                                                          const std::string& fallbacks = "");
 

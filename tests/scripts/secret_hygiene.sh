@@ -40,6 +40,23 @@ done
 DATABASE_URL="postgresql://user:HYGIENEPASSWORD@127.0.0.1:1/x" "$cv" -vv --key-file "$work/b.key" verify >>"$log" 2>&1 || true
 DATABASE_URL="mysql://user:HYGIENEPASSWORD@db/x" "$cv" -vv --key-file "$work/b.key" verify >>"$log" 2>&1 || true
 
+# A running job's argv and environment, as any local user with ps (or root
+# with /proc/PID/environ) sees them: keys given in SECRET_KEY* are wiped
+# from the environment block once read, and never appear in argv.
+psql -qd "$db" -c "INSERT INTO accounts (amazon_account_id) SELECT 'B' || g FROM generate_series(1, 20000) g"
+psql -qd "$db" -c "INSERT INTO credentials (account_id, client_id) SELECT id, 'amzn1.application-oa2-client.X' || id FROM accounts WHERE amazon_account_id LIKE 'B%'"
+"$cv" -q --key-file "$work/b.key" encrypt >>"$log" 2>&1
+SECRET_KEY="$key_a" SECRET_KEY_FALLBACKS="$key_b" "$cv" -q rotate --batch-size 5 >>"$log" 2>&1 &
+job=$!
+sleep 1
+if ! kill -0 "$job" 2>/dev/null; then echo "the rotate job ended before its argv and environment were read" >&2; exit 1; fi
+tr '\0' '\n' <"/proc/$job/cmdline" >>"$log"
+tr '\0' '\n' <"/proc/$job/environ" >"$work/environ"
+cat "$work/environ" >>"$log"
+wait "$job" || true
+SECRET_KEY="$key_b" SECRET_KEY_FALLBACKS="$key_a" "$cv" -q rotate >>"$log" 2>&1  # back under B for get below
+grep -q '^DATABASE_URL=' "$work/environ" || { echo "could not read the job's environment" >&2; exit 1; }
+
 fail=0
 check_absent() {
   if grep -F -q -- "$1" "$log"; then echo "LEAK: $2 found in output" >&2; grep -F -n -- "$1" "$log" | head -3 >&2; fail=1; fi
