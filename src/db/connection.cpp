@@ -44,6 +44,18 @@ Status Translate(Fn&& fn) {
     return FromSqlState(e.sqlstate(), PrimaryMessage(e.what()));
   } catch (const pqxx::in_doubt_error&) {
     return UnavailableError("connection lost while committing; the transaction may or may not have committed");
+  } catch (const pqxx::deadlock_detected& e) {
+    // libpqxx 6.4 derives the class-40 errors from pqxx::failure, not
+    // sql_error, and gives them no sqlstate(): name their SQLSTATE here, or
+    // the callers that retry deadlocks would never see one.
+    return FromSqlState("40P01", PrimaryMessage(e.what()));
+  } catch (const pqxx::serialization_failure& e) {
+    return FromSqlState("40001", PrimaryMessage(e.what()));
+  } catch (const pqxx::statement_completion_unknown& e) {
+    return UnavailableError("connection lost before the statement's outcome was known: " + PrimaryMessage(e.what()),
+                            "40003");
+  } catch (const pqxx::transaction_rollback& e) {
+    return FromSqlState("40000", PrimaryMessage(e.what()));
   } catch (const std::exception& e) {
     return InternalError(std::string("database client error: ") + PrimaryMessage(e.what()));
   }
