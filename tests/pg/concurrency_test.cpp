@@ -41,30 +41,9 @@ TEST_CASE("3 rotators + 2 application writers + a migrator at once: verify passe
                 "-- migrate:down\nALTER TABLE accounts DROP COLUMN note;\n",
                 0644);
 
-  // Applications: new secrets under B (the new primary), each write also
-  // recorded in `originals` in the same transaction.
-  std::atomic<bool> stop{false};
-  std::atomic<int> writes{0};
-  Keyring ring = Ring(b, {a});
-  auto application = [&](unsigned seed) {
-    auto conn = db::Connection::Open(db.url(), "application");
-    if (!conn.ok()) return;
-    std::mt19937 random(seed);
-    while (!stop.load()) {
-      const std::string id = std::to_string(1 + random() % 20000);  // account_id == id in this fixture
-      const std::string secret = "amzn1.oa2-cs.v1.app" + std::to_string(seed) + "-" + std::to_string(writes.load());
-      auto sealed = ring.Encrypt(secret, ValueContext{"credentials", "client_secret", id});
-      if (!sealed.ok()) continue;
-      auto tx = (*conn)->Begin();
-      if (!tx.ok()) continue;
-      if ((*tx)->Exec("UPDATE credentials SET client_secret = $1 WHERE id = $2", {*sealed, id}).ok() &&
-          (*tx)->Exec("UPDATE originals SET client_secret = $1 WHERE id = $2", {secret, id}).ok() &&
-          (*tx)->Commit().ok()) {
-        ++writes;
-      }
-    }
-  };
-  std::thread app1(application, 11), app2(application, 12);
+  // Applications: new secrets under B (the new primary).
+  auto app1 = std::make_unique<ApplicationWriter>(db, 20000, 11, Ring(b, {a}));
+  auto app2 = std::make_unique<ApplicationWriter>(db, 20000, 12, Ring(b, {a}));
   std::vector<std::unique_ptr<CliProcess>> rotators;
   for (int i = 0; i < 3; ++i) rotators.push_back(std::make_unique<CliProcess>(
       std::vector<std::string>{"rotate", "--batch-size", std::to_string(300 + 100 * i)}, env));
@@ -77,15 +56,15 @@ TEST_CASE("3 rotators + 2 application writers + a migrator at once: verify passe
     if (result.exit_code != 0) rotator_errors += result.err;
   }
   auto migrated = migrator.Wait();
-  stop = true;
-  app1.join();
-  app2.join();
+  const int writes = app1->writes() + app2->writes();
+  app1.reset();
+  app2.reset();
 
   INFO(migrated.err);
   INFO(rotator_errors);
   CHECK(exits == std::vector<int>{0, 0, 0});
   CHECK(migrated.exit_code == 0);
-  CHECK(writes.load() > 50);
+  CHECK(writes > 50);
   CHECK(db.Query("SELECT string_agg(revision || '=' || state, ',' ORDER BY revision) FROM credvault_schema_history")
             .text(0, 0) == "20260215_0001=applied,20260215_0002=applied,20260301_0003=applied,20260301_0004=applied");
   CHECK(db.Query("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
@@ -96,5 +75,5 @@ TEST_CASE("3 rotators + 2 application writers + a migrator at once: verify passe
   REQUIRE(RunCli({"rotate"}, env).exit_code == 0);
   CHECK(RunCli({"verify"}, KeyEnv(db, b)).exit_code == 0);
   ExpectAllEncryptedAndEqual(db, Ring(b), "originals", Ring(b).primary_kid());
-  std::cout << "[concurrency] 3 rotators, 2 writers (" << writes.load() << " writes, all survived), 1 migrator\n";
+  std::cout << "[concurrency] 3 rotators, 2 writers (" << writes << " writes, all survived), 1 migrator\n";
 }

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <random>
+
 namespace credvault::testing {
 
 void Populate(const TestDatabase& db, int rows, int first) {
@@ -44,57 +46,91 @@ std::map<std::string, std::optional<std::string>> KeyEnv(const TestDatabase& db,
   return env;
 }
 
-void ExpectAllEncryptedAndEqual(const TestDatabase& db, const Keyring& ring, const std::string& expected,
-                                const std::string& expected_kid, std::size_t max_chars) {
+namespace {
+
+// Calls check(row id, account id, column index, stored, original) for every
+// cell of credentials and the same cell of `expected`.
+template <typename Check>
+void ForEachCell(const TestDatabase& db, const std::string& expected, Check check) {
   auto rows = db.Query("SELECT c.id, c.account_id::text, c.client_id, c.client_secret, c.refresh_token, "
                        "o.client_id, o.client_secret, o.refresh_token FROM credentials c JOIN " + expected +
                        " o ON o.id = c.id ORDER BY c.id");
   REQUIRE(rows.size() > 0);
-  std::size_t checked = 0;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     for (int c = 0; c < 3; ++c) {
-      const auto& stored = rows.at(i, 2 + c);
-      const auto& original = rows.at(i, 5 + c);
       INFO("row " << rows.text(i, 0) << " " << kJobColumns[c]);
-      REQUIRE(stored.has_value() == original.has_value());
-      if (!stored) continue;
-      REQUIRE(ClassifyValue(*stored) == ValueKind::kCiphertext);
-      REQUIRE(stored->size() <= max_chars);
-      if (!expected_kid.empty()) REQUIRE(stored->substr(6, 8) == expected_kid);
-      auto plain = ring.Decrypt(*stored, ValueContext{"credentials", kJobColumns[c], rows.text(i, 1)});
-      REQUIRE(plain.ok());
-      REQUIRE(plain->Equals(*original));
-      ++checked;
+      check(rows.text(i, 1), c, rows.at(i, 2 + c), rows.at(i, 5 + c));
     }
   }
-  CHECK(checked > rows.size());
+}
+
+}  // namespace
+
+void ExpectAllEncryptedAndEqual(const TestDatabase& db, const Keyring& ring, const std::string& expected,
+                                const std::string& expected_kid, std::size_t max_chars) {
+  std::size_t checked = 0, cells = 0;
+  ForEachCell(db, expected, [&](const std::string& account, int c, const db::Value& stored, const db::Value& original) {
+    ++cells;
+    REQUIRE(stored.has_value() == original.has_value());
+    if (!stored) return;
+    REQUIRE(ClassifyValue(*stored) == ValueKind::kCiphertext);
+    REQUIRE(stored->size() <= max_chars);
+    if (!expected_kid.empty()) REQUIRE(stored->substr(6, 8) == expected_kid);
+    auto plain = ring.Decrypt(*stored, ValueContext{"credentials", kJobColumns[c], account});
+    REQUIRE(plain.ok());
+    REQUIRE(plain->Equals(*original));
+    ++checked;
+  });
+  CHECK(checked > cells / 3);
 }
 
 int ExpectEveryValueWhole(const TestDatabase& db, const Keyring& ring, const std::string& expected) {
   CHECK(db.Query("SELECT count(*) FROM credentials").text(0, 0) ==
         db.Query("SELECT count(*) FROM " + expected).text(0, 0));
-  auto rows = db.Query("SELECT c.id, c.account_id::text, c.client_id, c.client_secret, c.refresh_token, "
-                       "o.client_id, o.client_secret, o.refresh_token FROM credentials c JOIN " + expected +
-                       " o ON o.id = c.id ORDER BY c.id");
   int checked = 0;
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    for (int c = 0; c < 3; ++c) {
-      const auto& stored = rows.at(i, 2 + c);
-      const auto& original = rows.at(i, 5 + c);
-      INFO("row " << rows.text(i, 0) << " " << kJobColumns[c]);
-      REQUIRE(stored.has_value() == original.has_value());
-      if (!stored) continue;
-      ++checked;
-      if (ClassifyValue(*stored) == ValueKind::kPlaintext) {
-        REQUIRE(*stored == *original);
-        continue;
-      }
-      auto plain = ring.Decrypt(*stored, ValueContext{"credentials", kJobColumns[c], rows.text(i, 1)});
-      REQUIRE(plain.ok());
-      REQUIRE(plain->Equals(*original));
+  ForEachCell(db, expected, [&](const std::string& account, int c, const db::Value& stored, const db::Value& original) {
+    REQUIRE(stored.has_value() == original.has_value());
+    if (!stored) return;
+    ++checked;
+    if (ClassifyValue(*stored) == ValueKind::kPlaintext) {
+      REQUIRE(*stored == *original);
+      return;
     }
-  }
+    auto plain = ring.Decrypt(*stored, ValueContext{"credentials", kJobColumns[c], account});
+    REQUIRE(plain.ok());
+    REQUIRE(plain->Equals(*original));
+  });
   return checked;
+}
+
+ApplicationWriter::ApplicationWriter(const TestDatabase& db, int rows, unsigned seed, std::optional<Keyring> ring)
+    : thread_([this, url = db.url(), rows, seed, ring = std::move(ring)] {
+        auto conn = db::Connection::Open(url, "application");
+        if (!conn.ok()) return;
+        std::mt19937 random(seed);
+        while (!stop_.load()) {
+          const std::string id = std::to_string(1 + random() % rows);  // account_id == id in this fixture
+          const std::string secret =
+              "amzn1.oa2-cs.v1.app" + std::to_string(seed) + "-write-" + std::to_string(writes_.load());
+          std::string stored = secret;
+          if (ring) {
+            auto sealed = ring->Encrypt(secret, ValueContext{"credentials", "client_secret", id});
+            if (!sealed.ok()) continue;
+            stored = *sealed;
+          }
+          auto tx = (*conn)->Begin();
+          if (!tx.ok()) continue;
+          if ((*tx)->Exec("UPDATE credentials SET client_secret = $1 WHERE id = $2", {stored, id}).ok() &&
+              (*tx)->Exec("UPDATE originals SET client_secret = $1 WHERE id = $2", {secret, id}).ok() &&
+              (*tx)->Commit().ok()) {
+            ++writes_;
+          }
+        }
+      }) {}
+
+ApplicationWriter::~ApplicationWriter() {
+  stop_ = true;
+  thread_.join();
 }
 
 std::string TableChecksum(const TestDatabase& db) {

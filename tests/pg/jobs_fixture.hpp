@@ -3,8 +3,10 @@
 // checks over the whole table.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <map>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +42,22 @@ void ExpectAllEncryptedAndEqual(const TestDatabase& db, const Keyring& ring, con
 // plaintext of `expected` or a whole ciphertext that decrypts with `ring` to
 // it; none is lost (row counts and NULLs match). Returns the values checked.
 int ExpectEveryValueWhole(const TestDatabase& db, const Keyring& ring, const std::string& expected = "originals");
+
+// An application writing new client_secrets to random rows 1..rows (sealed
+// with `ring`'s primary key, or in plaintext without a ring) until
+// destroyed; every write also goes to `originals` in the same transaction,
+// so the tables' checks see the newest value.
+class ApplicationWriter {
+ public:
+  ApplicationWriter(const TestDatabase& db, int rows, unsigned seed, std::optional<Keyring> ring = std::nullopt);
+  ~ApplicationWriter();  // stops and joins
+  int writes() const { return writes_.load(); }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> writes_{0};
+  std::thread thread_;
+};
 
 std::string TableChecksum(const TestDatabase& db);  // md5 of every row of credentials
 std::string Xmins(const TestDatabase& db);          // md5 of every (id, xmin)

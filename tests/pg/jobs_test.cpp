@@ -99,31 +99,16 @@ TEST_CASE("concurrent application writes during encrypt are never overwritten", 
   TestDatabase db;
   Populate(db, 20000);
   const std::string key = credvault::testing::NewBase64Key();
-  std::atomic<bool> stop{false};
-  std::atomic<int> writes{0};
-  std::thread writer([&] {
-    auto conn = db::Connection::Open(db.url(), "application");
-    if (!conn.ok()) return;
-    std::mt19937 random(42);
-    while (!stop.load()) {
-      const int id = 1 + static_cast<int>(random() % 20000);
-      // The application writes plaintext (it predates credvault) and keeps
-      // the newest value in `originals` too, in the same transaction.
-      auto tx = (*conn)->Begin();
-      if (!tx.ok()) continue;
-      const std::string secret = "amzn1.oa2-cs.v1.app-write-" + std::to_string(writes.load());
-      if ((*tx)->Exec("UPDATE credentials SET client_secret = $1 WHERE id = $2", {secret, std::to_string(id)}).ok() &&
-          (*tx)->Exec("UPDATE originals SET client_secret = $1 WHERE id = $2", {secret, std::to_string(id)}).ok() &&
-          (*tx)->Commit().ok()) {
-        ++writes;
-      }
-    }
-  });
-  auto first = RunCli({"encrypt", "--batch-size", "500"}, KeyEnv(db, key));
-  stop = true;
-  writer.join();
+  // The application writes plaintext (it predates credvault).
+  int writes = 0;
+  CliResult first;
+  {
+    ApplicationWriter application(db, 20000, 42);
+    first = RunCli({"encrypt", "--batch-size", "500"}, KeyEnv(db, key));
+    writes = application.writes();
+  }
   CHECK(first.exit_code == 0);
-  CHECK(writes.load() > 50);
+  CHECK(writes > 50);
   REQUIRE(RunCli({"encrypt"}, KeyEnv(db, key)).exit_code == 0);
   ExpectAllEncryptedAndEqual(db, Ring(key));
 }
@@ -247,37 +232,19 @@ TEST_CASE("SIGKILL during rotate, two rotators at once, and an application writi
   CHECK(under_b() < 20000);
 
   // The application keeps writing new secrets under B while two rotators run.
-  std::atomic<bool> stop{false};
-  std::atomic<int> writes{0};
-  Keyring ring_b = Ring(b, {a});
-  std::thread writer([&] {
-    auto conn = db::Connection::Open(db.url(), "application");
-    if (!conn.ok()) return;
-    std::mt19937 random(7);
-    while (!stop.load()) {
-      const int id = 1 + static_cast<int>(random() % 20000);
-      const std::string account = std::to_string(id);  // account_id == id in this fixture
-      const std::string secret = "amzn1.oa2-cs.v1.rotated-by-app-" + std::to_string(writes.load());
-      auto sealed = ring_b.Encrypt(secret, ValueContext{"credentials", "client_secret", account});
-      if (!sealed.ok()) continue;
-      auto tx = (*conn)->Begin();
-      if (!tx.ok()) continue;
-      if ((*tx)->Exec("UPDATE credentials SET client_secret = $1 WHERE id = $2", {*sealed, account}).ok() &&
-          (*tx)->Exec("UPDATE originals SET client_secret = $1 WHERE id = $2", {secret, account}).ok() &&
-          (*tx)->Commit().ok()) {
-        ++writes;
-      }
-    }
-  });
-  CliProcess one({"rotate", "--batch-size", "300"}, KeyEnv(db, b, a));
-  CliProcess two({"rotate", "--batch-size", "300"}, KeyEnv(db, b, a));
-  auto r1 = one.Wait();
-  auto r2 = two.Wait();
-  stop = true;
-  writer.join();
+  int writes = 0;
+  CliResult r1, r2;
+  {
+    ApplicationWriter application(db, 20000, 7, Ring(b, {a}));
+    CliProcess one({"rotate", "--batch-size", "300"}, KeyEnv(db, b, a));
+    CliProcess two({"rotate", "--batch-size", "300"}, KeyEnv(db, b, a));
+    r1 = one.Wait();
+    r2 = two.Wait();
+    writes = application.writes();
+  }
   CHECK(r1.exit_code == 0);
   CHECK(r2.exit_code == 0);
-  CHECK(writes.load() > 20);
+  CHECK(writes > 20);
   REQUIRE(RunCli({"rotate"}, KeyEnv(db, b, a)).exit_code == 0);
   CHECK(RunCli({"verify"}, KeyEnv(db, b)).exit_code == 0);
   ExpectAllEncryptedAndEqual(db, Ring(b), "originals", kid_b);
