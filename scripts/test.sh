@@ -34,8 +34,8 @@ step "build with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCREDVAULT_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 step "tests under ASan+UBSan (label nosan excluded: the Python ctypes and find_package consumer tests load the library into non-sanitized processes; they ran above)"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  run_suite build-asan -LE nosan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS="suppressions=$root/tests/lsan.supp" \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_suite build-asan -LE nosan
 
 step "ThreadSanitizer build in build-tsan/: the threaded code (crypto pool, pipelined writers, connection pool) and the concurrency tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCREDVAULT_TSAN=ON >/dev/null
