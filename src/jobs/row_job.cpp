@@ -6,6 +6,7 @@
 #include <future>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -40,7 +41,7 @@ using ValueTransform = std::function<StatusOr<std::optional<std::string>>(
 
 struct JobSpec {
   const char* name;           // for logs and the events table
-  std::string row_predicate;  // SQL: rows that still have work ($3 = primary kid where used)
+  std::string row_predicate;  // SQL: rows that still have work; {kid} = the primary kid, a parameter
   bool uses_primary_kid = false;
   std::function<bool(const std::string& value)> needs_work;  // the same test, per value
   ValueTransform transform;
@@ -72,10 +73,22 @@ const char* BadValueReason(const Status& status) {
   }
 }
 
+std::string ReplaceAll(std::string text, std::string_view from, std::string_view to) {
+  for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
+    text.replace(pos, from.size(), to);
+  }
+  return text;
+}
+
+// The predicate with {kid} as the parameter `placeholder` ("$3").
+std::string Predicate(const JobSpec& spec, const std::string& placeholder) {
+  return ReplaceAll(spec.row_predicate, "{kid}", placeholder);
+}
+
 std::string SelectBatchSql(const JobSpec& spec) {
   return "SELECT id::text AS row_id, xmin::text, account_id::text, client_id, client_secret, refresh_token "
          "FROM credentials "
-         "WHERE id > $1::integer AND (" + spec.row_predicate + ") ORDER BY id LIMIT $2::integer";
+         "WHERE id > $1::integer AND (" + Predicate(spec, "$3") + ") ORDER BY id LIMIT $2::integer";
 }
 
 db::Params BatchParams(const JobSpec& spec, const std::string& last_id, std::size_t batch_size,
@@ -233,14 +246,9 @@ class Engine {
 
   StatusOr<std::uint64_t> CountRowsToDo() {
     db::Params params;
-    std::string sql = "SELECT count(*) FROM credentials WHERE (" + spec_.row_predicate + ")";
-    if (spec_.uses_primary_kid) {
-      // The predicate names $3; give $1 and $2 something to bind to.
-      sql = "SELECT count(*) FROM credentials WHERE $1::integer IS NOT NULL AND $2::integer IS NOT NULL AND (" +
-            spec_.row_predicate + ")";
-      params = BatchParams(spec_, "0", 0, options_);
-    }
-    CV_ASSIGN_OR_RETURN(db::Rows rows, writers_[0]->Query(sql, params));
+    if (spec_.uses_primary_kid) params.push_back(options_.keyring->primary_kid());
+    CV_ASSIGN_OR_RETURN(db::Rows rows,
+                        writers_[0]->Query("SELECT count(*) FROM credentials WHERE " + Predicate(spec_, "$1"), params));
     return std::stoull(rows.text(0, 0));
   }
 
@@ -475,9 +483,7 @@ class Engine {
 std::string AnyColumn(const std::string& per_column_template) {
   std::string out;
   for (const char* column : kColumnNames) {
-    std::string clause = per_column_template;
-    for (auto pos = clause.find("{c}"); pos != std::string::npos; pos = clause.find("{c}")) clause.replace(pos, 3, column);
-    out += (out.empty() ? "(" : " OR (") + clause + ")";
+    out += (out.empty() ? "(" : " OR (") + ReplaceAll(per_column_template, "{c}", column) + ")";
   }
   return out;
 }
@@ -513,7 +519,7 @@ StatusOr<JobReport> Rotate(const JobOptions& options) {
   CV_ASSIGN_OR_RETURN(KidCounts kids, RotatePreflight(options));
   const Keyring& ring = *options.keyring;
   const std::string primary = ring.primary_kid();
-  JobSpec spec{"rotate", AnyColumn("{c} LIKE 'cv1:%' AND split_part({c}, ':', 3) <> $3"), true,
+  JobSpec spec{"rotate", AnyColumn("{c} LIKE 'cv1:%' AND split_part({c}, ':', 3) <> {kid}"), true,
                [primary](const std::string& value) { return IsEnvelopePrefixed(value) && KidOf(value) != primary; },
                [&ring](const std::string& value, const ValueContext& context,
                        SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {

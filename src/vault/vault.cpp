@@ -32,7 +32,7 @@ constexpr const char* kUpsertCredentials =
 struct Vault::State {
   VaultOptions options;
   Keyring keyring;
-  vault::ConnectionPool pool;
+  mutable vault::ConnectionPool pool;  // thread-safe; lending a connection is not a change of the vault
   std::map<std::string, std::size_t> column_capacity;  // 0 = unlimited (text)
 
   State(VaultOptions opts, Keyring ring)
@@ -46,9 +46,8 @@ struct Vault::State {
   // first one turned out to be broken (server restarted, backend terminated).
   template <typename Fn>
   auto WithConnection(Fn&& fn) const -> decltype(fn(std::declval<db::Connection&>())) {
-    auto& pool_ref = const_cast<vault::ConnectionPool&>(pool);
     for (int attempt = 0;; ++attempt) {
-      auto lease = pool_ref.Acquire();
+      auto lease = pool.Acquire();
       if (!lease.ok()) return lease.status();
       auto result = fn(**lease);
       if (result.ok() || result.status().code() != StatusCode::kUnavailable || attempt == 1) return result;
