@@ -9,7 +9,7 @@ void RegisterRollbackCommand(CLI::App& app, CommandTable& commands) {
   CLI::App* sub = app.add_subcommand("rollback", "Undo applied migrations (default: the last one)");
   struct Options { int steps = 0; std::string to; bool sql = false; bool yes = false; };
   auto options = std::make_shared<Options>();
-  auto* steps = sub->add_option("--steps", options->steps, "How many migrations to undo")->check(CLI::PositiveNumber);
+  auto* steps = sub->add_option("--steps", options->steps, "How many migrations to undo")->check(WholeNumber(1, 1000000));
   sub->add_option("--to", options->to, "Undo down to this revision (or 'base')")->excludes(steps);
   sub->add_flag("--sql", options->sql, "Print the SQL that would run; change nothing");
   sub->add_flag("--yes", options->yes, "Do not ask for confirmation");

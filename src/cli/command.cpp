@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <iostream>
 
 namespace credvault::cli {
@@ -43,8 +44,19 @@ const CommandRunner* CommandTable::Selected(const CLI::App& app) const {
   return nullptr;
 }
 
-Status NotImplementedYet(const std::string& command) {
-  return UnimplementedError("'" + command + "' is not implemented yet");
+CLI::Validator WholeNumber(long long minimum, long long maximum) {
+  const std::string range = std::to_string(minimum) + " to " + std::to_string(maximum);
+  return CLI::Validator(
+      [minimum, maximum, range](std::string& text) -> std::string {
+        long long value = 0;
+        const char* end = text.data() + text.size();
+        auto [stop, error] = std::from_chars(text.data(), end, value);
+        if (error != std::errc() || stop != end || value < minimum || value > maximum) {
+          return "'" + text + "' is not a whole number from " + range;
+        }
+        return {};
+      },
+      "[" + std::to_string(minimum) + " - " + std::to_string(maximum) + "]");
 }
 
 }  // namespace credvault::cli

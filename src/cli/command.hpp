@@ -84,7 +84,9 @@ void RegisterVerifyCommand(CLI::App& app, CommandTable& commands);
 void RegisterPutCommand(CLI::App& app, CommandTable& commands);
 void RegisterGetCommand(CLI::App& app, CommandTable& commands);
 
-// For commands whose issue has not landed yet: exit 1, "not implemented yet".
-Status NotImplementedYet(const std::string& command);
+// An option that takes a whole number in [minimum, maximum]. Anything else is
+// a usage error (exit 2) that says so in words: CLI11's own PositiveNumber
+// accepts 1.5 and 0 and reports "not in range 0.000000 to 1.797693e+308".
+CLI::Validator WholeNumber(long long minimum, long long maximum);
 
 }  // namespace credvault::cli

@@ -234,7 +234,9 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
   }
 
   if (file.lock_timeout) {
-    if (*file.lock_timeout < 0) return InvalidArgumentError(config_file + ": migrate.lock_timeout must be >= 0");
+    if (*file.lock_timeout < 0 || *file.lock_timeout > 86400) {
+      return InvalidArgumentError(config_file + ": migrate.lock_timeout must be between 0 and 86400");
+    }
     settings.lock_timeout_seconds = static_cast<int>(*file.lock_timeout);
   }
   if (file.batch_size) {

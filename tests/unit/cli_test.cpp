@@ -39,6 +39,22 @@ TEST_CASE("usage errors exit 2", "[cli]") {
   CHECK(RunCli({"get"}).exit_code == 2);  // --account is required
 }
 
+TEST_CASE("numeric options refuse fractions, words and out-of-range values in plain words", "[cli]") {
+  const std::vector<std::vector<std::string>> bad = {
+      {"get", "--account", "abc"},          {"get", "--account", "1.5"},
+      {"put", "--account", "0"},            {"get", "--account", "2147483648"},
+      {"rollback", "--steps", "0"},         {"migrate", "--lock-timeout", "-1"},
+      {"encrypt", "--batch-size", "1e3"},   {"rotate", "--workers", "257"},
+      {"migrate", "--lock-timeout", "99999999999999"}};
+  for (const auto& args : bad) {
+    INFO(args[0] << " " << args[1] << " " << args[2]);
+    auto result = RunCli(args);
+    CHECK(result.exit_code == 2);
+    CHECK(result.err.find(args[1] + ": '" + args[2] + "' is not a whole number from ") != std::string::npos);
+    CHECK(result.err.find("0.000000") == std::string::npos);  // CLI11's unreadable float range
+  }
+}
+
 TEST_CASE("a bad config file exits 3 naming file and line", "[cli][config]") {
   TempDir dir;
   auto broken = dir.WriteFile("credvault.toml", "environment = \"staging\"\n[keys\nprimary_file = 1\n");

@@ -132,6 +132,11 @@ TEST_CASE("config type errors name file, line and setting", "[config]") {
   auto negative = ResolveSettings(flags, FakeEnv({}));
   REQUIRE(!negative.ok());
   CHECK(negative.status().message().find("jobs.lock_wait must be between 0 and 86400") != std::string::npos);
+  // Larger than an int: refused, not wrapped to a negative timeout.
+  flags.config_file = dir.WriteFile("f.toml", "[migrate]\nlock_timeout = 4294967297\n");
+  auto huge = ResolveSettings(flags, FakeEnv({}));
+  REQUIRE(!huge.ok());
+  CHECK(huge.status().message().find("migrate.lock_timeout must be between 0 and 86400") != std::string::npos);
 }
 
 TEST_CASE("a malformed URL is hidden entirely (found by fuzz_database_url)", "[config][url]") {
