@@ -86,7 +86,7 @@ void RegisterGetCommand(CLI::App& app, CommandTable& commands);
 
 // An option that takes a whole number in [minimum, maximum]. Anything else is
 // a usage error (exit 2) that says so in words: CLI11's own PositiveNumber
-// accepts 1.5 and 0 and reports "not in range 0.000000 to 1.797693e+308".
+// reports "not in range 0.000000 to 1.797693e+308" (or "Could not convert").
 CLI::Validator WholeNumber(long long minimum, long long maximum);
 
 }  // namespace credvault::cli
