@@ -9,10 +9,9 @@
 namespace credvault::cli {
 namespace {
 
-// Writes `text` as a JSON string straight to stdout, so a revealed secret is
-// never copied into an unzeroized buffer on the way.
-void WriteJsonString(std::string_view text) {
-  std::fputc('"', stdout);
+// Writes `text` JSON-escaped (without quotes) straight to stdout, so a
+// revealed secret is never copied into an unzeroized buffer on the way.
+void WriteJsonChars(std::string_view text) {
   for (char c : text) {
     switch (c) {
       case '"': std::fputs("\\\"", stdout); break;
@@ -28,17 +27,24 @@ void WriteJsonString(std::string_view text) {
         }
     }
   }
+}
+
+void WriteJsonString(std::string_view text) {
+  std::fputc('"', stdout);
+  WriteJsonChars(text);
   std::fputc('"', stdout);
 }
 
-// "…" + the last 4 characters; values of 8 characters or fewer show nothing.
+// "…" + the last 4 bytes, fewer when that would cut a UTF-8 character (the
+// output stays valid JSON, escaped like any value); values of 8 bytes or
+// fewer show nothing.
 void WriteMasked(std::string_view text) {
-  if (text.size() <= 8) {
-    WriteJsonString("…");
-    return;
-  }
   std::fputs("\"…", stdout);
-  std::fwrite(text.data() + text.size() - 4, 1, 4, stdout);
+  if (text.size() > 8) {
+    std::size_t tail = text.size() - 4;
+    while (tail < text.size() && (static_cast<unsigned char>(text[tail]) & 0xC0) == 0x80) ++tail;
+    WriteJsonChars(text.substr(tail));
+  }
   std::fputc('"', stdout);
 }
 

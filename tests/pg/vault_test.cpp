@@ -5,6 +5,8 @@
 #include <atomic>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "credvault/vault.hpp"
 #include "support/test_support.hpp"
 
@@ -183,4 +185,15 @@ TEST_CASE("CLI put reads JSON from stdin - get masks unless --reveal", "[vault][
   auto after = RunCli({"get", "--account", "2", "--reveal"}, env);
   CHECK(after.out.find("rotated-1111") != std::string::npos);
   CHECK(after.out.find("amzn1.application-oa2-client.0123") != std::string::npos);
+
+  // The masked tail is escaped and never cuts a UTF-8 character: still valid JSON.
+  REQUIRE(RunCli({"put", "--account", "2"}, env,
+                 R"({"client_id": "amzn1.application-oa2-client.ab\\\"", "client_secret": "amzn1.oa2-cs.v1.café€"})")
+              .exit_code == 0);
+  auto tails = RunCli({"get", "--account", "2"}, env);
+  REQUIRE(tails.exit_code == 0);
+  nlohmann::json parsed;
+  REQUIRE_NOTHROW(parsed = nlohmann::json::parse(tails.out));
+  CHECK(parsed["client_id"] == "\u2026ab\\\"");  // "…" + the last 4 bytes: a, b, backslash, quote
+  CHECK(parsed["client_secret"] == "\u2026\u20ac");  // "…€": 4 bytes would cut the é
 }
