@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/fmt/fmt.h>
 
 #include "cli/job_access.hpp"
 
@@ -34,31 +35,40 @@ void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
       nlohmann::json out = {{"rows", report.rows_seen}, {"values", values}, {"nulls", report.null_values},
                             {"plaintext", report.plaintext_values}, {"by_column", report.by_column},
                             {"by_kid", report.by_kid}, {"primary_kid", job.keyring->primary_kid()},
-                            {"failure_count", report.bad_value_count}, {"ok", report.bad_value_count == 0},
-                            {"seconds", report.seconds}};
-      out["failures"] = nlohmann::json::array();
+                            {"failure_count", report.bad_value_count}, {"failures_by_reason", report.bad_by_reason},
+                            {"ok", report.bad_value_count == 0}, {"seconds", report.seconds}};
+      out["failures"] = nlohmann::json::array();  // the first 1000, in row order
       for (const auto& bad : report.bad_values) {
         out["failures"].push_back({{"row_id", bad.row_id}, {"column", bad.column}, {"reason", bad.reason}, {"kid", bad.kid}});
       }
       std::cout << out.dump() << std::endl;
     } else {
-      std::cout << "verified " << values << " value(s) in " << report.rows_seen << " row(s) (" << report.null_values
-                << " NULL) in " << report.seconds << " s\n";
+      std::cout << "checked " << values << " value(s) in " << report.rows_seen << " row(s) (" << report.null_values
+                << " NULL) in " << fmt::format("{:.2f}", report.seconds) << " s: " << values - report.bad_value_count
+                << " ok, " << report.bad_value_count << " failed\n";
       for (const auto& [column, n] : report.by_column) std::cout << "  column " << column << ": " << n << "\n";
       for (const auto& [kid, n] : report.by_kid) {
         std::cout << "  key " << kid << (kid == job.keyring->primary_kid() ? " (primary)" : "") << ": " << n << "\n";
       }
+      for (const auto& [reason, n] : report.bad_by_reason) {
+        std::cout << "  failed, " << reason << ": " << n << " — " << Explain(reason) << "\n";
+      }
       for (const auto& bad : report.bad_values) {
         std::cout << "  FAILED row " << bad.row_id << " " << bad.column << ": " << bad.reason
-                  << (bad.kid.empty() ? "" : " (key " + bad.kid + ")") << " — " << Explain(bad.reason) << "\n";
+                  << (bad.kid.empty() ? "" : " (key " + bad.kid + ")") << "\n";
       }
       if (report.bad_values.size() < report.bad_value_count) {
-        std::cout << "  ... and " << report.bad_value_count - report.bad_values.size() << " more\n";
+        std::cout << "  ... and " << report.bad_value_count - report.bad_values.size() << " more (the first "
+                  << report.bad_values.size() << " are listed)\n";
       }
       std::cout << std::flush;
     }
     if (report.bad_value_count > 0) {
-      return DataLossError(std::to_string(report.bad_value_count) + " value(s) failed verification");
+      std::string reasons;
+      for (const auto& [reason, n] : report.bad_by_reason) {
+        reasons += (reasons.empty() ? "" : ", ") + reason + " " + std::to_string(n);
+      }
+      return DataLossError(std::to_string(report.bad_value_count) + " value(s) failed verification (" + reasons + ")");
     }
     return Status::Ok();
   });

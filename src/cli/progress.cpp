@@ -27,6 +27,7 @@ jobs::ProgressFunction MakeProgress(const CommandContext& context, const std::st
   const bool tty = CommandContext::StderrIsTty() && context.settings().log_format == "text";
   auto logger = context.logger();
   return [state, tty, logger, label](std::uint64_t done, std::uint64_t total) {
+    if (total == 0) return;  // an empty table: the job's own summary says so
     const auto now = std::chrono::steady_clock::now();
     const double elapsed = std::chrono::duration<double>(now - state->start).count();
     const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
@@ -42,9 +43,16 @@ jobs::ProgressFunction MakeProgress(const CommandContext& context, const std::st
       state->drew_bar = true;
       return;
     }
-    if (done != 0 && done < total && now - state->last_report < std::chrono::seconds(5)) return;
+    if (done == 0) {
+      logger->info("{}: {} rows to go", label, total);
+    } else if (done >= total) {
+      logger->info("{}: {}/{} rows, {:.0f} rows/s, done", label, done, total, rate);
+    } else if (now - state->last_report >= std::chrono::seconds(5)) {
+      logger->info("{}: {}/{} rows, {:.0f} rows/s, ETA {}", label, done, total, rate, Eta(eta));
+    } else {
+      return;
+    }
     state->last_report = now;
-    logger->info("{}: {}/{} rows, {:.0f} rows/s, ETA {}", label, done, total, rate, Eta(eta));
   };
 }
 

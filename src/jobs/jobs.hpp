@@ -64,8 +64,9 @@ struct JobReport {
   std::map<std::string, std::uint64_t> by_kid;    // values per kid (rotate: before; verify: found)
   std::uint64_t plaintext_values = 0;             // verify/rotate: values not encrypted
   std::uint64_t null_values = 0;                  // verify: NULLs (left alone everywhere)
-  std::vector<BadValue> bad_values;               // verify: every failure (first 1000 listed)
-  std::uint64_t bad_value_count = 0;
+  std::vector<BadValue> bad_values;               // failures, in row order; the first 1000 only
+  std::uint64_t bad_value_count = 0;              // all failures
+  std::map<std::string, std::uint64_t> bad_by_reason;  // all failures per BadValue::reason
   double seconds = 0;
 };
 

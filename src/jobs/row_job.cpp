@@ -352,6 +352,7 @@ class Engine {
     for (const BadValue& bad : batch.bad) {
       if (!bad_seen_.insert({bad.row_id, bad.column}).second) continue;
       ++report_.bad_value_count;
+      ++report_.bad_by_reason[bad.reason];
       if (report_.bad_values.size() < kMaxListedBadValues) report_.bad_values.push_back(bad);
     }
     for (std::size_t c = 0; c < kColumnCount; ++c) {
@@ -467,7 +468,7 @@ class Engine {
                              " value(s) but left " + std::to_string(report_.bad_value_count) +
                              " that do not decrypt as they were: " + list +
                              ". Restore them from a backup or store them again (`credvault put`); "
-                             "`credvault verify` lists them all",
+                             "`credvault verify` lists them",
                          "bad_values");
   }
 
@@ -602,6 +603,7 @@ StatusOr<JobReport> Verify(const JobOptions& options) {
       report.null_values += partial.nulls;
       report.bad_value_count += partial.bad.size();
       for (auto& bad : partial.bad) {
+        ++report.bad_by_reason[bad.reason];
         if (report.bad_values.size() < kMaxListedBadValues) report.bad_values.push_back(std::move(bad));
       }
     }
