@@ -148,8 +148,16 @@ Connection::~Connection() = default;
 StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& conninfo,
                                                        const std::string& application_name) {
   auto impl = std::make_unique<Impl>();
-  Status status = Translate([&] {
+  try {
     impl->conn = std::make_unique<pqxx::connection>(conninfo);
+  } catch (const pqxx::broken_connection& e) {
+    // Never connected: libpq's own reason ("connection refused", "password
+    // authentication failed", ...), not "connection lost".
+    return UnavailableError(PrimaryMessage(e.what()), "08001");
+  } catch (const std::exception& e) {
+    return UnavailableError(PrimaryMessage(e.what()), "08001");
+  }
+  Status status = Translate([&] {
     pqxx::nontransaction tx(*impl->conn);
     tx.exec_params("SELECT set_config('application_name', $1, false)", application_name);
   });

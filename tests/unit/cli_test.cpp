@@ -152,3 +152,16 @@ TEST_CASE("global options are accepted after the command", "[cli]") {
   CHECK(json.err.front() == '{');
   CHECK(json.err.find("\"level\":\"error\"") != std::string::npos);
 }
+
+TEST_CASE("an unreachable database exits 4 naming it, password hidden, with libpq's reason", "[cli]") {
+  for (const char* command : {"status", "current", "history", "check"}) {
+    INFO(command);
+    auto result = RunCli({"--database-url", "postgresql://ops:Pw0rdHidden@127.0.0.1:1/ads", "--migrations-dir",
+                          credvault::testing::SourceDir() + "/migrations", command});
+    CHECK(result.exit_code == 4);
+    CHECK(result.err.find("cannot connect to postgresql://ops:***@127.0.0.1:1/ads") != std::string::npos);
+    CHECK(result.err.find("refused") != std::string::npos);
+    CHECK(result.err.find("connection lost") == std::string::npos);
+    CHECK(result.err.find("Pw0rdHidden") == std::string::npos);
+  }
+}
