@@ -150,11 +150,10 @@ StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& connin
   auto impl = std::make_unique<Impl>();
   try {
     impl->conn = std::make_unique<pqxx::connection>(conninfo);
-  } catch (const pqxx::broken_connection& e) {
-    // Never connected: libpq's own reason ("connection refused", "password
-    // authentication failed", ...), not "connection lost".
-    return UnavailableError(PrimaryMessage(e.what()), "08001");
   } catch (const std::exception& e) {
+    // Never connected (libpqxx throws broken_connection): libpq's own reason
+    // ("connection refused", "password authentication failed", ...), not
+    // Translate()'s "connection lost".
     return UnavailableError(PrimaryMessage(e.what()), "08001");
   }
   Status status = Translate([&] {
