@@ -10,7 +10,7 @@ void RegisterDecryptCommand(CLI::App& app, CommandTable& commands) {
   struct Options { bool yes = false; std::size_t batch_size = 0; };
   auto options = std::make_shared<Options>();
   sub->add_flag("--yes", options->yes, "Confirm: credentials will be stored in plaintext");
-  sub->add_option("--batch-size", options->batch_size, "Rows per transaction (default 5000)")->check(WholeNumber(1, 1000000));
+  sub->add_option("--batch-size", options->batch_size, "Rows per transaction (default 5000)")->check(WholeNumber(1, kMaxBatchSize));
   commands.Add(sub, [options](CommandContext& context) -> Status {
     if (context.settings().environment == "production") {
       return FailedPreconditionError("decrypt stores credentials in plaintext and is never allowed in production",

@@ -8,7 +8,7 @@ void RegisterEncryptCommand(CLI::App& app, CommandTable& commands) {
   struct Options { bool dry_run = false; std::size_t batch_size = 0; };
   auto options = std::make_shared<Options>();
   sub->add_flag("--dry-run", options->dry_run, "Count and check capacity; write nothing");
-  sub->add_option("--batch-size", options->batch_size, "Rows per transaction (default 5000)")->check(WholeNumber(1, 1000000));
+  sub->add_option("--batch-size", options->batch_size, "Rows per transaction (default 5000)")->check(WholeNumber(1, kMaxBatchSize));
   commands.Add(sub, [options](CommandContext& context) -> Status {
     CV_ASSIGN_OR_RETURN(jobs::JobOptions job, JobOptionsFor(context, "encrypt", options->batch_size, 0, options->dry_run));
     CV_ASSIGN_OR_RETURN(jobs::JobReport report, jobs::Encrypt(job));

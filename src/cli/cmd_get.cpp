@@ -54,7 +54,7 @@ void RegisterGetCommand(CLI::App& app, CommandTable& commands) {
   CLI::App* sub = app.add_subcommand("get", "Print an account's credentials as JSON (secrets masked unless --reveal)");
   struct Options { long long account = 0; bool reveal = false; };
   auto options = std::make_shared<Options>();
-  sub->add_option("--account", options->account, "accounts.id of the account")->required()->check(WholeNumber(1, 2147483647));
+  sub->add_option("--account", options->account, "accounts.id of the account")->required()->check(WholeNumber(1, kMaxAccountId));
   sub->add_flag("--reveal", options->reveal, "Print secrets in full");
   commands.Add(sub, [options](CommandContext& context) -> Status {
     CV_ASSIGN_OR_RETURN(Vault vault, OpenVault(context));

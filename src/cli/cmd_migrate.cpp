@@ -12,7 +12,7 @@ void RegisterMigrateCommand(CLI::App& app, CommandTable& commands) {
   sub->add_option("--to", options->to, "Stop at this revision (default: head)");
   sub->add_flag("--sql", options->sql, "Print the SQL that would run; change nothing");
   sub->add_option("--lock-timeout", options->lock_timeout, "Seconds to wait for another migrator (default 60)")
-      ->check(WholeNumber(0, 86400));
+      ->check(WholeNumber(0, kMaxWaitSeconds));
   commands.Add(sub, [options](CommandContext& context) -> Status {
     CV_ASSIGN_OR_RETURN(migrate::MigrationSet set, LoadMigrations(context));
     if (options->sql) {

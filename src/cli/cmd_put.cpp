@@ -90,7 +90,7 @@ void RegisterPutCommand(CLI::App& app, CommandTable& commands) {
       "put", "Store credentials for an account from JSON on stdin ({client_id, client_secret, refresh_token}, any subset)");
   struct Options { long long account = 0; };
   auto options = std::make_shared<Options>();
-  sub->add_option("--account", options->account, "accounts.id of the account")->required()->check(WholeNumber(1, 2147483647));
+  sub->add_option("--account", options->account, "accounts.id of the account")->required()->check(WholeNumber(1, kMaxAccountId));
   commands.Add(sub, [options](CommandContext& context) -> Status {
     if (isatty(STDIN_FILENO)) context.log().info("reading JSON credentials from stdin (end with Ctrl-D)");
     SecretBytes input = ReadStdin();

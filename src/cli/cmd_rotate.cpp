@@ -8,8 +8,8 @@ void RegisterRotateCommand(CLI::App& app, CommandTable& commands) {
   struct Options { bool dry_run = false; std::size_t batch_size = 0; unsigned workers = 0; };
   auto options = std::make_shared<Options>();
   sub->add_flag("--dry-run", options->dry_run, "Count values per kid; write nothing");
-  sub->add_option("--batch-size", options->batch_size, "Rows per transaction (default 5000)")->check(WholeNumber(1, 1000000));
-  sub->add_option("--workers", options->workers, "Crypto threads (default: one per core)")->check(WholeNumber(1, 256));
+  sub->add_option("--batch-size", options->batch_size, "Rows per transaction (default 5000)")->check(WholeNumber(1, kMaxBatchSize));
+  sub->add_option("--workers", options->workers, "Crypto threads (default: one per core)")->check(WholeNumber(1, kMaxWorkers));
   commands.Add(sub, [options](CommandContext& context) -> Status {
     CV_ASSIGN_OR_RETURN(jobs::JobOptions job,
                         JobOptionsFor(context, "rotate", options->batch_size, options->workers, options->dry_run));

@@ -89,4 +89,7 @@ void RegisterGetCommand(CLI::App& app, CommandTable& commands);
 // reports "not in range 0.000000 to 1.797693e+308" (or "Could not convert").
 CLI::Validator WholeNumber(long long minimum, long long maximum);
 
+// --account: accounts.id is an INTEGER column.
+inline constexpr long long kMaxAccountId = 2147483647;
+
 }  // namespace credvault::cli

@@ -159,6 +159,20 @@ StatusOr<SecretBytes> ReadKeyText(const KeySource& source) {
   return SecretBytes::FromString(all.substr(0, all.find(',')));
 }
 
+// Copies a numeric setting read from the config file into `target` when it
+// is within [minimum, maximum]; outside, an error naming file and setting.
+template <typename T>
+Status ApplyBounded(const std::string& config_file, const std::string& name, const std::optional<std::int64_t>& value,
+                    long long minimum, long long maximum, T& target) {
+  if (!value) return Status::Ok();
+  if (*value < minimum || *value > maximum) {
+    return InvalidArgumentError(config_file + ": " + name + " must be between " + std::to_string(minimum) + " and " +
+                                std::to_string(maximum));
+  }
+  target = static_cast<T>(*value);
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string KeySource::Describe() const {
@@ -233,30 +247,12 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
     settings.log_format = *format;
   }
 
-  if (file.lock_timeout) {
-    if (*file.lock_timeout < 0 || *file.lock_timeout > 86400) {
-      return InvalidArgumentError(config_file + ": migrate.lock_timeout must be between 0 and 86400");
-    }
-    settings.lock_timeout_seconds = static_cast<int>(*file.lock_timeout);
-  }
-  if (file.batch_size) {
-    if (*file.batch_size < 1 || *file.batch_size > 1000000) {
-      return InvalidArgumentError(config_file + ": jobs.batch_size must be between 1 and 1000000");
-    }
-    settings.batch_size = static_cast<std::size_t>(*file.batch_size);
-  }
-  if (file.workers) {
-    if (*file.workers < 0 || *file.workers > 256) {
-      return InvalidArgumentError(config_file + ": jobs.workers must be between 0 and 256");
-    }
-    settings.workers = static_cast<unsigned>(*file.workers);
-  }
-  if (file.lock_wait) {
-    if (*file.lock_wait < 0 || *file.lock_wait > 86400) {
-      return InvalidArgumentError(config_file + ": jobs.lock_wait must be between 0 and 86400");
-    }
-    settings.job_lock_wait_seconds = static_cast<int>(*file.lock_wait);
-  }
+  CV_RETURN_IF_ERROR(ApplyBounded(config_file, "migrate.lock_timeout", file.lock_timeout, 0, kMaxWaitSeconds,
+                                  settings.lock_timeout_seconds));
+  CV_RETURN_IF_ERROR(ApplyBounded(config_file, "jobs.batch_size", file.batch_size, 1, kMaxBatchSize, settings.batch_size));
+  CV_RETURN_IF_ERROR(ApplyBounded(config_file, "jobs.workers", file.workers, 0, kMaxWorkers, settings.workers));
+  CV_RETURN_IF_ERROR(ApplyBounded(config_file, "jobs.lock_wait", file.lock_wait, 0, kMaxWaitSeconds,
+                                  settings.job_lock_wait_seconds));
 
   // Keys: primary and fallbacks each from their highest-precedence source.
   if (!flags.key_files.empty()) {

@@ -36,6 +36,11 @@ struct KeySource {
   std::string Describe() const;
 };
 
+// Bounds of the numeric settings, shared by the flags and credvault.toml.
+inline constexpr long long kMaxBatchSize = 1000000;
+inline constexpr long long kMaxWorkers = 256;
+inline constexpr long long kMaxWaitSeconds = 86400;  // migrate.lock_timeout, jobs.lock_wait
+
 struct Settings {
   std::string config_file;         // the file used, "" if none
   std::string database_url;        // libpq conninfo; "" = libpq's PG* variables
