@@ -57,6 +57,9 @@ int main(int argc, char** argv) {
   app.add_option("--config", flags.config_file, "Config file (default: $CREDVAULT_CONFIG, else ./credvault.toml)");
   app.add_option("--database-url", flags.database_url,
                  "PostgreSQL URL, libpq or SQLAlchemy form (default: $DATABASE_URL, else PG* variables)");
+  app.add_option("--direct-url", flags.direct_url,
+                 "Direct PostgreSQL URL (no pooler) for the migration lock and migrations (default: "
+                 "$CREDVAULT_DIRECT_URL, else --database-url)");
   app.add_option("--migrations-dir", flags.migrations_dir, "Folder of migration files (default: ./migrations)");
   app.add_option("--env", flags.environment, "development | staging | production (default: $CREDVAULT_ENV, else production)")
       ->check(CLI::IsMember({"development", "staging", "production"}));

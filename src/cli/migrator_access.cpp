@@ -56,6 +56,7 @@ migrate::MigratorOptions MigratorOptionsFor(const CommandContext& context, migra
                                             int lock_timeout_override) {
   migrate::MigratorOptions options;
   options.conninfo = context.settings().database_url;
+  options.direct_conninfo = context.settings().direct_url;
   options.environment = context.settings().environment;
   options.lock_timeout_seconds =
       lock_timeout_override >= 0 ? lock_timeout_override : context.settings().lock_timeout_seconds;

@@ -40,7 +40,7 @@ Status WrongType(const std::string& file, const toml::node& node, const std::str
 }
 
 struct FileSettings {
-  std::optional<std::string> database_url, migrations_dir, environment, log_format;
+  std::optional<std::string> database_url, direct_url, migrations_dir, environment, log_format;
   std::optional<std::string> primary_file;
   std::optional<std::vector<std::string>> fallback_files;
   std::optional<std::int64_t> lock_timeout, batch_size, workers, lock_wait;
@@ -73,6 +73,8 @@ StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
     std::string key(key_view.str());
     if (key == "database_url") {
       CV_RETURN_IF_ERROR(ReadString(file, node, key, out.database_url));
+    } else if (key == "direct_url") {
+      CV_RETURN_IF_ERROR(ReadString(file, node, key, out.direct_url));
     } else if (key == "migrations_dir") {
       CV_RETURN_IF_ERROR(ReadString(file, node, key, out.migrations_dir));
       out.migrations_dir = RelativeTo(file, *out.migrations_dir);
@@ -219,6 +221,13 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
     settings.database_display = db::RedactDatabaseUrl(*normalized);
   } else {
     settings.database_display = "(libpq defaults: PGHOST, PGDATABASE, ...)";
+  }
+  if (auto direct = FirstOf<std::string>(
+          {FlagValue(flags.direct_url), NonEmpty(env("CREDVAULT_DIRECT_URL")), file.direct_url})) {
+    auto normalized = db::NormalizeDatabaseUrl(*direct);
+    if (!normalized.ok()) return normalized.status().Annotate("direct_url");
+    settings.direct_url = *normalized;
+    settings.direct_display = db::RedactDatabaseUrl(*normalized);
   }
 
   if (auto dir = FirstOf<std::string>({FlagValue(flags.migrations_dir), NonEmpty(env("CREDVAULT_MIGRATIONS_DIR")),

@@ -19,6 +19,7 @@ namespace credvault::cli {
 struct GlobalFlags {
   std::string config_file;
   std::string database_url;
+  std::string direct_url;
   std::string migrations_dir;
   std::string environment;
   std::vector<std::string> key_files;
@@ -45,6 +46,10 @@ struct Settings {
   std::string config_file;         // the file used, "" if none
   std::string database_url;        // libpq conninfo; "" = libpq's PG* variables
   std::string database_display;    // the same with the password hidden, for messages
+  // A connection that bypasses a pooler, for the migration lock and the
+  // migrations themselves; "" = database_url for everything.
+  std::string direct_url;
+  std::string direct_display;
   std::string migrations_dir;
   std::string environment = "production";
   std::string log_format = "text";

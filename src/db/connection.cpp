@@ -1,5 +1,7 @@
 #include "db/connection.hpp"
 
+#include "db/database_url.hpp"
+
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
 
@@ -147,22 +149,15 @@ Connection::~Connection() = default;
 
 StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& conninfo,
                                                        const std::string& application_name) {
+  CV_ASSIGN_OR_RETURN(std::string with_name, WithApplicationName(conninfo, application_name));
   auto impl = std::make_unique<Impl>();
   try {
-    impl->conn = std::make_unique<pqxx::connection>(conninfo);
+    impl->conn = std::make_unique<pqxx::connection>(with_name);
   } catch (const std::exception& e) {
     // Never connected (libpqxx throws broken_connection): libpq's own reason
     // ("connection refused", "password authentication failed", ...), not
     // Translate()'s "connection lost".
     return UnavailableError(PrimaryMessage(e.what()), "08001");
-  }
-  Status status = Translate([&] {
-    pqxx::nontransaction tx(*impl->conn);
-    tx.exec_params("SELECT set_config('application_name', $1, false)", application_name);
-  });
-  if (!status.ok()) {
-    if (status.code() == StatusCode::kInternal) return UnavailableError(status.message(), status.reason());
-    return status;
   }
   return std::unique_ptr<Connection>(new Connection(std::move(impl)));
 }
@@ -198,6 +193,11 @@ StatusOr<std::unique_ptr<Transaction>> Connection::Begin() {
 
 int Connection::backend_pid() const { return impl_->conn ? impl_->conn->backendpid() : 0; }
 bool Connection::is_open() const { return impl_->conn && impl_->conn->is_open(); }
+
+StatusOr<bool> Connection::IsPooled() {
+  CV_ASSIGN_OR_RETURN(Rows rows, Query("SELECT pg_backend_pid()::text"));
+  return rows.text(0, 0) != std::to_string(backend_pid());
+}
 
 Transaction::Transaction(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 

@@ -62,6 +62,13 @@ class Connection {
   int backend_pid() const;
   bool is_open() const;
 
+  // True when this connection reaches PostgreSQL through a connection pooler
+  // (PgBouncer): the backend pid libpq was given at connect time is the
+  // pooler's made-up one, not the server's pg_backend_pid(). Through a pooler
+  // in transaction mode consecutive transactions may run in different server
+  // sessions, so nothing may rely on session state there.
+  StatusOr<bool> IsPooled();
+
  private:
   friend class Transaction;
   struct Impl;

@@ -1,4 +1,7 @@
-// DATABASE_URL handling: libpq URLs, SQLAlchemy URLs and libpq key=value strings.
+// DATABASE_URL handling: libpq URLs, SQLAlchemy URLs and libpq key=value
+// strings. Everything is parsed by libpq itself (PQconninfoParse), so every
+// form libpq accepts is understood the way libpq will use it, and every
+// parameter that carries a secret is found wherever it was written.
 #pragma once
 
 #include <string>
@@ -11,14 +14,24 @@ namespace credvault::db {
 // Turns what a user may put in DATABASE_URL into a libpq conninfo:
 //  - "postgresql://..." and "postgres://..." pass through unchanged;
 //  - SQLAlchemy forms "postgresql+asyncpg://...", "postgresql+psycopg2://..."
-//    (any "+driver") lose the driver part;
+//    (any "+driver") lose the driver part, and asyncpg's `ssl=<mode>` query
+//    parameter becomes libpq's `sslmode=<mode>`;
 //  - a libpq key=value string ("host=... dbname=...") passes through;
 //  - "" stays "" (libpq then uses the PG* environment variables).
-// Anything else (another scheme, a URL with no host part or garbage) is
-// kInvalidArgument. The message never repeats the URL (it may hold a password).
+// Anything libpq cannot parse, or another scheme, is kInvalidArgument. The
+// message never repeats the text (it may hold a password).
 StatusOr<std::string> NormalizeDatabaseUrl(std::string_view url);
 
-// The URL with any password replaced by "***", for messages and logs.
+// The connection string for messages and logs: the same form as given (URL or
+// key=value), rebuilt from libpq's parse with the value of every parameter
+// that carries a secret (password, sslpassword) shown as "***". Text libpq
+// cannot parse is shown as "(unparsable connection string)".
 std::string RedactDatabaseUrl(std::string_view url);
+
+// `conninfo` (as NormalizeDatabaseUrl returns it) as a key=value string with
+// application_name set to `application_name`: the name travels in the startup
+// packet, so no session-level SET is needed (a connection pooler would hand
+// such a SET on to the next client of the same server connection).
+StatusOr<std::string> WithApplicationName(const std::string& conninfo, const std::string& application_name);
 
 }  // namespace credvault::db

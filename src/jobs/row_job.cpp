@@ -98,30 +98,41 @@ db::Params BatchParams(const JobSpec& spec, const std::string& last_id, std::siz
   return params;
 }
 
-constexpr const char* kCreateBatchTable =
-    "CREATE TEMP TABLE credvault_job_batch ("
-    " id integer NOT NULL, row_xmin xid NOT NULL, new_client_id text, new_client_secret text, new_refresh_token text)"
-    " ON COMMIT DELETE ROWS";
+// Settings of every batch transaction, set per transaction, never per
+// session: through a pooler in transaction mode the next transaction may run
+// in another server session, and a session SET would stay behind for other
+// clients. A batch lost to a server crash before its WAL reached disk leaves
+// the values it read, which are still valid (plaintext, or ciphertext under a
+// key still in the ring), so batches need not wait for the flush; the job
+// flushes once at the end (FlushCommits) before it reports success. The lock
+// timeout keeps a batch from queueing unseen behind a long transaction: see
+// WaitedForLock.
+constexpr const char* kBatchSettings =
+    "SELECT set_config('synchronous_commit', 'off', true), set_config('lock_timeout', '5s', true)";
+constexpr const char* kReadSettings = "SELECT set_config('lock_timeout', '5s', true)";
+static_assert(kLockWaitSeconds == 5, "kBatchSettings and kReadSettings spell out kLockWaitSeconds");
 
 // Compare-and-set on the row version: a row is written only if its xmin is
 // still the one read, i.e. no transaction has changed any of its values
 // since; a NULL new value keeps the column as it is. Comparing xmin instead
-// of sending every old value back halves the bytes each batch copies (the
+// of sending every old value back halves the bytes each batch sends (the
 // write path is what bounds the job); a row the application changed is
 // skipped whole and its values are redone by the next pass from what it
 // holds then. (A VACUUM FREEZE in between makes xmin read as 2: a needless
 // skip, never a wrong write.)
-// The id range ($1, $2 = the batch's first and last id) lets the planner use
-// an index range scan: the temp table has no statistics, and without it the
-// join scans all of credentials for every batch.
+// The batch travels as five array parameters ($1..$5: ids, row versions and
+// the three new values), so no temporary table, and no session, is needed.
+// The id range ($6, $7 = the batch's first and last id) keeps the plan an
+// index range scan over the batch's rows.
 constexpr const char* kApplyBatch = R"SQL(
 WITH updated AS (
   UPDATE credentials c SET
     client_id = coalesce(b.new_client_id, c.client_id),
     client_secret = coalesce(b.new_client_secret, c.client_secret),
     refresh_token = coalesce(b.new_refresh_token, c.refresh_token)
-  FROM credvault_job_batch b
-  WHERE c.id = b.id AND c.id BETWEEN $1::integer AND $2::integer AND c.xmin = b.row_xmin
+  FROM unnest($1::integer[], $2::xid[], $3::text[], $4::text[], $5::text[])
+       AS b(id, row_xmin, new_client_id, new_client_secret, new_refresh_token)
+  WHERE c.id = b.id AND c.id BETWEEN $6::integer AND $7::integer AND c.xmin = b.row_xmin
   RETURNING b.new_client_id IS NOT NULL AS w0, b.new_client_secret IS NOT NULL AS w1,
             b.new_refresh_token IS NOT NULL AS w2)
 SELECT count(*) FILTER (WHERE w0), count(*) FILTER (WHERE w1), count(*) FILTER (WHERE w2) FROM updated
@@ -148,23 +159,8 @@ class Engine {
     const std::string application_name = std::string("credvault ") + spec_.name;
     for (auto& writer : writers_) {
       CV_ASSIGN_OR_RETURN(writer, db::Connection::Open(options_.conninfo, application_name));
-      // A batch lost to a server crash before its WAL reached disk leaves the
-      // values it read, which are still valid (plaintext, or ciphertext under
-      // a key still in the ring), so batches need not wait for the flush. The
-      // event is committed synchronously at the end, which flushes them all
-      // before the job reports success.
-      CV_RETURN_IF_ERROR(writer->Exec("SET synchronous_commit TO off"));
-      // The batch table must stay in memory: a batch of 5000 rows is about
-      // 5 MB of ciphertext, close to the default 8 MB, past which it spills
-      // to disk. Set before the session's first temp table.
-      CV_RETURN_IF_ERROR(writer->Exec("SET temp_buffers TO '64MB'"));
-      CV_RETURN_IF_ERROR(writer->Exec(kCreateBatchTable));
     }
     CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, application_name));
-    // Never queue behind a long transaction unseen: see WaitedForLock.
-    for (db::Connection* conn : {writers_[0].get(), writers_[1].get(), reader_.get()}) {
-      CV_RETURN_IF_ERROR(conn->Exec("SET lock_timeout TO '" + std::to_string(kLockWaitSeconds) + "s'"));
-    }
     CV_ASSIGN_OR_RETURN(std::uint64_t total, CountRowsToDo());
     if (options_.progress) options_.progress(0, total);
     std::uint64_t done = 0;
@@ -248,8 +244,17 @@ class Engine {
     db::Params params;
     if (spec_.uses_primary_kid) params.push_back(options_.keyring->primary_kid());
     CV_ASSIGN_OR_RETURN(db::Rows rows,
-                        writers_[0]->Query("SELECT count(*) FROM credentials WHERE " + Predicate(spec_, "$1"), params));
+                        Read(*reader_, "SELECT count(*) FROM credentials WHERE " + Predicate(spec_, "$1"), params));
     return std::stoull(rows.text(0, 0));
+  }
+
+  // A read with the job's lock timeout (one transaction; see kReadSettings).
+  static StatusOr<db::Rows> Read(db::Connection& conn, const std::string& sql, const db::Params& params) {
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn.Begin());
+    CV_RETURN_IF_ERROR(tx->Exec(kReadSettings));
+    CV_ASSIGN_OR_RETURN(db::Rows rows, tx->Query(sql, params));
+    CV_RETURN_IF_ERROR(tx->Commit());
+    return rows;
   }
 
   // One batch read and transformed, not yet written.
@@ -265,11 +270,11 @@ class Engine {
   // the worker threads. Touches nothing that Write() uses.
   StatusOr<Prepared> Prepare(const std::string& last_id) {
     const auto fetch_start = std::chrono::steady_clock::now();
-    auto query = reader_->Query(SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_));
+    auto query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_));
     // Reading waits only behind a table lock (ALTER TABLE, LOCK TABLE).
     for (int lock_waits = 1; !query.ok() && query.status().reason() == "55P03"; ++lock_waits) {
       CV_RETURN_IF_ERROR(WaitedForLock(*reader_, lock_waits, "reading the rows after id " + last_id));
-      query = reader_->Query(SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_));
+      query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_));
     }
     CV_ASSIGN_OR_RETURN(db::Rows fetched, std::move(query));
     Prepared batch;
@@ -365,38 +370,74 @@ class Engine {
   }
 
   StatusOr<db::Rows> WriteBatch(db::Connection& conn, const Prepared& batch) {
-    const auto& rows = batch.rows;
-    const auto& fresh = batch.fresh;
     const auto start = std::chrono::steady_clock::now();
+    const db::Params params = BatchArrays(batch);
+    const auto built = std::chrono::steady_clock::now();
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn.Begin());
-    std::size_t next = 0;
-    CV_RETURN_IF_ERROR(tx->CopyIn(
-        "credvault_job_batch",
-        {"id", "row_xmin", "new_client_id", "new_client_secret", "new_refresh_token"},
-        [&](std::vector<const char*>& fields) {
-          while (next < rows.size()) {
-            const std::size_t i = next++;
-            bool any = false;
-            for (std::size_t c = 0; c < kColumnCount; ++c) any = any || fresh[i][c].has_value();
-            if (!any) continue;
-            fields[0] = rows[i].id.c_str();
-            fields[1] = rows[i].xmin.c_str();
-            for (std::size_t c = 0; c < kColumnCount; ++c) fields[2 + c] = fresh[i][c] ? fresh[i][c]->c_str() : nullptr;
-            return true;
-          }
-          return false;
-        }));
+    CV_RETURN_IF_ERROR(tx->Exec(kBatchSettings));
     // No separate SELECT ... FOR UPDATE in id order first: it cost a WAL
     // record per row. Two jobs over the same rows visit them in the same
-    // order anyway; should a deadlock still happen, Write() retries.
-    const auto copied = std::chrono::steady_clock::now();
-    CV_ASSIGN_OR_RETURN(db::Rows written, tx->Query(kApplyBatch, {rows.front().id, rows.back().id}));
+    // order anyway; should a deadlock still happen, WriteOn() retries.
+    CV_ASSIGN_OR_RETURN(db::Rows written, tx->Query(kApplyBatch, params));
     const auto updated = std::chrono::steady_clock::now();
     CV_RETURN_IF_ERROR(tx->Commit());
-    options_.log->trace("write: copy {:.3f} s, update {:.3f} s, commit {:.3f} s",
-                        std::chrono::duration<double>(copied - start).count(),
-                        std::chrono::duration<double>(updated - copied).count(), Seconds(updated));
+    options_.log->trace("write: arrays {:.3f} s, update {:.3f} s, commit {:.3f} s",
+                        std::chrono::duration<double>(built - start).count(),
+                        std::chrono::duration<double>(updated - built).count(), Seconds(updated));
     return written;
+  }
+
+  // kApplyBatch's parameters: the rows that have a new value, as PostgreSQL
+  // array literals, then the batch's first and last id.
+  static db::Params BatchArrays(const Prepared& batch) {
+    const auto& rows = batch.rows;
+    const auto& fresh = batch.fresh;
+    std::string ids = "{", xmins = "{";
+    std::array<std::string, kColumnCount> values;
+    for (auto& column : values) {
+      column.reserve(64 + 400 * rows.size());
+      column = "{";
+    }
+    bool first = true;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      bool any = false;
+      for (std::size_t c = 0; c < kColumnCount; ++c) any = any || fresh[i][c].has_value();
+      if (!any) continue;
+      const char* separator = first ? "" : ",";
+      first = false;
+      ids.append(separator).append(rows[i].id);
+      xmins.append(separator).append(rows[i].xmin);
+      for (std::size_t c = 0; c < kColumnCount; ++c) {
+        values[c].append(separator);
+        AppendArrayElement(values[c], fresh[i][c]);
+      }
+    }
+    db::Params params = {ids + "}", xmins + "}"};
+    for (auto& column : values) params.emplace_back(std::move(column.append("}")));
+    params.emplace_back(rows.front().id);
+    params.emplace_back(rows.back().id);
+    return params;
+  }
+
+  // One element of a text[] literal: NULL, or the value double-quoted with
+  // '"' and '\' escaped (decrypt writes plaintexts, which may hold anything).
+  static void AppendArrayElement(std::string& out, const std::optional<std::string>& value) {
+    if (!value) {
+      out += "NULL";
+      return;
+    }
+    out += '"';
+    const char* p = value->c_str();
+    const char* end = p + value->size();
+    while (p < end) {
+      const std::size_t run = std::strcspn(p, "\\\"");
+      out.append(p, std::min<std::size_t>(run, end - p));
+      p += run;
+      if (p >= end) break;
+      out += '\\';
+      out += *p++;
+    }
+    out += '"';
   }
 
   // After the `waits`-th statement that gave up waiting kLockWait for a lock:
@@ -437,9 +478,8 @@ class Engine {
   // commit of a transaction with an xid flushes the WAL up to its commit
   // record, which follows all of theirs.
   Status FlushCommits() {
-    CV_RETURN_IF_ERROR(writers_[0]->Exec("SET synchronous_commit TO on"));
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, writers_[0]->Begin());
-    CV_RETURN_IF_ERROR(tx->Exec("SELECT txid_current()"));
+    CV_RETURN_IF_ERROR(tx->Exec("SELECT set_config('synchronous_commit', 'on', true), txid_current()"));
     return tx->Commit();
   }
 

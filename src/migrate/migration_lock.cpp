@@ -8,8 +8,16 @@ namespace {
 
 // The lock's key: "credv" in ASCII. Advisory locks are per database.
 constexpr const char* kLockKey = "427071263094";
-constexpr const char* kTryLock = "SELECT pg_try_advisory_lock($1::bigint)";
-constexpr const char* kUnlock = "SELECT pg_advisory_unlock($1::bigint)";
+// Sent without parameters on purpose: a parameterized statement leaves its
+// (unnamed) portal open until the transaction ends, and the portal keeps its
+// snapshot, which would make CREATE INDEX CONCURRENTLY in a migration wait
+// for this very transaction. A simple query drops its portal at once.
+// idle_in_transaction_session_timeout is switched off for this transaction:
+// it sits idle while the migrations run on another connection, and a
+// server-wide timeout must not end it (and with it the lock) half-way.
+constexpr const char* kTryLock =
+    "SELECT pg_try_advisory_xact_lock(427071263094), "
+    "set_config('idle_in_transaction_session_timeout', '0', true)";
 constexpr const char* kHolder =
     "SELECT a.pid::text, coalesce(nullif(a.application_name, ''), '?'), "
     "to_char(coalesce(a.xact_start, a.backend_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z' "
@@ -32,8 +40,12 @@ StatusOr<std::unique_ptr<MigrationLock>> MigrationLock::Acquire(const std::strin
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
   auto next_report = std::chrono::steady_clock::now();
   for (;;) {
-    CV_ASSIGN_OR_RETURN(db::Rows got, conn->Query(kTryLock, {kLockKey}));
-    if (got.text(0, 0) == "t") return std::unique_ptr<MigrationLock>(new MigrationLock(std::move(conn)));
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn->Begin());
+    CV_ASSIGN_OR_RETURN(db::Rows got, tx->Query(kTryLock));
+    if (got.text(0, 0) == "t") return std::unique_ptr<MigrationLock>(new MigrationLock(std::move(conn), std::move(tx)));
+    // Not ours: end the transaction, so that waiting holds no pooled server
+    // connection between polls.
+    tx->Abort();
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
       CV_ASSIGN_OR_RETURN(std::string holder, DescribeHolder(*conn));
@@ -52,7 +64,8 @@ StatusOr<std::unique_ptr<MigrationLock>> MigrationLock::Acquire(const std::strin
 }
 
 MigrationLock::~MigrationLock() {
-  if (conn_) (void)conn_->Exec(kUnlock, {kLockKey});
+  // Rolling back ends the transaction and releases the lock with it.
+  if (holding_) holding_->Abort();
 }
 
 }  // namespace credvault::migrate

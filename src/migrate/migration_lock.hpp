@@ -1,6 +1,11 @@
-// One migrator at a time: a session-level PostgreSQL advisory lock held on a
-// dedicated connection for as long as this object lives. If the process dies,
-// the server drops the session and with it the lock.
+// One migrator at a time: a transaction-level PostgreSQL advisory lock
+// (pg_try_advisory_xact_lock) taken in a transaction that stays open on a
+// dedicated connection for as long as this object lives. Ending the
+// transaction (this object's destructor, the process dying, the connection
+// being cut) releases the lock. Unlike a session-level lock, nothing outlives
+// the transaction, so it works through a pooler in transaction mode
+// (PgBouncer), which would otherwise hand a session lock on to whichever
+// client gets that server connection next.
 #pragma once
 
 #include <memory>
@@ -15,7 +20,7 @@ namespace credvault::migrate {
 
 class MigrationLock {
  public:
-  // Polls pg_try_advisory_lock until it succeeds or `timeout_seconds` pass;
+  // Polls pg_try_advisory_xact_lock until it succeeds or `timeout_seconds` pass;
   // while waiting, logs every few seconds who holds it. On timeout: kAborted
   // naming the holder (pid, application_name, since when).
   static StatusOr<std::unique_ptr<MigrationLock>> Acquire(const std::string& conninfo, int timeout_seconds,
@@ -26,8 +31,10 @@ class MigrationLock {
   static StatusOr<std::string> DescribeHolder(db::Connection& conn);
 
  private:
-  explicit MigrationLock(std::unique_ptr<db::Connection> conn) : conn_(std::move(conn)) {}
+  MigrationLock(std::unique_ptr<db::Connection> conn, std::unique_ptr<db::Transaction> holding)
+      : conn_(std::move(conn)), holding_(std::move(holding)) {}
   std::unique_ptr<db::Connection> conn_;
+  std::unique_ptr<db::Transaction> holding_;  // the open transaction that holds the lock; destroyed first
 };
 
 }  // namespace credvault::migrate

@@ -12,6 +12,21 @@ namespace {
 
 constexpr int kLockTimeoutRetries = 3;
 
+// Set per transaction, never per session, so that nothing is left on a
+// server connection a pooler hands to someone else. History rows must
+// survive a server crash even where the server commits asynchronously by
+// default: a lost 'applied' row would run a migration twice.
+constexpr const char* kTransactionSettings =
+    "SELECT set_config('lock_timeout', '5s', true), set_config('synchronous_commit', 'on', true)";
+
+// One history (or other bookkeeping) statement in its own durable transaction.
+Status WriteDurably(db::Connection& conn, const char* sql, const db::Params& params) {
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn.Begin());
+  CV_RETURN_IF_ERROR(tx->Exec(kTransactionSettings));
+  CV_RETURN_IF_ERROR(tx->Exec(sql, params));
+  return tx->Commit();
+}
+
 std::string Join(const std::vector<const Migration*>& migrations) {
   std::string out;
   for (const Migration* m : migrations) out += (out.empty() ? "" : ", ") + m->revision;
@@ -111,7 +126,7 @@ class Applier {
     for (int attempt = 1;; ++attempt) {
       auto start = std::chrono::steady_clock::now();
       CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn_.Begin());
-      CV_RETURN_IF_ERROR(tx->Exec("SET LOCAL lock_timeout = '5s'"));
+      CV_RETURN_IF_ERROR(tx->Exec(kTransactionSettings));
       Status failed;
       for (std::size_t i = 0; i < statements.size() && failed.ok(); ++i) {
         Status status = tx->Exec(statements[i].text);
@@ -135,13 +150,16 @@ class Applier {
   // then 'applied', or 'failed' (which blocks further migrations).
   Status Stepwise(const Migration& migration, const Section& section, const char* name, bool up) {
     auto start = std::chrono::steady_clock::now();
-    CV_RETURN_IF_ERROR(conn_.Exec(kInsertHistorySql, HistoryParams(migration, 0, "running")));
+    CV_RETURN_IF_ERROR(WriteDurably(conn_, kInsertHistorySql, HistoryParams(migration, 0, "running")));
     Status failed;
     if (section.step) {
       if (options_.steps == nullptr) return InternalError("no step runner for step " + *section.step);
       failed = options_.steps->Run(*section.step);
       if (!failed.ok()) failed = failed.Annotate(migration.path + ": step " + *section.step);
     } else {
+      // Statements that cannot run in a transaction (CREATE INDEX
+      // CONCURRENTLY) get their lock_timeout from the session: this
+      // connection is a direct one (RefuseSessionWorkThroughPooler).
       CV_RETURN_IF_ERROR(conn_.Exec("SET lock_timeout = '5s'"));
       const auto statements = section.Statements();
       for (std::size_t i = 0; i < statements.size() && failed.ok(); ++i) {
@@ -154,8 +172,8 @@ class Applier {
       if (section.step) {
         // A native step is a row job: whatever stopped it, every batch is
         // whole and a rerun resumes it, so it is not recorded as failed.
-        (void)conn_.Exec(up ? kDeleteHistorySql : kInsertHistorySql,
-                         up ? db::Params{migration.revision} : HistoryParams(migration, 0, "applied"));
+        (void)WriteDurably(conn_, up ? kDeleteHistorySql : kInsertHistorySql,
+                           up ? db::Params{migration.revision} : HistoryParams(migration, 0, "applied"));
         if (failed.code() == StatusCode::kCancelled) return failed;
         return Status(failed.code(),
                       failed.message() + ". Every finished batch of step " + *section.step +
@@ -163,15 +181,15 @@ class Applier {
                           "` to resume it",
                       failed.reason());
       }
-      (void)conn_.Exec(kInsertHistorySql, HistoryParams(migration, MillisecondsSince(start), "failed"));
+      (void)WriteDurably(conn_, kInsertHistorySql, HistoryParams(migration, MillisecondsSince(start), "failed"));
       return Status(failed.code(),
                     failed.message() + ". Recorded " + migration.revision +
                         " as failed; it ran outside a transaction, so check what it left behind, then run `credvault "
                         "stamp " + migration.revision + "` once it is complete",
                     failed.reason());
     }
-    if (up) return conn_.Exec(kInsertHistorySql, HistoryParams(migration, MillisecondsSince(start), "applied"));
-    return conn_.Exec(kDeleteHistorySql, {migration.revision});
+    if (up) return WriteDurably(conn_, kInsertHistorySql, HistoryParams(migration, MillisecondsSince(start), "applied"));
+    return WriteDurably(conn_, kDeleteHistorySql, {migration.revision});
   }
 
   const MigratorOptions& options_;
@@ -274,15 +292,39 @@ Status ResumeInterruptedSteps(const MigratorOptions& options, db::Connection& co
     options.log->warn("{}: its step was interrupted earlier (recorded as '{}'); native steps are re-runnable, so {} "
                       "runs it again",
                       row->revision, row->state, up ? "migrate" : "rollback");
-    CV_RETURN_IF_ERROR(conn.Exec(up ? kDeleteHistorySql : kInsertHistorySql,
-                                 up ? db::Params{m->revision}
-                                    : db::Params{m->revision, m->Description(), m->checksum, "0", CREDVAULT_VERSION,
-                                                 "applied"}));
+    CV_RETURN_IF_ERROR(WriteDurably(conn, up ? kDeleteHistorySql : kInsertHistorySql,
+                                    up ? db::Params{m->revision}
+                                       : db::Params{m->revision, m->Description(), m->checksum, "0", CREDVAULT_VERSION,
+                                                    "applied"}));
     CV_RETURN_IF_ERROR(AppendEvent(conn, "step_resumed", m->revision,
                                    "{\"was\": " + JsonString(row->state) + ", \"by\": " +
                                        JsonString(up ? "migrate" : "rollback") + "}"));
   }
   return Status::Ok();
+}
+
+// Sections that run outside a transaction need a server session of their own
+// (their lock_timeout is a session setting, and CREATE INDEX CONCURRENTLY
+// cannot share a transaction). Through a pooler in transaction mode no such
+// session exists, so they are refused before anything is applied.
+Status RefuseSessionWorkThroughPooler(db::Connection& conn, const std::vector<const Migration*>& plan, bool up) {
+  const Migration* needs_session = nullptr;
+  for (const Migration* m : plan) {
+    const Section& section = up ? m->up : m->down;
+    if (!section.RunsInTransaction() && !section.step) {
+      needs_session = m;
+      break;
+    }
+  }
+  if (needs_session == nullptr) return Status::Ok();
+  CV_ASSIGN_OR_RETURN(bool pooled, conn.IsPooled());
+  if (!pooled) return Status::Ok();
+  return InvalidArgumentError(
+      needs_session->path + " runs outside a transaction (transaction:false), which needs a database session of its "
+                            "own, but this connection goes through a connection pooler that hands each transaction to "
+                            "another server session. Nothing was applied. Give credvault a direct connection for "
+                            "migrations: --direct-url, CREDVAULT_DIRECT_URL or direct_url in credvault.toml",
+      "needs_direct_url");
 }
 
 Status MigrateLocked(const MigratorOptions& options, db::Connection& conn, const MigrationSet& set,
@@ -297,6 +339,7 @@ Status MigrateLocked(const MigratorOptions& options, db::Connection& conn, const
     options.log->info("nothing to migrate: the database is at {}", state.current.empty() ? "base" : DescribeCurrent(state, set));
     return Status::Ok();
   }
+  CV_RETURN_IF_ERROR(RefuseSessionWorkThroughPooler(conn, plan, true));
   CV_RETURN_IF_ERROR(PreflightSteps(options, plan, true));
   CV_RETURN_IF_ERROR(RecordEnvironment(conn, options.environment));
   Applier applier(options, conn);
@@ -320,13 +363,10 @@ struct Session {
 };
 
 StatusOr<Session> Lock(const MigratorOptions& options) {
+  const std::string& conninfo = options.direct_conninfo.empty() ? options.conninfo : options.direct_conninfo;
   Session session;
-  CV_ASSIGN_OR_RETURN(session.lock,
-                      MigrationLock::Acquire(options.conninfo, options.lock_timeout_seconds, *options.log));
-  CV_ASSIGN_OR_RETURN(session.conn, db::Connection::Open(options.conninfo, "credvault migrate"));
-  // History rows must survive a server crash even where the server commits
-  // asynchronously by default: a lost 'applied' row would run a migration twice.
-  CV_RETURN_IF_ERROR(session.conn->Exec("SET synchronous_commit TO on"));
+  CV_ASSIGN_OR_RETURN(session.lock, MigrationLock::Acquire(conninfo, options.lock_timeout_seconds, *options.log));
+  CV_ASSIGN_OR_RETURN(session.conn, db::Connection::Open(conninfo, "credvault migrate"));
   return session;
 }
 
@@ -376,6 +416,7 @@ Status Rollback(const MigratorOptions& options, const MigrationSet& set, const R
     options.log->info("nothing to roll back: the database is at {}", state.current.empty() ? "base" : state.current);
     return Status::Ok();
   }
+  CV_RETURN_IF_ERROR(RefuseSessionWorkThroughPooler(conn, plan, false));
   CV_RETURN_IF_ERROR(PreflightSteps(options, plan, false));
   Applier applier(options, conn);
   for (const Migration* m : plan) CV_RETURN_IF_ERROR(applier.Down(*m));
@@ -421,6 +462,7 @@ Status Stamp(const MigratorOptions& options, const MigrationSet& set, const std:
     }
   }
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn.Begin());
+  CV_RETURN_IF_ERROR(tx->Exec(kTransactionSettings));
   int stamped = 0;
   for (const Migration& m : set.all()) {
     if (m.revision > revision) break;

@@ -19,6 +19,10 @@ namespace credvault::migrate {
 
 struct MigratorOptions {
   std::string conninfo;
+  // Where given, the migration lock and the migrations themselves use this
+  // connection (one that reaches PostgreSQL without a pooler); native steps
+  // and everything else use `conninfo`. "" = `conninfo` for everything.
+  std::string direct_conninfo;
   std::string environment = "production";
   int lock_timeout_seconds = 60;
   std::shared_ptr<spdlog::logger> log;

@@ -29,8 +29,11 @@ credvault::cli::EnvLookup FakeEnv(std::map<std::string, std::string> values) {
 TEST_CASE("DATABASE_URL forms", "[config][url]") {
   CHECK(*NormalizeDatabaseUrl("postgresql://u:p@db:5432/app") == "postgresql://u:p@db:5432/app");
   CHECK(*NormalizeDatabaseUrl("postgres://u@db/app") == "postgresql://u@db/app");
+  // asyncpg spells libpq's sslmode as ssl.
   CHECK(*NormalizeDatabaseUrl("postgresql+asyncpg://u:p@db:5432/app?ssl=require") ==
-        "postgresql://u:p@db:5432/app?ssl=require");
+        "postgresql://u:p@db:5432/app?sslmode=require");
+  CHECK(*NormalizeDatabaseUrl("postgresql+asyncpg://db/app?ssl=verify-full&sslrootcert=/ca.pem") ==
+        "postgresql://db/app?sslmode=verify-full&sslrootcert=/ca.pem");
   CHECK(*NormalizeDatabaseUrl("postgresql+psycopg2://u@/app") == "postgresql://u@/app");
   CHECK(*NormalizeDatabaseUrl("  postgresql://db/app\n") == "postgresql://db/app");
   CHECK(*NormalizeDatabaseUrl("host=db dbname=app user=u") == "host=db dbname=app user=u");
@@ -43,13 +46,48 @@ TEST_CASE("DATABASE_URL forms", "[config][url]") {
   CHECK(!NormalizeDatabaseUrl("postgresql+as/yncpg://db/app").ok());
   CHECK(!NormalizeDatabaseUrl("just some words").ok());
   CHECK(!NormalizeDatabaseUrl(std::string("postgresql://db/app\0x", 22)).ok());
+  // libpq's own parser decides; its message (which can quote the text) is not passed on.
+  auto bad_escape = NormalizeDatabaseUrl("postgresql://u:hunter2%zz@db/app");
+  REQUIRE(!bad_escape.ok());
+  CHECK(bad_escape.status().message().find("hunter2") == std::string::npos);
+  auto bad_param = NormalizeDatabaseUrl("postgresql://db/app?password=hunter2&nosuchparam=1");
+  REQUIRE(!bad_param.ok());
+  CHECK(bad_param.status().message().find("hunter2") == std::string::npos);
+  CHECK(!NormalizeDatabaseUrl("host=db password='unterminated").ok());
 }
 
 TEST_CASE("passwords are hidden in displayed URLs", "[config][url]") {
   CHECK(RedactDatabaseUrl("postgresql://u:hunter2@db:5432/app") == "postgresql://u:***@db:5432/app");
   CHECK(RedactDatabaseUrl("postgresql://u@db/app") == "postgresql://u@db/app");
-  CHECK(RedactDatabaseUrl("host=db password=hunter2 user=u") == "host=db password=*** user=u");
-  CHECK(RedactDatabaseUrl("postgresql://u:p%40ss@db/app").find("p%40ss") == std::string::npos);
+  CHECK(RedactDatabaseUrl("postgresql://u:p%40ss@db/app") == "postgresql://u:***@db/app");
+  // Every form libpq takes a password in.
+  CHECK(RedactDatabaseUrl("postgresql://db.example/app?password=hunter2secret") ==
+        "postgresql://:***@db.example/app");
+  CHECK(RedactDatabaseUrl("postgresql://u@db/app?sslmode=verify-full&sslpassword=hunter2&sslrootcert=/etc/ca.pem") ==
+        "postgresql://u@db/app?sslmode=verify-full&sslpassword=***&sslrootcert=%2Fetc%2Fca.pem");
+  CHECK(RedactDatabaseUrl("host=db password=hunter2 user=u") == "user=u password=*** host=db");
+  CHECK(RedactDatabaseUrl("host=db password='hunter2 with spaces' dbname=app") ==
+        "password=*** dbname=app host=db");
+  CHECK(RedactDatabaseUrl("host = db  password = hunter2") == "password=*** host=db");
+  // A dbname may itself be a connection string; libpq can expand it.
+  CHECK(RedactDatabaseUrl("dbname='postgresql://u:hunter2@h/x' host=y") ==
+        "dbname=postgresql://u:***@h/x host=y");
+  // Sockets and host lists.
+  CHECK(RedactDatabaseUrl("postgresql://u:hunter2@/app?host=/var/run/postgresql") ==
+        "postgresql://u:***@/app?host=%2Fvar%2Frun%2Fpostgresql");
+  CHECK(RedactDatabaseUrl("postgresql://u:hunter2@h1:5432,h2:5433/app") ==
+        "postgresql://u:***@/app?host=h1%2Ch2&port=5432%2C5433");
+  // Text libpq cannot parse is not shown at all.
+  CHECK(RedactDatabaseUrl("host=db password='hunter2") == "(unparsable connection string)");
+  CHECK(RedactDatabaseUrl("postgresql://u:hunter2%zz@db/app") == "(unparsable connection string)");
+}
+
+TEST_CASE("the connection string credvault connects with names the application", "[config][url]") {
+  CHECK(*credvault::db::WithApplicationName("", "credvault migrate") == "application_name='credvault migrate'");
+  CHECK(*credvault::db::WithApplicationName("postgresql://u:p%27w@db:5433/app?application_name=x&sslmode=require",
+                                            "credvault") ==
+        "user=u password='p\\'w' dbname=app host=db port=5433 sslmode=require application_name=credvault");
+  CHECK(!credvault::db::WithApplicationName("host='x", "credvault").ok());
 }
 
 TEST_CASE("flags beat environment beat config file beat defaults", "[config]") {
@@ -140,8 +178,8 @@ TEST_CASE("config type errors name file, line and setting", "[config]") {
 }
 
 TEST_CASE("a malformed URL is hidden entirely (found by fuzz_database_url)", "[config][url]") {
-  CHECK(RedactDatabaseUrl("postgresql:/\xff\xff/user:S3cretPw@db/app") == "***");
-  CHECK(RedactDatabaseUrl("user:S3cretPw@db") == "***");
+  CHECK(RedactDatabaseUrl("postgresql:/\xff\xff/user:S3cretPw@db/app") == "(unparsable connection string)");
+  CHECK(RedactDatabaseUrl("user:S3cretPw@db") == "(unparsable connection string)");
 }
 
 TEST_CASE("an unsupported scheme is not repeated in the message (found by fuzz_database_url)", "[config][url]") {
