@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "db/database_url.hpp"
 #include "migrate/drift.hpp"
 #include "migrate/migration_lock.hpp"
 
@@ -364,9 +365,18 @@ struct Session {
 
 StatusOr<Session> Lock(const MigratorOptions& options) {
   const std::string& conninfo = options.direct_conninfo.empty() ? options.conninfo : options.direct_conninfo;
+  auto name_target = [&](const Status& status) {
+    if (status.code() != StatusCode::kUnavailable) return status;
+    return status.Annotate("cannot connect to " + db::RedactDatabaseUrl(conninfo) +
+                           (options.direct_conninfo.empty() ? "" : " (direct_url)"));
+  };
   Session session;
-  CV_ASSIGN_OR_RETURN(session.lock, MigrationLock::Acquire(conninfo, options.lock_timeout_seconds, *options.log));
-  CV_ASSIGN_OR_RETURN(session.conn, db::Connection::Open(conninfo, "credvault migrate"));
+  auto lock = MigrationLock::Acquire(conninfo, options.lock_timeout_seconds, *options.log);
+  if (!lock.ok()) return name_target(lock.status());
+  session.lock = std::move(lock).value();
+  auto conn = db::Connection::Open(conninfo, "credvault migrate");
+  if (!conn.ok()) return name_target(conn.status());
+  session.conn = std::move(conn).value();
   return session;
 }
 

@@ -36,9 +36,26 @@ for format in text json; do
   SECRET_KEY="short-$secret_env_key" "$cv" -vv --log-format "$format" --key-file /nonexistent keys >>"$log" 2>&1 || true
   SECRET_KEY="tiny" "$cv" -vv --log-format "$format" keys >>"$log" 2>&1 || true
 done
-# a deliberately broken DATABASE_URL with a password
-DATABASE_URL="postgresql://user:HYGIENEPASSWORD@127.0.0.1:1/x" "$cv" -vv --key-file "$work/b.key" verify >>"$log" 2>&1 || true
-DATABASE_URL="mysql://user:HYGIENEPASSWORD@db/x" "$cv" -vv --key-file "$work/b.key" verify >>"$log" 2>&1 || true
+# Unreachable or malformed connection strings carrying a password in every
+# form libpq takes one: userinfo, ?password=, key=value (plain and quoted),
+# SQLAlchemy URLs, sslpassword, a dbname that is itself a URL, a bad %-escape.
+for url in "postgresql://user:HYGIENEPASSWORD@127.0.0.1:1/x" \
+           "postgresql://127.0.0.1:1/x?password=HYGIENEPASSWORD" \
+           "postgresql+asyncpg://user:HYGIENEPASSWORD@127.0.0.1:1/x?ssl=require" \
+           "postgresql+psycopg2://127.0.0.1:1/x?password=HYGIENEPASSWORD" \
+           "host=127.0.0.1 port=1 password=HYGIENEPASSWORD dbname=x" \
+           "host=127.0.0.1 port=1 password='HYGIENEPASSWORD and more' dbname=x" \
+           "postgresql://127.0.0.1:1/x?sslmode=require&sslpassword=HYGIENEPASSWORD" \
+           "dbname='postgresql://u:HYGIENEPASSWORD@127.0.0.1:1/x' port=1" \
+           "postgresql://user:HYGIENEPASSWORD%zz@127.0.0.1:1/x" \
+           "host=127.0.0.1 password='HYGIENEPASSWORD" \
+           "mysql://user:HYGIENEPASSWORD@db/x"; do
+  for command in verify current status; do
+    DATABASE_URL="$url" "$cv" -vv --key-file "$work/b.key" "$command" >>"$log" 2>&1 || true
+  done
+  "$cv" -vv --key-file "$work/b.key" --database-url "dbname=$db" --direct-url "$url" migrate >>"$log" 2>&1 || true
+  "$cv" -vv --log-format json --key-file "$work/b.key" --database-url "$url" keys >>"$log" 2>&1 || true
+done
 
 # A running job's argv and environment, as any local user with ps (or root
 # with /proc/PID/environ) sees them: keys given in SECRET_KEY* are wiped
