@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Performance report (DESIGN §8). Everything is measured in ONE run on this
+# Performance report (targets in docs/ARCHITECTURE.md). Everything is measured in ONE run on this
 # machine against a throwaway PostgreSQL, and reported as ratios to baselines
 # measured in the same run (machines here are noisy; absolute numbers are not
 # comparable across runs).
@@ -8,7 +8,8 @@
 #
 # Measures: a server-side UPDATE rewriting the same three columns of the same
 # rows (the physical limit), credvault encrypt / rotate / verify (rows/s, ratio
-# to that baseline, peak RSS), a Python Fernet + psycopg2 batch rotation and
+# to that baseline, peak RSS), rotate through PgBouncer in transaction mode
+# (ratio to the direct rotate), a Python Fernet + psycopg2 batch rotation and
 # decrypt of the same rows (the peer), and credentials_for_account latency.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -43,8 +43,8 @@ typedef struct credvault_credentials {
   char* refresh_token;
 } credvault_credentials;
 
-/* Opens a vault. database_url: libpq URL or key=value ("" or NULL = PG*
- * variables). primary_key: key text ("base64:..." or >= 32 bytes).
+/* Opens a vault. database_url: libpq URL, SQLAlchemy URL or key=value
+ * ("" or NULL = PG* variables). primary_key: key text ("base64:..." or >= 32 bytes).
  * fallback_keys: n_fallback_keys key texts (may be NULL when 0).
  * environment: "development" | "staging" | "production" (NULL = production).
  * migrations_dir: folder whose head the schema must be at (NULL = installed).

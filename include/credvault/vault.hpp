@@ -33,7 +33,9 @@ enum class LogLevel { kDebug, kInfo, kWarning, kError };
 using LogFunction = std::function<void(LogLevel level, std::string_view message)>;
 
 struct VaultOptions {
-  // libpq URL or key=value string ("" = libpq's PG* environment variables).
+  // libpq URL, SQLAlchemy URL ("postgresql+asyncpg://...": the driver part
+  // is dropped) or key=value string ("" = libpq's PG* environment variables).
+  // Every libpq parameter is honoured (sslmode, sslrootcert, ...).
   std::string database_url;
   // The keys: primary encrypts, fallbacks decrypt during a rotation.
   std::optional<Keyring> keyring;

@@ -53,6 +53,15 @@ base2_secs=$(baseline); base2_rate=$(rate "$rows" "$base2_secs")
 echo "== rotate (A -> B)" >&2
 SECRET_KEY=$key_b SECRET_KEY_FALLBACKS=$key_a run "$cv" -q rotate; rot_secs=$secs rot_rss=$rss rot_rate=$(rate "$rows" "$secs")
 psql -q -c "VACUUM ANALYZE credentials"
+echo "== rotate through PgBouncer in transaction mode (B -> A)" >&2
+: "${CREDVAULT_TEST_POOLER_HOST:?scripts/with-postgres.sh starts the pooler}" "${CREDVAULT_TEST_POOLER_PORT:?}"
+pooled_url="host=$CREDVAULT_TEST_POOLER_HOST port=$CREDVAULT_TEST_POOLER_PORT dbname=$db"
+DATABASE_URL=$pooled_url SECRET_KEY=$key_a SECRET_KEY_FALLBACKS=$key_b run "$cv" -q rotate
+pooled_rate=$(rate "$rows" "$secs") pooled_rss=$rss
+psql -q -c "VACUUM ANALYZE credentials"
+echo "== rotate back directly (A -> B), for verify and the peer" >&2
+SECRET_KEY=$key_b SECRET_KEY_FALLBACKS=$key_a "$cv" -q rotate
+psql -q -c "VACUUM ANALYZE credentials"
 echo "== verify" >&2
 values=$(psql -Atc "SELECT count(client_id) + count(client_secret) + count(refresh_token) FROM credentials")
 SECRET_KEY=$key_b run "$cv" -q verify; ver_rss=$rss ver_rate=$(rate "$values" "$secs")
@@ -77,6 +86,8 @@ printf '%-34s %12s %10s %10s\n' "baseline UPDATE (plaintext rows)" "$base_rate" 
 printf '%-34s %12s %10s %10s\n' "encrypt" "$enc_rate" "$(ratio "$enc_rate" "$base_rate")" "$((enc_rss / 1024)) MB"
 printf '%-34s %12s %10s %10s\n' "baseline UPDATE (ciphertext rows)" "$base2_rate" "1.00" "-"
 printf '%-34s %12s %10s %10s\n' "rotate" "$rot_rate" "$(ratio "$rot_rate" "$base2_rate")" "$((rot_rss / 1024)) MB"
+printf '%-34s %12s %10s %10s\n' "rotate through PgBouncer" "$pooled_rate" "$(ratio "$pooled_rate" "$base2_rate")" "$((pooled_rss / 1024)) MB"
+printf '%-34s %12s\n' "pooled / direct rotate" "$(ratio "$pooled_rate" "$rot_rate")"
 printf '%-34s %12s %10s %10s\n' "verify (values/s)" "$ver_rate" "-" "$((ver_rss / 1024)) MB"
 if [ "$fernet_rot_rate" != 0 ]; then
   printf '%-34s %12s %10s %10s\n' "Fernet+psycopg2 rotation" "$fernet_rot_rate" "$(ratio "$fernet_rot_rate" "$base2_rate")" "-"
@@ -86,7 +97,7 @@ if [ "$fernet_rot_rate" != 0 ]; then
 fi
 printf '%-34s %12s\n' "credentials_for_account p50 (us)" "$p50"
 printf '%-34s %12s\n' "credentials_for_account p99 (us)" "$p99"
-printf '{"rows": %s, "baseline_rows_per_s": %s, "encrypt_rows_per_s": %s, "encrypt_ratio": %s, "encrypt_rss_kb": %s, "baseline_ciphertext_rows_per_s": %s, "rotate_rows_per_s": %s, "rotate_ratio": %s, "rotate_rss_kb": %s, "verify_values_per_s": %s, "verify_rss_kb": %s, "fernet_rotate_rows_per_s": %s, "rotate_vs_fernet": %s, "fernet_decrypt_values_per_s": %s, "p50_us": %s, "p99_us": %s}\n' \
+printf '{"rows": %s, "baseline_rows_per_s": %s, "encrypt_rows_per_s": %s, "encrypt_ratio": %s, "encrypt_rss_kb": %s, "baseline_ciphertext_rows_per_s": %s, "rotate_rows_per_s": %s, "rotate_ratio": %s, "rotate_rss_kb": %s, "pooled_rotate_rows_per_s": %s, "pooled_vs_direct": %s, "verify_values_per_s": %s, "verify_rss_kb": %s, "fernet_rotate_rows_per_s": %s, "rotate_vs_fernet": %s, "fernet_decrypt_values_per_s": %s, "p50_us": %s, "p99_us": %s}\n' \
   "$rows" "$base_rate" "$enc_rate" "$(ratio "$enc_rate" "$base_rate")" "$enc_rss" "$base2_rate" "$rot_rate" \
-  "$(ratio "$rot_rate" "$base2_rate")" "$rot_rss" "$ver_rate" "$ver_rss" "$fernet_rot_rate" \
+  "$(ratio "$rot_rate" "$base2_rate")" "$rot_rss" "$pooled_rate" "$(ratio "$pooled_rate" "$rot_rate")" "$ver_rate" "$ver_rss" "$fernet_rot_rate" \
   "$( [ "$fernet_rot_rate" != 0 ] && ratio "$rot_rate" "$fernet_rot_rate" || echo 0)" "$fernet_dec_rate" "$p50" "$p99"

@@ -13,7 +13,7 @@ namespace credvault::crypto {
 Status HkdfSha256(const std::uint8_t* salt, std::size_t salt_size, const std::uint8_t* ikm, std::size_t ikm_size,
                   const std::uint8_t* info, std::size_t info_size, std::uint8_t* out, std::size_t length);
 
-// The derivations of DESIGN §3 (salt "credvault.v1").
+// The derivations of docs/ARCHITECTURE.md, "Keys" (salt "credvault.v1").
 inline constexpr std::string_view kCredvaultSalt = "credvault.v1";
 
 }  // namespace credvault::crypto

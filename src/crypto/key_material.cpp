@@ -1,4 +1,4 @@
-// Key text → input keying material, kid derivation, key generation (DESIGN §3).
+// Key text → input keying material, kid derivation, key generation (docs/ARCHITECTURE.md, "Keys").
 #include <sodium.h>
 
 #include "common/utf8.hpp"

@@ -3,9 +3,7 @@
 #include "db/database_url.hpp"
 
 #include <pqxx/pqxx>
-#include <pqxx/tablewriter>
 
-#include <cstring>
 #include <exception>
 
 namespace credvault::db {
@@ -103,28 +101,6 @@ Rows ToRows(const pqxx::result& result) {
   return rows;
 }
 
-// COPY text format: NULL is \N; backslash, tab, newline and CR are escaped.
-void AppendCopyField(std::string& line, const char* field) {
-  if (field == nullptr) {
-    line += "\\N";
-    return;
-  }
-  // Copies runs of ordinary chars at once: row jobs send megabytes per batch.
-  for (const char* p = field;;) {
-    const std::size_t run = std::strcspn(p, "\\\t\n\r");
-    line.append(p, run);
-    p += run;
-    switch (*p) {
-      case '\0': return;
-      case '\\': line += "\\\\"; break;
-      case '\t': line += "\\t"; break;
-      case '\n': line += "\\n"; break;
-      case '\r': line += "\\r"; break;
-    }
-    ++p;
-  }
-}
-
 pqxx::result RunParams(pqxx::transaction_base& tx, std::string_view sql, const Params& params) {
   if (params.empty()) return tx.exec(std::string(sql));
   auto pointers = ParamPointers(params);
@@ -215,38 +191,6 @@ Status Transaction::Exec(std::string_view sql, const Params& params) { return Qu
 Status Transaction::ExecScript(std::string_view sql) {
   if (impl_->done) return InternalError("transaction already finished");
   return TranslateOn(*impl_->owner->conn, [&] { impl_->work->exec(std::string(sql)); });
-}
-
-Status Transaction::CopyIn(const std::string& table, const std::vector<std::string>& columns,
-                           const std::function<bool(std::vector<const char*>& fields)>& next_row) {
-  if (impl_->done) return InternalError("transaction already finished");
-  std::vector<std::string> quoted;
-  quoted.reserve(columns.size());
-  for (const auto& column : columns) quoted.push_back(QuoteIdentifier(column));
-  return TranslateOn(*impl_->owner->conn, [&] {
-    // tablewriter is deprecated in 6.4, but its raw-line interface is the one
-    // COPY path that takes a runtime-sized row (stream_to wants tuples).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    pqxx::tablewriter writer(*impl_->work, QuoteIdentifier(table), quoted.begin(), quoted.end());
-#pragma GCC diagnostic pop
-    std::vector<const char*> fields(columns.size(), nullptr);
-    std::string line;
-    try {
-      while (next_row(fields)) {
-        line.clear();
-        for (std::size_t i = 0; i < fields.size(); ++i) {
-          if (i > 0) line += '\t';
-          AppendCopyField(line, fields[i]);
-        }
-        writer.write_raw_line(line);
-      }
-    } catch (...) {
-      try { writer.complete(); } catch (...) {}
-      throw;
-    }
-    writer.complete();
-  });
 }
 
 Status Transaction::Commit() {

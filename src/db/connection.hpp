@@ -7,7 +7,6 @@
 // parameter value.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -88,13 +87,6 @@ class Transaction {
   // Several statements without parameters (a migration's up or down section).
   Status ExecScript(std::string_view sql);
 
-  // Streams rows into `table` with COPY. `next_row` is called repeatedly; it
-  // fills `fields` (one entry per column, nullptr = NULL) and returns false
-  // when there are no more rows. The pointers must stay valid until the next
-  // call. `table` and `columns` are identifiers chosen by credvault, quoted here.
-  Status CopyIn(const std::string& table, const std::vector<std::string>& columns,
-                const std::function<bool(std::vector<const char*>& fields)>& next_row);
-
   Status Commit();
   // Rolls back now (the destructor does this too).
   void Abort();
@@ -107,7 +99,7 @@ class Transaction {
 };
 
 // Quotes an identifier for SQL ("name" with inner quotes doubled). For the
-// few places where an identifier cannot be a parameter (schema names, COPY).
+// few places where an identifier cannot be a parameter (schema names).
 std::string QuoteIdentifier(std::string_view identifier);
 
 }  // namespace credvault::db

@@ -1,5 +1,5 @@
 // The row jobs over the encrypted columns of `credentials`: encrypt, decrypt,
-// rotate and verify (DESIGN §6).
+// rotate and verify (docs/ARCHITECTURE.md, "Row jobs").
 //
 // All run online: batches of `batch_size` rows in id order, one transaction
 // per batch, crypto on worker threads, and compare-and-set writes — a value is

@@ -171,7 +171,7 @@ class Engine {
       // Pipelined over three sessions: while batch N is written on one
       // writer, batch N-1 finishes on the other and batch N+1 is fetched and
       // transformed on the reader, so the server works on two writes at once
-      // (its COPY of one overlaps the UPDATE of the other). Batches are
+      // (it parses one batch's arrays while it updates the other's rows). Batches are
       // disjoint id ranges: the two writers never wait for each other.
       // (Declared before `writing`, whose destructor waits for the write.)
       std::unique_ptr<Prepared> written_batch;

@@ -3,6 +3,7 @@
 #include <array>
 #include <map>
 
+#include "db/database_url.hpp"
 #include "vault/connection_pool.hpp"
 #include "vault/schema_gate.hpp"
 
@@ -64,6 +65,9 @@ Vault::~Vault() = default;
 
 StatusOr<Vault> Vault::Open(VaultOptions options) {
   if (!options.keyring) return InvalidArgumentError("VaultOptions.keyring is required");
+  auto conninfo = db::NormalizeDatabaseUrl(options.database_url);
+  if (!conninfo.ok()) return conninfo.status().Annotate("VaultOptions.database_url");
+  options.database_url = std::move(conninfo).value();
   Keyring keyring = *options.keyring;
   auto state = std::make_unique<State>(std::move(options), std::move(keyring));
 

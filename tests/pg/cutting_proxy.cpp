@@ -36,8 +36,8 @@ bool SendAll(int fd, const char* data, std::size_t size) {
 
 }  // namespace
 
-CuttingProxy::CuttingProxy(std::string upstream_host, int upstream_port, long cut_after_copy_rows)
-    : upstream_host_(std::move(upstream_host)), upstream_port_(upstream_port), cut_after_(cut_after_copy_rows) {
+CuttingProxy::CuttingProxy(std::string upstream_host, int upstream_port, long cut_in_batch)
+    : upstream_host_(std::move(upstream_host)), upstream_port_(upstream_port), cut_after_(cut_in_batch) {
   listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -102,11 +102,11 @@ void CuttingProxy::Accept() {
 }
 
 // Server bytes go through as they come; client bytes are forwarded message
-// by message so that a cut can land inside a CopyData ('d') message.
+// by message so that a cut can land inside a batch's Bind ('B') message.
 void CuttingProxy::Pump(int client, int server) {
   std::string pending;  // client bytes not yet forwarded (an incomplete message)
   bool startup = true;  // untyped messages until the startup packet
-  long copy_rows = 0;
+  long batches = 0;
   char chunk[65536];
   pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
   bool open = true;
@@ -128,13 +128,13 @@ void CuttingProxy::Pump(int client, int server) {
       if (startup) {
         const std::uint32_t code = length >= 8 ? ReadInt32(pending, 4) : 0;
         startup = code == kSslRequest || code == kGssEncRequest;
-      } else if (pending[0] == 'd' && ++copy_rows == cut_after_) {
+      } else if (pending[0] == 'B' && length >= kBatchBindBytes && ++batches == cut_after_) {
         (void)SendAll(server, pending.data(), length / 2);
         cut_done_ = true;
         open = false;
         break;
-      } else if (pending[0] == 'd') {
-        ++copy_rows_;
+      } else if (pending[0] == 'B' && length >= kBatchBindBytes) {
+        ++batches_;
       }
       if (!SendAll(server, pending.data(), length)) {
         open = false;

@@ -216,19 +216,18 @@ TEST_CASE("SQL injection: account ids are integers, values are parameters, ident
   CHECK(nlohmann::json::parse(get.out)["client_secret"] == hostile);
   CHECK(db.Query("SELECT count(*) FROM credentials").text(0, 0) == "50");
 
-  // Identifiers credvault cannot bind as parameters (COPY's table) are quoted.
-  auto conn = db.Connect();
-  const std::string evil = "batch\"; DROP TABLE credentials; --";
-  REQUIRE(conn->Exec("CREATE TABLE " + db::QuoteIdentifier(evil) + " (v text)").ok());
-  auto tx = conn->Begin();
-  REQUIRE(tx.ok());
-  bool sent = false;
-  REQUIRE((*tx)->CopyIn(evil, {"v"}, [&](std::vector<const char*>& fields) {
-    if (sent) return false;
-    fields[0] = hostile.c_str();
-    return sent = true;
-  }).ok());
-  REQUIRE((*tx)->Commit().ok());
-  CHECK(db.Query("SELECT v FROM " + db::QuoteIdentifier(evil)).text(0, 0) == hostile);
+  // Row jobs send a batch as array literals: a plaintext full of quotes,
+  // backslashes, braces, commas and the word NULL survives decrypt and
+  // encrypt byte for byte, and lands in its own row only.
+  const std::string array_hostile = "{\"NULL\",\\\"}, NULL ,'\\\\'} \"";
+  nlohmann::json second = {{"refresh_token", array_hostile}};
+  REQUIRE(RunCli({"put", "--account", "6"}, KeyEnv(db, key), second.dump()).exit_code == 0);
+  REQUIRE(RunCli({"decrypt", "--yes", "--batch-size", "7"}, KeyEnv(db, key)).exit_code == 0);
+  CHECK(db.Query("SELECT client_secret FROM credentials WHERE account_id = 5").text(0, 0) == hostile);
+  CHECK(db.Query("SELECT refresh_token FROM credentials WHERE account_id = 6").text(0, 0) == array_hostile);
+  REQUIRE(RunCli({"encrypt", "--batch-size", "7"}, KeyEnv(db, key)).exit_code == 0);
+  auto again = RunCli({"get", "--account", "6", "--reveal"}, KeyEnv(db, key));
+  REQUIRE(again.exit_code == 0);
+  CHECK(nlohmann::json::parse(again.out)["refresh_token"] == array_hostile);
   CHECK(db.Query("SELECT count(*) FROM credentials").text(0, 0) == "50");
 }

@@ -197,3 +197,30 @@ TEST_CASE("CLI put reads JSON from stdin - get masks unless --reveal", "[vault][
   CHECK(parsed["client_id"] == "\u2026ab\\\"");  // "…" + the last 4 bytes: a, b, backslash, quote
   CHECK(parsed["client_secret"] == "\u2026\u20ac");  // "…€": 4 bytes would cut the é
 }
+
+TEST_CASE("Open takes the SQLAlchemy form of DATABASE_URL and refuses one libpq cannot parse", "[vault]") {
+  TestDatabase db;
+  const std::string key = credvault::testing::NewBase64Key();
+  AtHead(db, key, 1);
+  auto options = Options(db, Ring(key), "staging");
+  // The test server's host, port and user come from libpq's PG* variables
+  // (or the URL's own form is kept when DATABASE_URL is one).
+  options.database_url = db.url().rfind("postgresql://", 0) == 0
+                             ? "postgresql+psycopg2://" + db.url().substr(std::string("postgresql://").size())
+                             : "postgresql+psycopg2:///" + db.name();
+  auto vault = Vault::Open(std::move(options));
+  REQUIRE(vault.ok());
+  CredentialsUpdate update;
+  update.client_id = "amzn1.application-oa2-client.sqlalchemy";
+  REQUIRE(vault->put_credentials(1, update).ok());
+  auto got = vault->credentials_for_account(1);
+  REQUIRE(got.ok());
+  REQUIRE(got->client_id.has_value());
+
+  auto bad = Options(db, Ring(key), "staging");
+  bad.database_url = "postgresql://u:hunter2%zz@localhost/x";
+  auto refused = Vault::Open(std::move(bad));
+  REQUIRE(!refused.ok());
+  CHECK(refused.status().code() == StatusCode::kInvalidArgument);
+  CHECK(refused.status().message().find("hunter2") == std::string::npos);
+}
