@@ -489,6 +489,8 @@ Status MigrateOutOfOrder(const MigratorOptions& options, const MigrationSet& set
   db::Connection& conn = *session.conn;
   CV_RETURN_IF_ERROR(EnsureHistoryTables(conn));
   CV_RETURN_IF_ERROR(CheckEnvironment(conn, options.environment));
+  // As for a plain migrate: an interrupted native step is pending again, not a stamp job.
+  CV_RETURN_IF_ERROR(ResumeInterruptedSteps(options, conn, set, true));
   CV_ASSIGN_OR_RETURN(SchemaState state, ReadSchemaState(conn, set));
   CV_RETURN_IF_ERROR(CheckStartable(state));
   CV_ASSIGN_OR_RETURN(OutOfOrderPlan plan, PlanOutOfOrder(set, state, target));

@@ -164,6 +164,30 @@ TEST_CASE("the capacity preflight's fix for a long refresh token works as printe
             .text(0, 0) == "0");
 }
 
+TEST_CASE("a widening created but then run through plain migrate is named, not asked for again",
+          "[migrate][out-of-order]") {
+  TestDatabase db;
+  ShippedMigrations migrations;
+  Populate(db, 10);
+  REQUIRE(db.Connect()->Exec("UPDATE credentials SET refresh_token = 'Atzr|' || repeat('t', 400) WHERE id = 3").ok());
+  auto env = KeyEnv(db, NewBase64Key());
+  env["CREDVAULT_MIGRATIONS_DIR"] = migrations.path();
+  auto created = RunCli({"create", "widen refresh_token", "--up",
+                         "ALTER TABLE credentials ALTER COLUMN refresh_token TYPE varchar(1024);"},
+                        env);
+  REQUIRE(created.exit_code == 0);
+  const std::string revision = std::filesystem::path(created.out).filename().string().substr(0, 13);
+
+  auto refused = RunCli({"migrate"}, env);  // sorts the widening after 0002: refused, nothing applied
+  CHECK(refused.exit_code == 5);
+  CHECK(Contains(refused.err, "If pending " + revision + " already widens the column, apply it ahead instead of "
+                              "creating another: credvault migrate --out-of-order --to " + revision));
+  CHECK(RunCli({"current"}, env).out == "20260215_0001\n");
+  REQUIRE(RunCli({"migrate", "--out-of-order", "--to", revision}, env).exit_code == 0);
+  REQUIRE(RunCli({"migrate"}, env).exit_code == 0);
+  CHECK(RunCli({"verify"}, env).exit_code == 0);
+}
+
 TEST_CASE("migrate --out-of-order refuses a native step and a non-transactional migration", "[migrate][out-of-order]") {
   TestDatabase db;
   ShippedMigrations migrations;
