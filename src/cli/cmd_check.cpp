@@ -25,7 +25,7 @@ void RegisterCheckCommand(CLI::App& app, CommandTable& commands) {
     for (const auto* m : state.out_of_order) {
       problems.push_back("history: " + m->revision + " is not applied but older than " + state.current);
     }
-    CV_ASSIGN_OR_RETURN(std::vector<std::string> drift, migrate::DetectDrift(*conn, set, state.current));
+    CV_ASSIGN_OR_RETURN(std::vector<std::string> drift, migrate::DetectDrift(*conn, set, state.applied_in_order));
     for (const auto& line : drift) problems.push_back("drift: " + line);
     for (const auto& line : problems) std::cout << line << "\n";
     std::cout << std::flush;

@@ -38,10 +38,12 @@ std::string TodayUtc() {
 
 void RegisterCreateCommand(CLI::App& app, CommandTable& commands) {
   CLI::App* sub = app.add_subcommand("create", "Write a new migration file with the next revision id");
-  struct Options { std::string message; std::string step; };
+  struct Options { std::string message; std::string step; std::string up; std::string down; };
   auto options = std::make_shared<Options>();
   sub->add_option("MESSAGE", options->message, "What the migration does (becomes the file's slug)")->required();
-  sub->add_option("--step", options->step, "A native data step (encrypt | decrypt) instead of SQL");
+  auto* step = sub->add_option("--step", options->step, "A native data step (encrypt | decrypt) instead of SQL");
+  sub->add_option("--up", options->up, "SQL of the -- migrate:up section (default: empty, to edit)")->excludes(step);
+  sub->add_option("--down", options->down, "SQL of the -- migrate:down section (default: empty, to edit)")->excludes(step);
   commands.Add(sub, [options](CommandContext& context) -> Status {
     const std::string slug = Slug(options->message);
     if (slug.empty()) return UsageError("MESSAGE needs at least one letter or digit");
@@ -62,10 +64,13 @@ void RegisterCreateCommand(CLI::App& app, CommandTable& commands) {
     const std::string path = (std::filesystem::path(set.dir()) / (revision + "_" + slug + ".sql")).string();
     std::string body = "-- " + options->message + "\n\n";
     if (options->step.empty()) {
-      body += "-- migrate:up\n\n\n-- migrate:down\n\n";
+      body += "-- migrate:up\n" + options->up + "\n\n-- migrate:down\n" + options->down + "\n";
     } else {
       body += "-- migrate:up\n-- migrate:step " + options->step + "\n\n-- migrate:down\n";
     }
+    // SQL given on the command line is checked like any migration file
+    // before the file exists (exit 3 with the line, nothing written).
+    CV_RETURN_IF_ERROR(migrate::ParseMigration(path, body).status());
     int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0) return AlreadyExistsError("cannot create " + path + " (does it exist already?)");
     bool written = write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size());

@@ -1,4 +1,5 @@
 // credvault history: every revision, applied or pending, when, by whom, checksum state.
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -25,10 +26,13 @@ void RegisterHistoryCommand(CLI::App& app, CommandTable& commands) {
         applied_at = row->second.applied_at;
         by = row->second.applied_by;
         checksum = file == nullptr ? "missing" : (file->checksum == row->second.checksum ? "ok" : "changed");
-      } else if (revision < state.current) {
+      } else if (file != nullptr && std::count(state.out_of_order.begin(), state.out_of_order.end(), file) != 0) {
         status = "out-of-order";
       }
-      const std::string description = file != nullptr ? file->Description() : row->second.description;
+      std::string description = file != nullptr ? file->Description() : row->second.description;
+      if (row != state.history.end() && !row->second.applied_ahead_of.empty()) {
+        description += " (applied out of order, ahead of " + row->second.applied_ahead_of + ")";
+      }
       std::printf("%-14s %-12s %-21s %-16s %-9s %s\n", revision.c_str(), status.c_str(), applied_at.c_str(), by.c_str(),
                   checksum.c_str(), description.c_str());
     }

@@ -4,6 +4,26 @@
 #include "cli/migrator_access.hpp"
 
 namespace credvault::cli {
+namespace {
+
+// The safety checks of Rollback that depend on the environment, made
+// without a key or the migration lock (for --sql): the recorded environment
+// must match the run's, and the decrypt step never runs in production.
+Status RollbackRefusal(const CommandContext& context, db::Connection& conn, const migrate::MigrationSet& set,
+                       const migrate::SchemaState& state, const migrate::RollbackTarget& target) {
+  CV_RETURN_IF_ERROR(migrate::CheckEnvironment(conn, context.settings().environment));
+  CV_ASSIGN_OR_RETURN(std::vector<const migrate::Migration*> plan, migrate::PlanRollback(set, state, target));
+  for (const migrate::Migration* m : plan) {
+    if (m->down.step == std::string("decrypt") && context.settings().environment == "production") {
+      return FailedPreconditionError(m->revision + " (step decrypt): the decrypt step stores credentials in "
+                                     "plaintext and is never run in production",
+                                     "production");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 void RegisterRollbackCommand(CLI::App& app, CommandTable& commands) {
   CLI::App* sub = app.add_subcommand("rollback", "Undo applied migrations (default: the last one)");
@@ -22,8 +42,13 @@ void RegisterRollbackCommand(CLI::App& app, CommandTable& commands) {
       CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, context.Connect("credvault rollback --sql"));
       CV_ASSIGN_OR_RETURN(migrate::SchemaState state, migrate::ReadSchemaState(*conn, set));
       CV_ASSIGN_OR_RETURN(std::string sql, migrate::RollbackSql(set, state, target));
+      // A preview of a plan the real rollback refuses must say so, and fail
+      // as it would: printing a decrypt plan for production as if it could
+      // run misleads whoever reviews it.
+      const Status refusal = RollbackRefusal(context, *conn, set, state, target);
+      if (!refusal.ok()) sql = "-- credvault rollback would REFUSE this plan: " + refusal.message() + "\n" + sql;
       std::cout << sql << std::flush;
-      return Status::Ok();
+      return refusal;
     }
     const std::string what = options->to.empty() ? std::to_string(target.steps) + " migration(s)"
                                                   : "everything after " + options->to;

@@ -15,7 +15,7 @@ void RegisterStatusCommand(CLI::App& app, CommandTable& commands) {
     CV_ASSIGN_OR_RETURN(migrate::SchemaState state, migrate::ReadSchemaState(*conn, set));
     CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, migrate::ReadRecordedEnvironment(*conn));
     CV_ASSIGN_OR_RETURN(std::string holder, migrate::MigrationLock::DescribeHolder(*conn));
-    CV_ASSIGN_OR_RETURN(std::vector<std::string> drift, migrate::DetectDrift(*conn, set, state.current));
+    CV_ASSIGN_OR_RETURN(std::vector<std::string> drift, migrate::DetectDrift(*conn, set, state.applied_in_order));
 
     std::cout << "database:     " << context.settings().database_display << "\n";
     std::cout << "current:      " << (state.current.empty() ? "base" : migrate::DescribeCurrent(state, set)) << "\n";
@@ -26,6 +26,10 @@ void RegisterStatusCommand(CLI::App& app, CommandTable& commands) {
     for (const auto* m : state.out_of_order) {
       std::cout << "out of order: " << m->revision << " is not applied but older than " << state.current
                 << " (migrate refuses until resolved)\n";
+    }
+    for (const auto* row : state.applied_ahead) {
+      std::cout << "applied ahead: " << row->revision << " was applied out of order, ahead of " << row->applied_ahead_of
+                << "\n";
     }
     for (const auto* row : state.unfinished) std::cout << "unfinished:   " << row->revision << " (" << row->state << ")\n";
     for (const auto& revision : state.missing_files) std::cout << "missing file: " << revision << " is applied but its file is gone\n";

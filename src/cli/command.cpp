@@ -40,6 +40,8 @@ const CommandRunner* CommandTable::Selected(const CLI::App& app) const {
   for (const CLI::App* sub : app.get_subcommands()) {
     auto it = runners_.find(sub);
     if (it != runners_.end()) return &it->second;
+    // Nested commands (`env set`): the runner belongs to the innermost one.
+    if (const CommandRunner* nested = Selected(*sub)) return nested;
   }
   return nullptr;
 }

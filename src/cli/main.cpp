@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   RegisterStampCommand(app, commands);
   RegisterResetCommand(app, commands);
   RegisterCheckCommand(app, commands);
+  RegisterEnvCommand(app, commands);
   RegisterKeygenCommand(app, commands);
   RegisterKeysCommand(app, commands);
   RegisterEncryptCommand(app, commands);

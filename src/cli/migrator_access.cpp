@@ -37,7 +37,12 @@ class RowJobSteps final : public migrate::StepRunner {
   }
 
  private:
-  StatusOr<jobs::JobOptions> Options(const std::string& step) { return JobOptionsFor(context_, step, 0, 0, false); }
+  StatusOr<jobs::JobOptions> Options(const std::string& step) {
+    CV_ASSIGN_OR_RETURN(jobs::JobOptions options, JobOptionsFor(context_, step, 0, 0, false));
+    // A refused step is fixed, then the migration is run again, not the job.
+    options.rerun_command = "credvault migrate";
+    return options;
+  }
 
   CommandContext& context_;
 };

@@ -45,6 +45,9 @@ struct JobOptions {
   const std::atomic<bool>* stop = nullptr;  // set → stop after the current batch, kCancelled
   std::shared_ptr<spdlog::logger> log;
   ProgressFunction progress;
+  // The command a refusal's fix ends with ("credvault migrate" when the job
+  // runs as a migration step); "" = the job's own command.
+  std::string rerun_command;
 };
 
 // A value that verify could not decrypt, or that a job found malformed.

@@ -81,8 +81,10 @@ struct PendingValues {
 
 // One scan of credentials (row-wise: a third of the cost of one per column)
 // for every column's over-long values and, with `check_malformed`, malformed
-// cv1: values (then kDataLoss naming them, as CheckNoMalformedValues).
-Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingValues& pending, bool check_malformed) {
+// cv1: values (then kDataLoss naming them, as CheckNoMalformedValues). A
+// refusal ends with the exact commands that fix it, `rerun` last.
+Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingValues& pending, bool check_malformed,
+                     const std::string& rerun) {
   CV_ASSIGN_OR_RETURN(db::Rows limits,
                       conn.Query("SELECT column_name, character_maximum_length FROM information_schema.columns "
                                  "WHERE table_schema = current_schema() AND table_name = 'credentials' "
@@ -110,7 +112,7 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingVal
                               : std::string(", 0");
   }
   CV_ASSIGN_OR_RETURN(db::Rows counts, conn.Query("SELECT " + select + " FROM credentials", params));
-  std::string problems;
+  std::string problems, widened, up, down;
   for (std::size_t c = 0; c < kColumnCount; ++c) {
     if (counts.text(0, 3 * c + 2) != "0") return CheckNoMalformedValues(conn);
     if (counts.text(0, 3 * c) == "0") continue;
@@ -123,12 +125,24 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingVal
     problems += "\n  credentials." + column + ": " + counts.text(0, 3 * c) +
                 " value(s) too long to encrypt into varchar(" + std::to_string(limit) + "): the longest plaintext is " +
                 std::to_string(longest) + " bytes, at most " + std::to_string(MaxPlaintextLength(limit, ring.algorithm())) +
-                " fit. Widen it with a migration (metadata-only in PostgreSQL): `credvault create \"widen " + column +
-                "\"` containing\n    ALTER TABLE credentials ALTER COLUMN " + column + " TYPE varchar(" +
-                std::to_string(widen_to) + ");";
+                " fit";
+    widened += (widened.empty() ? "" : " and ") + column;
+    up += std::string(up.empty() ? "" : " ") + "ALTER TABLE credentials ALTER COLUMN " + column + " TYPE varchar(" +
+          std::to_string(widen_to) + ");";
+    // Undone in reverse; PostgreSQL refuses it (and changes nothing) while a value is too long for the old width.
+    down = "ALTER TABLE credentials ALTER COLUMN " + column + " TYPE varchar(" + std::to_string(limit) + ");" +
+           (down.empty() ? "" : " ") + down;
   }
   if (problems.empty()) return Status::Ok();
-  return FailedPreconditionError("capacity preflight failed, nothing was written:" + problems, "capacity");
+  // --out-of-order: the new migration sorts after any migration still
+  // pending (e.g. 20260215_0002, whose step this is), so it is applied ahead
+  // of them, and recorded as such.
+  return FailedPreconditionError(
+      "capacity preflight failed, nothing was written:" + problems +
+          "\nWiden the column with a migration applied now, ahead of any pending one (metadata-only in PostgreSQL: no "
+          "table rewrite), then run this again; exactly:\n  credvault create \"widen " + widened + "\" --up \"" + up +
+          "\" --down \"" + down + "\"\n  credvault migrate --out-of-order\n  " + rerun,
+      "capacity");
 }
 
 }  // namespace
@@ -148,7 +162,8 @@ Status CheckNoMalformedValues(db::Connection& conn) {
 
 Status EncryptPreflight(const JobOptions& options) {
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault encrypt"));
-  return CheckCapacity(*conn, *options.keyring, {"v.val NOT LIKE 'cv1:%'", "octet_length(v.val)", {}}, true);
+  return CheckCapacity(*conn, *options.keyring, {"v.val NOT LIKE 'cv1:%'", "octet_length(v.val)", {}}, true,
+                       options.rerun_command.empty() ? "credvault encrypt" : options.rerun_command);
 }
 
 Status DecryptPreflight(const JobOptions& options) {
@@ -168,7 +183,7 @@ StatusOr<KidCounts> RotatePreflight(const JobOptions& options) {
                                       "split_part(v.val, ':', 2) <> $2",
                                       kPlaintextBytes,
                                       {ring.primary_kid(), std::string(1, static_cast<char>(ring.algorithm()))}},
-                                     false));
+                                     false, options.rerun_command.empty() ? "credvault rotate" : options.rerun_command));
   }
   return counts;
 }

@@ -118,6 +118,16 @@ std::string WithoutConcurrently(const std::string& sql) {
 
 StatusOr<std::vector<std::string>> DetectDrift(db::Connection& conn, const MigrationSet& migrations,
                                                const std::string& revision) {
+  std::vector<std::string> applied;
+  for (const Migration& migration : migrations.all()) {
+    if (revision.empty() || migration.revision > revision) break;
+    applied.push_back(migration.revision);
+  }
+  return DetectDrift(conn, migrations, applied);
+}
+
+StatusOr<std::vector<std::string>> DetectDrift(db::Connection& conn, const MigrationSet& migrations,
+                                               const std::vector<std::string>& applied) {
   CV_ASSIGN_OR_RETURN(db::Rows live_schema, conn.Query("SELECT current_schema()"));
   const std::string live = live_schema.text(0, 0);
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn.Begin());
@@ -126,8 +136,10 @@ StatusOr<std::vector<std::string>> DetectDrift(db::Connection& conn, const Migra
   const std::string scratch = ScratchSchemaName();
   CV_RETURN_IF_ERROR(tx->Exec("CREATE SCHEMA " + db::QuoteIdentifier(scratch)));
   CV_RETURN_IF_ERROR(tx->Exec("SELECT set_config('search_path', $1, true)", {db::QuoteIdentifier(scratch)}));
-  for (const Migration& migration : migrations.all()) {
-    if (revision.empty() || migration.revision > revision) break;
+  for (const std::string& revision : applied) {
+    const Migration* found_file = migrations.Find(revision);
+    if (found_file == nullptr) continue;
+    const Migration& migration = *found_file;
     if (migration.up.step) continue;  // data steps do not change the schema
     for (const auto& statement : migration.up.Statements()) {
       Status status = tx->Exec(WithoutConcurrently(statement.text));

@@ -22,4 +22,11 @@ namespace credvault::migrate {
 StatusOr<std::vector<std::string>> DetectDrift(db::Connection& conn, const MigrationSet& migrations,
                                                const std::string& revision);
 
+// The same, replaying exactly `applied` (revisions in the order they took
+// effect, SchemaState::applied_in_order): right also when a migration was
+// applied ahead of an older pending one. Revisions without a file are
+// skipped (check reports them on their own).
+StatusOr<std::vector<std::string>> DetectDrift(db::Connection& conn, const MigrationSet& migrations,
+                                               const std::vector<std::string>& applied);
+
 }  // namespace credvault::migrate

@@ -14,6 +14,8 @@ CREATE TABLE IF NOT EXISTS credvault_schema_history (
     tool_version text,
     state        text NOT NULL CHECK (state IN ('applied', 'running', 'failed'))
 );
+-- Added after the first release: databases migrated before get it here.
+ALTER TABLE credvault_schema_history ADD COLUMN IF NOT EXISTS applied_ahead_of text;
 CREATE TABLE IF NOT EXISTS credvault_events (
     id       bigserial PRIMARY KEY,
     at       timestamptz NOT NULL DEFAULT now(),
@@ -56,11 +58,14 @@ StatusOr<std::map<std::string, HistoryRow>> ReadHistory(db::Connection& conn) {
   CV_ASSIGN_OR_RETURN(db::Rows rows,
                       conn.Query("SELECT revision, description, checksum, "
                                  "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z', "
-                                 "applied_by, coalesce(execution_ms::text, ''), state "
-                                 "FROM credvault_schema_history ORDER BY revision"));
+                                 "applied_by, coalesce(execution_ms::text, ''), state, "
+                                 // Read through to_jsonb: read-only commands see databases whose
+                                 // history table predates the column (only migrate adds it).
+                                 "coalesce(to_jsonb(h) ->> 'applied_ahead_of', '') "
+                                 "FROM credvault_schema_history h ORDER BY revision"));
   for (std::size_t i = 0; i < rows.size(); ++i) {
     HistoryRow row{rows.text(i, 0), rows.text(i, 1), rows.text(i, 2), rows.text(i, 3),
-                   rows.text(i, 4), rows.text(i, 5), rows.text(i, 6)};
+                   rows.text(i, 4), rows.text(i, 5), rows.text(i, 6), rows.text(i, 7)};
     out[row.revision] = row;
   }
   return out;

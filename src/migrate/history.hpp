@@ -22,6 +22,11 @@ struct HistoryRow {
   std::string applied_by;
   std::string execution_ms;
   std::string state;  // "applied", "running" or "failed"
+  // "" for a migration applied in revision order. `migrate --out-of-order`
+  // records here the oldest revision that was pending (older, not applied)
+  // when this one was applied ahead of it: that gap is then expected, and a
+  // plain `migrate` fills it instead of refusing it as a late merge.
+  std::string applied_ahead_of;
 };
 
 // Creates the three tables (and the append-only trigger) if missing.
@@ -48,6 +53,8 @@ inline constexpr const char* kInsertHistorySql =
     "ON CONFLICT (revision) DO UPDATE SET description = EXCLUDED.description, checksum = EXCLUDED.checksum, "
     "applied_at = now(), applied_by = current_user, execution_ms = EXCLUDED.execution_ms, "
     "tool_version = EXCLUDED.tool_version, state = EXCLUDED.state";
+inline constexpr const char* kMarkAppliedAheadSql =
+    "UPDATE credvault_schema_history SET applied_ahead_of = $2 WHERE revision = $1";
 inline constexpr const char* kDeleteHistorySql = "DELETE FROM credvault_schema_history WHERE revision = $1";
 
 }  // namespace credvault::migrate

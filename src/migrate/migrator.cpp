@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <thread>
+#include <tuple>
 
 #include "db/database_url.hpp"
 #include "migrate/drift.hpp"
@@ -84,13 +86,39 @@ Status CheckStartable(const SchemaState& state) {
   return Status::Ok();
 }
 
-Status CheckEnvironment(db::Connection& conn, const std::string& environment) {
+// Records the environment when nothing is recorded yet, and says so: the
+// record decides what is refused on this database from then on.
+Status RecordEnvironmentAnnounced(const MigratorOptions& options, db::Connection& conn) {
   CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ReadRecordedEnvironment(conn));
-  if (recorded && *recorded != environment) {
-    return FailedPreconditionError("this database was migrated for '" + *recorded + "' but this run is for '" +
-                                       environment + "'; pass --env " + *recorded +
-                                       " (or set CREDVAULT_ENV) if this is the database you mean",
-                                   "environment_mismatch");
+  CV_RETURN_IF_ERROR(RecordEnvironment(conn, options.environment));
+  if (!recorded) {
+    options.log->info(
+        "recorded environment '{}' for this database (from --env, CREDVAULT_ENV or the config file's environment; "
+        "production when none is given); runs for another environment are refused here from now on. To change it: "
+        "`credvault env set NEW --from {}{}`",
+        options.environment, options.environment, options.environment == "production" ? " --yes" : "");
+  }
+  return Status::Ok();
+}
+
+// A section with no statement and no step: what `credvault create` writes
+// before anyone edits it.
+bool IsEmpty(const Section& section) { return !section.step && section.Statements().empty(); }
+
+// An unedited template would be recorded as applied having done nothing;
+// the SQL written into it afterwards would never run (migrate then refuses
+// the file as edited after it was applied). So it is refused before
+// anything in the plan is applied, rather than applied with a warning.
+Status CheckNoEmptyUp(const std::vector<const Migration*>& plan) {
+  for (const Migration* m : plan) {
+    if (IsEmpty(m->up)) {
+      return FailedPreconditionError(
+          m->path + ": its -- migrate:up section has no SQL (an unedited `credvault create` template?); nothing was "
+                    "applied. Write the migration's statements under -- migrate:up (or create it with `credvault "
+                    "create MESSAGE --up SQL`); a migration meant to change nothing needs an explicit statement such "
+                    "as `SELECT 1;`",
+          "empty_migration");
+    }
   }
   return Status::Ok();
 }
@@ -99,19 +127,26 @@ class Applier {
  public:
   Applier(const MigratorOptions& options, db::Connection& conn) : options_(options), conn_(conn) {}
 
-  Status Up(const Migration& migration) {
+  // `ahead_of` non-empty: recorded as applied out of order, ahead of that
+  // pending revision (transactional migrations only, see MigrateOutOfOrder).
+  Status Up(const Migration& migration, const std::string& ahead_of = "") {
     options_.log->info("applying {} {}", migration.revision, migration.Description());
     auto start = std::chrono::steady_clock::now();
+    ahead_of_ = ahead_of;
     Status status = migration.up.RunsInTransaction() ? InTransaction(migration, migration.up, "up", true)
                                                      : Stepwise(migration, migration.up, "up", true);
+    ahead_of_.clear();
     if (status.ok()) options_.log->info("applied {} in {} ms", migration.revision, MillisecondsSince(start));
     return status;
   }
 
   Status Down(const Migration& migration) {
     options_.log->info("rolling back {} {}", migration.revision, migration.Description());
-    return migration.down.RunsInTransaction() ? InTransaction(migration, migration.down, "down", false)
-                                              : Stepwise(migration, migration.down, "down", false);
+    auto start = std::chrono::steady_clock::now();
+    Status status = migration.down.RunsInTransaction() ? InTransaction(migration, migration.down, "down", false)
+                                                       : Stepwise(migration, migration.down, "down", false);
+    if (status.ok()) options_.log->info("rolled back {} in {} ms", migration.revision, MillisecondsSince(start));
+    return status;
   }
 
  private:
@@ -136,6 +171,9 @@ class Applier {
       if (failed.ok()) {
         failed = up ? tx->Exec(kInsertHistorySql, HistoryParams(migration, MillisecondsSince(start), "applied"))
                     : tx->Exec(kDeleteHistorySql, {migration.revision});
+      }
+      if (failed.ok() && up && !ahead_of_.empty()) {
+        failed = tx->Exec(kMarkAppliedAheadSql, {migration.revision, ahead_of_});
       }
       if (failed.ok()) failed = tx->Commit();
       if (failed.ok()) return Status::Ok();
@@ -195,13 +233,19 @@ class Applier {
 
   const MigratorOptions& options_;
   db::Connection& conn_;
+  std::string ahead_of_;
 };
+
+bool Contains(const std::vector<const Migration*>& migrations, const std::string& revision) {
+  return std::any_of(migrations.begin(), migrations.end(),
+                     [&](const Migration* m) { return m->revision == revision; });
+}
 
 StatusOr<std::vector<const Migration*>> PlanUp(const MigrationSet& set, const SchemaState& state,
                                                  const std::string& target) {
   if (!target.empty()) {
     if (set.Find(target) == nullptr) return InvalidArgumentError("no migration file has revision " + target, "usage");
-    if (!state.current.empty() && target < state.current) {
+    if (!state.current.empty() && target < state.current && !Contains(state.pending, target)) {
       return FailedPreconditionError("the database is already past " + target + " (at " + state.current +
                                      "); use `credvault rollback --to " + target + "`");
     }
@@ -229,21 +273,21 @@ Status PreflightSteps(const MigratorOptions& options, const std::vector<const Mi
 
 StatusOr<std::vector<const Migration*>> PlanDown(const MigrationSet& set, const SchemaState& state,
                                                    const RollbackTarget& target) {
-  std::vector<std::string> applied;
-  for (const auto& [revision, row] : state.history) {
-    if (row.state == "applied") applied.push_back(revision);
-  }
-  std::sort(applied.rbegin(), applied.rend());
+  // Newest first in the order they took effect, so a migration applied
+  // ahead of R is undone after R (the schema goes back the way it came).
+  std::vector<std::string> applied(state.applied_in_order.rbegin(), state.applied_in_order.rend());
   std::vector<std::string> chosen;
   if (target.steps > 0) {
     chosen.assign(applied.begin(), applied.begin() + std::min<std::size_t>(applied.size(), target.steps));
   } else {
-    if (target.revision != "base" && state.history.count(target.revision) == 0) {
+    if (target.revision != "base" &&
+        std::find(applied.begin(), applied.end(), target.revision) == applied.end()) {
       return InvalidArgumentError("revision " + target.revision + " is not applied; give an applied revision or base",
                                   "usage");
     }
     for (const auto& revision : applied) {
-      if (target.revision == "base" || revision > target.revision) chosen.push_back(revision);
+      if (revision == target.revision) break;
+      chosen.push_back(revision);
     }
   }
   std::vector<const Migration*> plan;
@@ -258,12 +302,16 @@ StatusOr<std::vector<const Migration*>> PlanDown(const MigrationSet& set, const 
   return plan;
 }
 
-std::string SectionSql(const Migration& m, const Section& section, bool up) {
+std::string SectionSql(const Migration& m, const Section& section, bool up, const std::string& ahead_of = "") {
   std::string out = "-- " + m.revision + " " + m.Description() + " (" + (up ? "up" : "down") + ")\n";
-  const std::string bookkeeping =
+  std::string bookkeeping =
       up ? "INSERT INTO credvault_schema_history (revision, description, checksum, tool_version, state) VALUES ('" +
                m.revision + "', '" + m.Description() + "', '" + m.checksum + "', '" CREDVAULT_VERSION "', 'applied');\n"
          : "DELETE FROM credvault_schema_history WHERE revision = '" + m.revision + "';\n";
+  if (up && !ahead_of.empty()) {
+    bookkeeping += "UPDATE credvault_schema_history SET applied_ahead_of = '" + ahead_of + "' WHERE revision = '" +
+                   m.revision + "';\n";
+  }
   if (section.step) {
     return out + "-- native step '" + *section.step +
            "': credvault runs it in batches (one transaction per batch); it has no SQL form\n" + bookkeeping + "\n";
@@ -277,6 +325,25 @@ std::string SectionSql(const Migration& m, const Section& section, bool up) {
   }
   if (section.RunsInTransaction()) return out + "BEGIN;\nSET LOCAL lock_timeout = '5s';\n" + body + bookkeeping + "COMMIT;\n\n";
   return out + "-- transaction:false: statements run one by one\n" + body + bookkeeping + "\n";
+}
+
+// A capacity refusal tells to create a widening migration. Whoever created
+// it already but ran a plain `migrate` (which sorts it after the step) must
+// not be sent to create a second one: name the pending candidates.
+Status WithWideningAlreadyPending(const Status& refusal, const std::vector<const Migration*>& plan) {
+  if (refusal.reason() != "capacity") return refusal;
+  auto step = std::find_if(plan.begin(), plan.end(), [](const Migration* m) { return m->up.step.has_value(); });
+  std::vector<const Migration*> later;
+  if (step != plan.end()) {
+    std::copy_if(step + 1, plan.end(), std::back_inserter(later),
+                 [](const Migration* m) { return m->up.RunsInTransaction(); });
+  }
+  if (later.empty()) return refusal;
+  return Status(refusal.code(),
+                refusal.message() + "\nIf pending " + Join(later) +
+                    " already widens the column, apply it ahead instead of creating another: credvault migrate "
+                    "--out-of-order --to " + later.back()->revision,
+                refusal.reason());
 }
 
 // A history row left 'running' (or 'failed') by a native step whose process
@@ -340,9 +407,12 @@ Status MigrateLocked(const MigratorOptions& options, db::Connection& conn, const
     options.log->info("nothing to migrate: the database is at {}", state.current.empty() ? "base" : DescribeCurrent(state, set));
     return Status::Ok();
   }
+  CV_RETURN_IF_ERROR(CheckNoEmptyUp(plan));
   CV_RETURN_IF_ERROR(RefuseSessionWorkThroughPooler(conn, plan, true));
-  CV_RETURN_IF_ERROR(PreflightSteps(options, plan, true));
-  CV_RETURN_IF_ERROR(RecordEnvironment(conn, options.environment));
+  if (Status preflight = PreflightSteps(options, plan, true); !preflight.ok()) {
+    return WithWideningAlreadyPending(preflight, plan);
+  }
+  CV_RETURN_IF_ERROR(RecordEnvironmentAnnounced(options, conn));
   Applier applier(options, conn);
   const std::string from = state.current;
   for (const Migration* m : plan) {
@@ -385,16 +455,30 @@ StatusOr<Session> Lock(const MigratorOptions& options) {
 StatusOr<SchemaState> ReadSchemaState(db::Connection& conn, const MigrationSet& set) {
   SchemaState state;
   CV_ASSIGN_OR_RETURN(state.history, ReadHistory(conn));
+  // Revisions applied in order end at `in_order_tip`; only what is missing
+  // below it is out of order. A gap below a migration applied ahead of it
+  // (--out-of-order) is pending.
+  std::string in_order_tip;
+  // (effective position, 0 = applied ahead of that position / 1 = itself, revision)
+  std::vector<std::tuple<std::string, int, std::string>> order;
   for (const auto& [revision, row] : state.history) {
-    if (row.state == "applied") state.current = std::max(state.current, revision);
+    if (row.state == "applied") {
+      state.current = std::max(state.current, revision);
+      if (row.applied_ahead_of.empty()) in_order_tip = std::max(in_order_tip, revision);
+      if (!row.applied_ahead_of.empty()) state.applied_ahead.push_back(&row);
+      order.emplace_back(row.applied_ahead_of.empty() ? revision : row.applied_ahead_of,
+                         row.applied_ahead_of.empty() ? 1 : 0, revision);
+    }
     if (row.state != "applied") state.unfinished.push_back(&row);
     if (set.Find(revision) == nullptr) state.missing_files.push_back(revision);
   }
+  std::sort(order.begin(), order.end());
+  for (const auto& entry : order) state.applied_in_order.push_back(std::get<2>(entry));
   for (const Migration& m : set.all()) {
     auto it = state.history.find(m.revision);
     if (it != state.history.end()) {
       if (it->second.checksum != m.checksum) state.changed.push_back(&m);
-    } else if (m.revision < state.current) {
+    } else if (m.revision < in_order_tip) {
       state.out_of_order.push_back(&m);
     } else {
       state.pending.push_back(&m);
@@ -405,12 +489,96 @@ StatusOr<SchemaState> ReadSchemaState(db::Connection& conn, const MigrationSet& 
 
 std::string DescribeCurrent(const SchemaState& state, const MigrationSet& set) {
   if (state.current.empty()) return "";
+  std::vector<const Migration*> gap;
+  for (const Migration* m : state.pending) {
+    if (m->revision < state.current) gap.push_back(m);
+  }
+  if (!gap.empty()) return state.current + " (applied out of order; pending before it: " + Join(gap) + ")";
   return state.current + (state.current == set.head() ? " (head)" : "");
 }
 
 Status Migrate(const MigratorOptions& options, const MigrationSet& set, const std::string& target) {
   CV_ASSIGN_OR_RETURN(Session session, Lock(options));
   return MigrateLocked(options, *session.conn, set, target);
+}
+
+namespace {
+
+// The migration `migrate --out-of-order` applies and the pending revisions
+// older than it, which it goes ahead of.
+struct OutOfOrderPlan {
+  const Migration* migration = nullptr;  // nullptr: already applied
+  std::vector<const Migration*> ahead_of;
+};
+
+StatusOr<OutOfOrderPlan> PlanOutOfOrder(const MigrationSet& set, const SchemaState& state, const std::string& target) {
+  const std::string revision = target.empty() ? set.head() : target;
+  OutOfOrderPlan plan;
+  if (revision.empty()) return plan;
+  const Migration* m = set.Find(revision);
+  if (m == nullptr) return InvalidArgumentError("no migration file has revision " + revision, "usage");
+  if (state.history.count(revision) != 0) return plan;
+  if (!m->up.RunsInTransaction()) {
+    return FailedPreconditionError(
+        m->path + ": --out-of-order applies only a migration that runs in one transaction (not a native step, not "
+                  "transaction:false), so that it and its out-of-order record are written together; apply it in "
+                  "order with `credvault migrate`",
+        "out_of_order");
+  }
+  plan.migration = m;
+  for (const Migration* pending : state.pending) {
+    if (pending->revision < revision) plan.ahead_of.push_back(pending);
+  }
+  return plan;
+}
+
+}  // namespace
+
+Status MigrateOutOfOrder(const MigratorOptions& options, const MigrationSet& set, const std::string& target) {
+  CV_ASSIGN_OR_RETURN(Session session, Lock(options));
+  db::Connection& conn = *session.conn;
+  CV_RETURN_IF_ERROR(EnsureHistoryTables(conn));
+  CV_RETURN_IF_ERROR(CheckEnvironment(conn, options.environment));
+  // As for a plain migrate: an interrupted native step is pending again, not a stamp job.
+  CV_RETURN_IF_ERROR(ResumeInterruptedSteps(options, conn, set, true));
+  CV_ASSIGN_OR_RETURN(SchemaState state, ReadSchemaState(conn, set));
+  CV_RETURN_IF_ERROR(CheckStartable(state));
+  CV_ASSIGN_OR_RETURN(OutOfOrderPlan plan, PlanOutOfOrder(set, state, target));
+  if (plan.migration == nullptr) {
+    options.log->info("nothing to migrate: {} is already applied (the database is at {})",
+                      target.empty() ? set.head() : target, DescribeCurrent(state, set));
+    return Status::Ok();
+  }
+  const Migration& m = *plan.migration;
+  CV_RETURN_IF_ERROR(CheckNoEmptyUp({&m}));
+  CV_RETURN_IF_ERROR(RecordEnvironmentAnnounced(options, conn));
+  Applier applier(options, conn);
+  if (plan.ahead_of.empty()) {
+    options.log->info("no older revision is pending: {} is applied in order", m.revision);
+    CV_RETURN_IF_ERROR(applier.Up(m));
+    return AppendEvent(conn, "migrate", m.revision,
+                       "{\"from\": " + JsonString(state.current) + ", \"to\": " + JsonString(m.revision) +
+                           ", \"applied\": 1}");
+  }
+  options.log->warn("applying {} out of order, ahead of pending {}; recorded as such, and the next `credvault migrate` "
+                    "applies {}",
+                    m.revision, Join(plan.ahead_of), Join(plan.ahead_of));
+  Status status = applier.Up(m, plan.ahead_of.front()->revision);
+  if (!status.ok()) {
+    (void)AppendEvent(conn, "migrate_failed", m.revision,
+                      "{\"from\": " + JsonString(state.current) + ", \"error_code\": " + JsonString(status.reason()) +
+                          ", \"out_of_order\": true}");
+    return status;
+  }
+  std::string ahead_json;
+  for (const Migration* pending : plan.ahead_of) ahead_json += (ahead_json.empty() ? "" : ", ") + JsonString(pending->revision);
+  return AppendEvent(conn, "migrate_out_of_order", m.revision,
+                     "{\"from\": " + JsonString(state.current) + ", \"ahead_of\": [" + ahead_json + "]}");
+}
+
+StatusOr<std::vector<const Migration*>> PlanRollback(const MigrationSet& set, const SchemaState& state,
+                                                     const RollbackTarget& target) {
+  return PlanDown(set, state, target);
 }
 
 Status Rollback(const MigratorOptions& options, const MigrationSet& set, const RollbackTarget& target) {
@@ -431,20 +599,27 @@ Status Rollback(const MigratorOptions& options, const MigrationSet& set, const R
   Applier applier(options, conn);
   for (const Migration* m : plan) CV_RETURN_IF_ERROR(applier.Down(*m));
   CV_ASSIGN_OR_RETURN(SchemaState after, ReadSchemaState(conn, set));
-  return AppendEvent(conn, "rollback", plan.back()->revision,
-                     "{\"from\": " + JsonString(state.current) + ", \"to\": " + JsonString(after.current) +
-                         ", \"rolled_back\": " + std::to_string(plan.size()) + "}");
+  CV_RETURN_IF_ERROR(AppendEvent(conn, "rollback", plan.back()->revision,
+                                 "{\"from\": " + JsonString(state.current) + ", \"to\": " + JsonString(after.current) +
+                                     ", \"rolled_back\": " + std::to_string(plan.size()) + "}"));
+  options.log->info("rolled back {} migration(s): the database is at {}", plan.size(),
+                    after.current.empty() ? "base" : DescribeCurrent(after, set));
+  return Status::Ok();
 }
 
-StatusOr<std::string> MigrateSql(const MigrationSet& set, const std::string& from, const std::string& target) {
-  SchemaState state;
-  state.current = from;
-  for (const Migration& m : set.all()) {
-    if (m.revision > from) state.pending.push_back(&m);
-  }
-  CV_ASSIGN_OR_RETURN(std::vector<const Migration*> plan, PlanUp(set, state, target));
+StatusOr<std::string> MigrateSql(const MigrationSet& set, const SchemaState& state, const std::string& target,
+                                 bool out_of_order) {
+  const std::string& from = state.current;
   std::string out = "-- credvault migrate --sql: from " + (from.empty() ? std::string("base") : from) + "\n" +
                     "-- (credvault_schema_history and credvault_events are created first if missing)\n\n";
+  if (out_of_order) {
+    CV_ASSIGN_OR_RETURN(OutOfOrderPlan plan, PlanOutOfOrder(set, state, target));
+    if (plan.migration == nullptr) return out + "-- nothing to apply\n";
+    if (!plan.ahead_of.empty()) out += "-- out of order: ahead of pending " + Join(plan.ahead_of) + "\n";
+    return out + SectionSql(*plan.migration, plan.migration->up, true,
+                            plan.ahead_of.empty() ? "" : plan.ahead_of.front()->revision);
+  }
+  CV_ASSIGN_OR_RETURN(std::vector<const Migration*> plan, PlanUp(set, state, target));
   for (const Migration* m : plan) out += SectionSql(*m, m->up, true);
   if (plan.empty()) out += "-- nothing to apply\n";
   return out;
@@ -466,7 +641,8 @@ Status Stamp(const MigratorOptions& options, const MigrationSet& set, const std:
   CV_RETURN_IF_ERROR(CheckEnvironment(conn, options.environment));
   CV_ASSIGN_OR_RETURN(SchemaState state, ReadSchemaState(conn, set));
   for (const auto& [applied, row] : state.history) {
-    if (applied > revision && row.state == "applied") {
+    // One applied ahead of an older pending revision leaves the gap to fill.
+    if (applied > revision && row.state == "applied" && row.applied_ahead_of.empty()) {
       return FailedPreconditionError("revision " + applied + " (newer than " + revision +
                                      ") is applied; use `credvault rollback --to " + revision + "`");
     }
@@ -487,7 +663,7 @@ Status Stamp(const MigratorOptions& options, const MigrationSet& set, const std:
   }
   CV_RETURN_IF_ERROR(AppendEvent(*tx, "stamp", revision, "{\"recorded\": " + std::to_string(stamped) + "}"));
   CV_RETURN_IF_ERROR(tx->Commit());
-  CV_RETURN_IF_ERROR(RecordEnvironment(conn, options.environment));
+  CV_RETURN_IF_ERROR(RecordEnvironmentAnnounced(options, conn));
   options.log->info("recorded {} as applied ({} history row(s) written); nothing was run", revision, stamped);
   return Status::Ok();
 }
@@ -537,6 +713,53 @@ Status Reset(const MigratorOptions& options, const MigrationSet& set) {
   CV_RETURN_IF_ERROR(conn.ExecScript("DROP SCHEMA " + name + " CASCADE; CREATE SCHEMA " + name));
   CV_RETURN_IF_ERROR(MigrateLocked(options, conn, set, ""));
   return AppendEvent(conn, "reset", set.head(), "{}");
+}
+
+Status CheckEnvironment(db::Connection& conn, const std::string& environment) {
+  CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ReadRecordedEnvironment(conn));
+  if (recorded && *recorded != environment) {
+    return FailedPreconditionError(
+        "this database was migrated for '" + *recorded + "' but this run is for '" + environment + "'; pass --env " +
+            *recorded + " (or set CREDVAULT_ENV) if this is the database you mean. If the database really is " +
+            environment + ", change what it records with `credvault env set " + environment + " --from " + *recorded +
+            (*recorded == "production" ? " --yes" : "") + "`",
+        "environment_mismatch");
+  }
+  return Status::Ok();
+}
+
+Status ChangeRecordedEnvironment(const MigratorOptions& options, const std::string& from, const std::string& to,
+                                 bool production_confirmed) {
+  CV_ASSIGN_OR_RETURN(Session session, Lock(options));
+  db::Connection& conn = *session.conn;
+  CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ReadRecordedEnvironment(conn));
+  if (!recorded) {
+    return FailedPreconditionError("this database records no environment yet; the first `credvault --env " + to +
+                                       " migrate` (or stamp) records it",
+                                   "no_environment");
+  }
+  if (*recorded != from) {
+    return FailedPreconditionError("this database records '" + *recorded + "', not '" + from +
+                                       "'; nothing was changed (give --from " + *recorded + ")",
+                                   "environment_mismatch");
+  }
+  if (from == to) {
+    options.log->info("the database already records '{}'; nothing to change", to);
+    return Status::Ok();
+  }
+  if (from == "production" && !production_confirmed) {
+    return FailedPreconditionError(
+        "this database records production: leaving it allows reset, decrypt and rolling back encryption here. If "
+        "that is really meant, run `credvault env set " + to + " --from production --yes`; nothing was changed",
+        "production");
+  }
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn.Begin());
+  CV_RETURN_IF_ERROR(tx->Exec("UPDATE credvault_settings SET value = $1 WHERE key = 'environment'", {to}));
+  CV_RETURN_IF_ERROR(AppendEvent(*tx, "environment_changed", "",
+                                 "{\"from\": " + JsonString(from) + ", \"to\": " + JsonString(to) + "}"));
+  CV_RETURN_IF_ERROR(tx->Commit());
+  options.log->info("the database now records environment '{}' (was '{}'); recorded in credvault_events", to, from);
+  return Status::Ok();
 }
 
 Status CheckSchemaAtHead(db::Connection& conn, const MigrationSet& set) {

@@ -33,8 +33,18 @@ struct MigratorOptions {
 struct SchemaState {
   std::map<std::string, HistoryRow> history;
   std::string current;                          // newest applied revision; "" = base
-  std::vector<const Migration*> pending;        // not applied, newer than current
-  std::vector<const Migration*> out_of_order;   // not applied, OLDER than current: never skipped silently
+  // Not applied and newer than every revision applied in order. That
+  // includes a gap left below a migration applied with --out-of-order
+  // (then older than `current`): the next plain migrate applies it.
+  std::vector<const Migration*> pending;
+  // Not applied but older than a revision applied in order (a branch merged
+  // late): never skipped silently, migrate refuses.
+  std::vector<const Migration*> out_of_order;
+  std::vector<const HistoryRow*> applied_ahead; // applied with --out-of-order (HistoryRow::applied_ahead_of)
+  // Applied revisions in the order they took effect: revision order, except
+  // that a migration applied ahead of revision R counts just before R.
+  // Rollback undoes them in reverse; the drift check replays them.
+  std::vector<std::string> applied_in_order;
   std::vector<std::string> missing_files;       // applied, but the file is gone
   std::vector<const Migration*> changed;        // applied, but the file's checksum differs
   std::vector<const HistoryRow*> unfinished;    // state running or failed
@@ -50,6 +60,14 @@ StatusOr<SchemaState> ReadSchemaState(db::Connection& conn, const MigrationSet& 
 // files that changed or vanished, and steps whose preflight fails.
 Status Migrate(const MigratorOptions& options, const MigrationSet& set, const std::string& target);
 
+// `migrate --out-of-order`: applies the one migration `target` ("" = the
+// newest file) now, ahead of the older revisions still pending, and records
+// which one it went ahead of (history column applied_ahead_of, event
+// migrate_out_of_order). A plain Migrate then applies the gap. Only for a
+// migration that runs in one transaction, so the effect and its record are
+// atomic. With nothing older pending it is an ordinary apply.
+Status MigrateOutOfOrder(const MigratorOptions& options, const MigrationSet& set, const std::string& target);
+
 // Undoes applied migrations, newest first: `steps` of them, or down to
 // `target` (exclusive; "base" = all). Refuses before changing anything when
 // a migration to undo has no down section or its file is gone.
@@ -62,8 +80,30 @@ Status Rollback(const MigratorOptions& options, const MigrationSet& set, const R
 // The SQL `migrate --sql` / `rollback --sql` print: each migration framed by
 // BEGIN/COMMIT (when transactional) and its history bookkeeping. `from` is
 // the current revision ("" = base).
-StatusOr<std::string> MigrateSql(const MigrationSet& set, const std::string& from, const std::string& target);
+// `state` is what the database holds (every migration pending at base).
+StatusOr<std::string> MigrateSql(const MigrationSet& set, const SchemaState& state, const std::string& target,
+                                 bool out_of_order = false);
 StatusOr<std::string> RollbackSql(const MigrationSet& set, const SchemaState& state, const RollbackTarget& target);
+
+// What Rollback would undo, in that order (refusals for missing files or
+// down sections as Rollback's).
+StatusOr<std::vector<const Migration*>> PlanRollback(const MigrationSet& set, const SchemaState& state,
+                                                     const RollbackTarget& target);
+
+// Why a run for `environment` would be refused on a database recorded for
+// another one: kFailedPrecondition (reason environment_mismatch) naming both
+// and the command that changes the record; ok when they match or nothing is
+// recorded yet.
+Status CheckEnvironment(db::Connection& conn, const std::string& environment);
+
+// `credvault env set`: changes the environment recorded in the database
+// from `from` to `to`, under the migration lock, with an
+// environment_changed event in the same transaction. Refused
+// (kFailedPrecondition) when nothing is recorded yet, when `from` is not
+// what is recorded, or when the recorded environment is production and
+// `production_confirmed` is false.
+Status ChangeRecordedEnvironment(const MigratorOptions& options, const std::string& from, const std::string& to,
+                                 bool production_confirmed);
 
 // Records every revision up to `revision` as applied without running it (and
 // re-records its checksum); refuses when a newer revision is applied.
