@@ -165,3 +165,20 @@ TEST_CASE("an unreachable database exits 4 naming it, password hidden, with libp
     CHECK(result.err.find("Pw0rdHidden") == std::string::npos);
   }
 }
+
+TEST_CASE("--help shows --key-file as one FILE, and a second --key-file is a usage error pointing at the fallback",
+          "[cli][keys]") {
+  auto help = RunCli({"--help"});
+  REQUIRE(help.exit_code == 0);
+  CHECK(help.out.find("--key-file FILE ") != std::string::npos);
+  CHECK(help.out.find("--key-file TEXT") == std::string::npos);
+  CHECK(help.out.find("--key-file FILE ...") == std::string::npos);
+  CHECK(help.out.find("--fallback-key-file FILE ...") != std::string::npos);  // that one is repeatable
+
+  TempDir dir;
+  auto key = dir.WriteFile("a.key", credvault::testing::NewBase64Key() + "\n");
+  auto twice = RunCli({"--key-file", key, "--key-file", key, "keys"});
+  CHECK(twice.exit_code == 2);
+  CHECK(twice.err.find("--key-file given more than once") != std::string::npos);
+  CHECK(twice.err.find("--fallback-key-file") != std::string::npos);
+}
