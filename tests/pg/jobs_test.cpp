@@ -150,7 +150,7 @@ TEST_CASE("swapped or moved ciphertexts fail verify naming exactly those rows", 
   CHECK(report["failures_by_reason"] == nlohmann::json{{"auth_failed", 3}});
   auto text = RunCli({"verify"}, KeyEnv(db, key));
   CHECK(text.exit_code == 6);
-  CHECK(text.out.find("FAILED row 33 client_id: auth_failed") != std::string::npos);
+  CHECK(text.out.find("FAILED account 33 client_id: auth_failed") != std::string::npos);
   const std::uint64_t values = report["values"].get<std::uint64_t>();
   CHECK(text.out.find(std::to_string(values - 3) + " ok, 3 failed") != std::string::npos);
   CHECK(text.out.find("failed, auth_failed: 3 — does not authenticate") != std::string::npos);

@@ -157,7 +157,7 @@ TEST_CASE("peer failure: plaintext mistaken for ciphertext (and ciphertext for p
   const std::string before = TableChecksum(db);
   auto refused = RunCli({"encrypt"}, KeyEnv(db, key));
   CHECK(refused.exit_code == 6);
-  CHECK(refused.err.find("row 4") != std::string::npos);
+  CHECK(refused.err.find("account 4 client_id (credentials.id 4)") != std::string::npos);
   CHECK(refused.err.find("client_id") != std::string::npos);
   CHECK(TableChecksum(db) == before);
   // verify calls a plaintext value a failure, never "ok".
