@@ -76,6 +76,50 @@ TEST_CASE("verify, rotate and encrypt name the account of a bad value, then its 
   CHECK(RunCli({"verify"}, KeyEnv(db, b)).exit_code == 0);
 }
 
+TEST_CASE("get and put: a missing account, an account without credentials, and values that do not decrypt",
+          "[cli][vault]") {
+  TestDatabase db;
+  const std::string a = NewBase64Key(), b = NewBase64Key();
+  PopulateReversed(db, a);
+  REQUIRE(RunCli({"migrate"}, KeyEnv(db, a)).exit_code == 0);
+  REQUIRE(db.Connect()->Exec("INSERT INTO accounts (id, amazon_account_id, name) VALUES (11, 'AMZ11', 'no credentials')").ok());
+
+  // The same words from get and put for an id that names no account.
+  auto get_missing = RunCli({"get", "--account", "999"}, KeyEnv(db, a));
+  auto put_missing = RunCli({"put", "--account", "999"}, KeyEnv(db, a), "{\"client_id\": \"x\"}");
+  for (const auto* result : {&get_missing, &put_missing}) {
+    CHECK(result->exit_code == 3);
+    CHECK(result->err.find("account 999 does not exist (no accounts row with id 999)") != std::string::npos);
+    CHECK(result->out.empty());
+  }
+  // An account that exists but has no credentials row yet: get says so, and how to add them.
+  auto empty = RunCli({"get", "--account", "11"}, KeyEnv(db, a));
+  CHECK(empty.exit_code == 3);
+  CHECK(empty.err.find("account 11 exists but has no credentials yet") != std::string::npos);
+  CHECK(empty.err.find("credvault put --account 11") != std::string::npos);
+  CHECK(empty.err.find("does not exist") == std::string::npos);
+
+  // A value that does not authenticate: exit 6, and what to do about it.
+  REQUIRE(db.Connect()
+              ->Exec("UPDATE credentials SET client_secret = (SELECT client_secret FROM credentials WHERE account_id = 2) "
+                     "WHERE account_id = 1")
+              .ok());
+  auto tampered = RunCli({"get", "--account", "1"}, KeyEnv(db, a));
+  CHECK(tampered.exit_code == 6);
+  CHECK(tampered.out.empty());
+  CHECK(tampered.err.find("credentials.client_secret of account 1 cannot be decrypted") != std::string::npos);
+  CHECK(tampered.err.find("Restore the value from a backup") != std::string::npos);
+  CHECK(tampered.err.find("credvault put --account 1") != std::string::npos);
+  CHECK(tampered.err.find("credvault verify") != std::string::npos);
+
+  // A value under a key that is not loaded: a key problem (exit 3, as rotate says), with the fix.
+  auto unknown = RunCli({"get", "--account", "2"}, KeyEnv(db, b));
+  CHECK(unknown.exit_code == 3);
+  CHECK(unknown.err.find("not in the keyring") != std::string::npos);
+  CHECK(unknown.err.find("--fallback-key-file") != std::string::npos);
+  CHECK(RunCli({"get", "--account", "2"}, KeyEnv(db, b, a)).exit_code == 0);
+}
+
 TEST_CASE("status shows the host, port, database and user it is connected to", "[cli]") {
   TestDatabase db;
   auto status = RunCli({"status"}, KeyEnv(db, NewBase64Key()));
