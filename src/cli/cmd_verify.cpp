@@ -1,7 +1,9 @@
 // credvault verify: decrypt every value; counts per column and kid; names the
 // account (and credentials.id) of any value that does not decrypt or is not
-// encrypted (exit 6).
+// encrypted: exit 3 when the only failures are values under keys the keyring
+// lacks, else exit 6.
 #include <iostream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/fmt/fmt.h>
@@ -74,6 +76,20 @@ void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
         reasons += (reasons.empty() ? "" : ", ") + reason + " " + std::to_string(n);
       }
       const std::string summary = std::to_string(report.bad_value_count) + " value(s) failed verification (" + reasons + ")";
+      // Values under a key the keyring lacks are intact, only unreadable with
+      // these keys: a key problem (exit 3, as for rotate and get), unless
+      // something is also damaged, which is the graver finding (exit 6).
+      auto unknown = report.bad_by_reason.find("unknown_kid");
+      if (unknown != report.bad_by_reason.end() && unknown->second == report.bad_value_count) {
+        std::set<std::string> kids;
+        for (const auto& bad : report.bad_values) kids.insert(bad.kid);
+        std::string missing;
+        for (const auto& kid : kids) missing += (missing.empty() ? "" : ", ") + kid;
+        return NotFoundError(summary + ": they are under key(s) " + missing +
+                                 ", not in the keyring; give the key(s) with --fallback-key-file (or "
+                                 "SECRET_KEY_FALLBACKS), and run `credvault rotate` if they are old keys",
+                             "unknown_kid");
+      }
       return DataLossError(summary + ": restore those values from a backup, or store new ones with `credvault put "
                                      "--account ID` (the account is listed for each)");
     }
