@@ -115,7 +115,8 @@ TEST_CASE("every exit code of the README table, for every command that can hit i
   TempDir files;
   const std::string broken_config = files.WriteFile("broken.toml", "environment = \"staging\"\n[keys\n");
   const std::string no_lock_wait = files.WriteFile("no_wait.toml", "[migrate]\nlock_timeout = 0\n[jobs]\nlock_wait = 0\n");
-  const std::string small_batches = files.WriteFile("small.toml", "[jobs]\nbatch_size = 100\n");
+  // Small batches: a job is still running when the test sees its first batch and signals it.
+  const std::string small_batches = files.WriteFile("small.toml", "[jobs]\nbatch_size = 20\n");
   const std::string one_row_batches = files.WriteFile("one.toml", "[jobs]\nbatch_size = 1\n");
   const std::string loose_key = files.WriteFile("loose.key", a + "\n", 0644);
   const std::string existing_key = files.WriteFile("existing.key", a + "\n", 0600);
