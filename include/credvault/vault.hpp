@@ -77,15 +77,16 @@ class Vault {
   Vault& operator=(Vault&&) noexcept;
   ~Vault();
 
-  // The account's three values, decrypted. kNotFound when the account has no
-  // credentials row; kDataLoss (never garbage) when a value fails to
+  // The account's three values, decrypted. kNotFound when the account does
+  // not exist (reason "no_such_account") or has no credentials row (reason
+  // "no_credentials"); kDataLoss (never garbage) when a value fails to
   // authenticate (tampered, moved, or under a key not in the ring: reason
   // "unknown_kid" then); kFailedPrecondition for a value still in plaintext.
   StatusOr<Credentials> credentials_for_account(std::int64_t account_id) const;
 
   // Encrypts the given fields under the primary key and writes them, creating
   // the credentials row if the account has none. kNotFound if the account
-  // does not exist; kFailedPrecondition if a value is too long for its column.
+  // does not exist (reason "no_such_account"); kFailedPrecondition if a value is too long for its column.
   Status put_credentials(std::int64_t account_id, const CredentialsUpdate& update) const;
 
   const Keyring& keyring() const;

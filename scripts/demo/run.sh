@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # The demo flow itself; scripts/demo.sh runs it against a throwaway server.
+# Every command that changes or reads something is echoed before it runs, with
+# the settings it uses shown once at the top, so each one can be retyped
+# against another database.
 set -euo pipefail
 cv="${CREDVAULT_BIN:?}"
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -8,12 +11,23 @@ trap 'rm -rf "$work"' EXIT
 db="credvault_demo_$$"
 createdb "$db"
 trap 'dropdb --if-exists "$db" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-export DATABASE_URL="dbname=$db" PGDATABASE="$db"
-export CREDVAULT_ENV=development
 cd "$here"
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headings on a terminal only: no escape codes in files and pipes.
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+note() { printf '   (%s)\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
+# psql without a pager (output never waits for a key) and without ~/.psqlrc.
+export PAGER=cat
+sql() { psql -X -P pager=off -v ON_ERROR_STOP=1 "$@"; }
+
+say "0. the settings every command below uses"
+printf '$ export DATABASE_URL=%q\n' "dbname=$db"
+export DATABASE_URL="dbname=$db"
+note "host, port and user come from libpq's PG* variables; status shows what they resolve to"
+note "CREDVAULT_ENV is not set: the environment is production, the default"
+run "$cv" status
 
 say "1. keygen: a new primary key in a 0600 file (the key itself is never printed)"
 run "$cv" keygen --out "$work/primary.key"
@@ -23,7 +37,7 @@ run "$cv" --key-file "$work/primary.key" migrate --to 20260215_0001
 run "$cv" current
 
 say "3. load 2000 sample accounts with PLAINTEXT credentials, as the old Python stack left them"
-psql -q -v ON_ERROR_STOP=1 <<'SQL'
+load_sql=$(cat <<'SQL'
 INSERT INTO accounts (amazon_account_id, name, region, status)
 SELECT 'A' || lpad(g::text, 10, '0'), 'Demo account ' || g, 'NA', 'active' FROM generate_series(1, 2000) g;
 INSERT INTO credentials (account_id, client_id, client_secret, refresh_token)
@@ -32,20 +46,29 @@ SELECT id, 'amzn1.application-oa2-client.' || md5(id::text),
        'Atzr|IwEB' || repeat(md5('r' || id), 9)
 FROM accounts;
 SQL
-psql -Atc "SELECT 'credentials.refresh_token of account 1 (plaintext): ' || left(refresh_token, 24) || '…' FROM credentials WHERE account_id = 1"
+)
+printf '$ psql "$DATABASE_URL" <<SQL\n%s\nSQL\n' "$load_sql"
+sql -q "$DATABASE_URL" <<<"$load_sql"
+peek_sql="SELECT account_id, left(refresh_token, 40) || '…' AS refresh_token FROM credentials WHERE account_id = 1"
+printf '$ psql "$DATABASE_URL" -c "%s"\n' "$peek_sql"
+sql "$DATABASE_URL" -c "$peek_sql"
 
 say "4. migrate to head: runs the encrypt data step of 20260215_0002"
 run "$cv" --key-file "$work/primary.key" migrate
 run "$cv" current
-psql -Atc "SELECT 'credentials.refresh_token of account 1 (now): ' || left(refresh_token, 40) || '…' FROM credentials WHERE account_id = 1"
+printf '$ psql "$DATABASE_URL" -c "%s"\n' "$peek_sql"
+sql "$DATABASE_URL" -c "$peek_sql"
 
-say "5. get: what an application reads (masked; --reveal prints it)"
+say "5. get: what an application reads (secrets masked), then --reveal for the full values"
 run "$cv" --key-file "$work/primary.key" get --account 1
+note "--reveal prints the secrets in full: demo data here; on a real account mind who sees your terminal"
+run "$cv" --key-file "$work/primary.key" get --account 1 --reveal
 
 say "6. rotate SECRET_KEY: new primary, old key as fallback"
 run "$cv" keygen --out "$work/next.key"
 run "$cv" --key-file "$work/next.key" --fallback-key-file "$work/primary.key" keys
 run "$cv" --key-file "$work/next.key" --fallback-key-file "$work/primary.key" rotate
+note "the same rotate again: it finds nothing left to do and writes nothing, so after an interruption you simply rerun it"
 run "$cv" --key-file "$work/next.key" --fallback-key-file "$work/primary.key" rotate
 
 say "7. verify with the new key alone, and the inventory"

@@ -48,6 +48,28 @@ void WriteMasked(std::string_view text) {
   std::fputc('"', stdout);
 }
 
+// The vault's error with what to do about it. A value under a key that is
+// not loaded is a key problem (exit 3, as for rotate): the value is intact
+// and readable with that key.
+Status WithRemedy(const Status& error, long long account) {
+  const std::string put = "`credvault put --account " + std::to_string(account) + "`";
+  if (error.reason() == "no_credentials") {
+    return Status(error.code(), error.message() + "; store them with " + put, error.reason());
+  }
+  if (error.reason() == "unknown_kid") {
+    return NotFoundError(error.message() + "; give that key with --fallback-key-file (or SECRET_KEY_FALLBACKS), and "
+                                           "`credvault rotate` if it is an old one",
+                         error.reason());
+  }
+  if (error.code() == StatusCode::kDataLoss) {
+    return Status(error.code(),
+                  error.message() + ". Restore the value from a backup, or store a new one with " +
+                      put + " (`credvault verify` lists every value that fails)",
+                  error.reason());
+  }
+  return error;
+}
+
 }  // namespace
 
 void RegisterGetCommand(CLI::App& app, CommandTable& commands) {
@@ -58,7 +80,9 @@ void RegisterGetCommand(CLI::App& app, CommandTable& commands) {
   sub->add_flag("--reveal", options->reveal, "Print secrets in full");
   commands.Add(sub, [options](CommandContext& context) -> Status {
     CV_ASSIGN_OR_RETURN(Vault vault, OpenVault(context));
-    CV_ASSIGN_OR_RETURN(Credentials credentials, vault.credentials_for_account(options->account));
+    auto read = vault.credentials_for_account(options->account);
+    if (!read.ok()) return WithRemedy(read.status(), options->account);
+    const Credentials& credentials = *read;
     const std::array<std::pair<const char*, const std::optional<SecretBytes>*>, 3> fields = {{
         {"client_id", &credentials.client_id},
         {"client_secret", &credentials.client_secret},

@@ -14,7 +14,7 @@ void RegisterResetCommand(CLI::App& app, CommandTable& commands) {
                                      "production");
     }
     CV_ASSIGN_OR_RETURN(migrate::MigrationSet set, LoadMigrations(context));
-    if (!context.Confirm("Drop EVERYTHING in " + context.settings().database_display + " and migrate from base?",
+    if (!context.Confirm("Drop EVERYTHING in " + context.DatabaseTarget() + " and migrate from base?",
                          options->yes)) {
       return FailedPreconditionError("reset drops all data: confirm on a terminal or pass --yes", "needs_yes");
     }

@@ -52,7 +52,7 @@ void RegisterRollbackCommand(CLI::App& app, CommandTable& commands) {
     }
     const std::string what = options->to.empty() ? std::to_string(target.steps) + " migration(s)"
                                                   : "everything after " + options->to;
-    if (!context.Confirm("Roll back " + what + " on " + context.settings().database_display + "?", options->yes)) {
+    if (!context.Confirm("Roll back " + what + " on " + context.DatabaseTarget() + "?", options->yes)) {
       return FailedPreconditionError("rollback changes the schema and may drop data: confirm on a terminal or pass --yes",
                                      "needs_yes");
     }

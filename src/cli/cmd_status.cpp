@@ -17,7 +17,7 @@ void RegisterStatusCommand(CLI::App& app, CommandTable& commands) {
     CV_ASSIGN_OR_RETURN(std::string holder, migrate::MigrationLock::DescribeHolder(*conn));
     CV_ASSIGN_OR_RETURN(std::vector<std::string> drift, migrate::DetectDrift(*conn, set, state.applied_in_order));
 
-    std::cout << "database:     " << context.settings().database_display << "\n";
+    std::cout << "database:     " << context.DatabaseTarget() << "\n";
     std::cout << "current:      " << (state.current.empty() ? "base" : migrate::DescribeCurrent(state, set)) << "\n";
     std::cout << "head:         " << (set.head().empty() ? "(no migrations)" : set.head()) << "\n";
     std::cout << "pending:      " << state.pending.size();

@@ -1,6 +1,9 @@
-// credvault verify: decrypt every value; counts per column and kid; exit 6
-// naming the rows of any value that does not decrypt (or is not encrypted).
+// credvault verify: decrypt every value; counts per column and kid; names the
+// account (and credentials.id) of any value that does not decrypt or is not
+// encrypted: exit 3 when the only failures are values under keys the keyring
+// lacks, else exit 6.
 #include <iostream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/fmt/fmt.h>
@@ -11,7 +14,10 @@ namespace credvault::cli {
 namespace {
 
 const char* Explain(const std::string& reason) {
-  if (reason == "auth_failed") return "does not authenticate: wrong key, tampered, or moved from another row or column";
+  if (reason == "auth_failed") {
+    return "does not authenticate: tampered, or moved from another row or column (restore from a backup, or `put` a "
+           "new value)";
+  }
   if (reason == "unknown_kid") return "its key is not in the keyring";
   if (reason == "plaintext") return "not encrypted (run `credvault encrypt`)";
   if (reason == "malformed") return "starts with cv1: but is not a valid credvault value";
@@ -21,7 +27,7 @@ const char* Explain(const std::string& reason) {
 }  // namespace
 
 void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
-  CLI::App* sub = app.add_subcommand("verify", "Decrypt every value; counts per kid; exit 6 naming bad row ids");
+  CLI::App* sub = app.add_subcommand("verify", "Decrypt every value; counts per kid; lists the account of every value that fails");
   struct Options { bool json = false; };
   auto options = std::make_shared<Options>();
   sub->add_flag("--json", options->json, "Machine-readable output");
@@ -39,7 +45,8 @@ void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
                             {"ok", report.bad_value_count == 0}, {"seconds", report.seconds}};
       out["failures"] = nlohmann::json::array();  // the first 1000, in row order
       for (const auto& bad : report.bad_values) {
-        out["failures"].push_back({{"row_id", bad.row_id}, {"column", bad.column}, {"reason", bad.reason}, {"kid", bad.kid}});
+        out["failures"].push_back({{"account_id", bad.account_id}, {"row_id", bad.row_id}, {"column", bad.column},
+                                   {"reason", bad.reason}, {"kid", bad.kid}});
       }
       std::cout << out.dump() << std::endl;
     } else {
@@ -54,8 +61,8 @@ void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
         std::cout << "  failed, " << reason << ": " << n << " — " << Explain(reason) << "\n";
       }
       for (const auto& bad : report.bad_values) {
-        std::cout << "  FAILED row " << bad.row_id << " " << bad.column << ": " << bad.reason
-                  << (bad.kid.empty() ? "" : " (key " + bad.kid + ")") << "\n";
+        std::cout << "  FAILED account " << bad.account_id << " " << bad.column << ": " << bad.reason
+                  << (bad.kid.empty() ? "" : " (key " + bad.kid + ")") << " [credentials.id " << bad.row_id << "]\n";
       }
       if (report.bad_values.size() < report.bad_value_count) {
         std::cout << "  ... and " << report.bad_value_count - report.bad_values.size() << " more (the first "
@@ -68,7 +75,23 @@ void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
       for (const auto& [reason, n] : report.bad_by_reason) {
         reasons += (reasons.empty() ? "" : ", ") + reason + " " + std::to_string(n);
       }
-      return DataLossError(std::to_string(report.bad_value_count) + " value(s) failed verification (" + reasons + ")");
+      const std::string summary = std::to_string(report.bad_value_count) + " value(s) failed verification (" + reasons + ")";
+      // Values under a key the keyring lacks are intact, only unreadable with
+      // these keys: a key problem (exit 3, as for rotate and get), unless
+      // something is also damaged, which is the graver finding (exit 6).
+      auto unknown = report.bad_by_reason.find("unknown_kid");
+      if (unknown != report.bad_by_reason.end() && unknown->second == report.bad_value_count) {
+        std::set<std::string> kids;
+        for (const auto& bad : report.bad_values) kids.insert(bad.kid);
+        std::string missing;
+        for (const auto& kid : kids) missing += (missing.empty() ? "" : ", ") + kid;
+        return NotFoundError(summary + ": they are under key(s) " + missing +
+                                 ", not in the keyring; give the key(s) with --fallback-key-file (or "
+                                 "SECRET_KEY_FALLBACKS), and run `credvault rotate` if they are old keys",
+                             "unknown_kid");
+      }
+      return DataLossError(summary + ": restore those values from a backup, or store new ones with `credvault put "
+                                     "--account ID` (the account is listed for each)");
     }
     return Status::Ok();
   });

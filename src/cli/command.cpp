@@ -5,6 +5,8 @@
 #include <charconv>
 #include <iostream>
 
+#include "db/connection_target.hpp"
+
 namespace credvault::cli {
 
 StatusOr<Keyring> CommandContext::keyring() {
@@ -18,9 +20,15 @@ StatusOr<Keyring> CommandContext::keyring() {
   return *keyring_;
 }
 
+std::string CommandContext::DatabaseTarget() const {
+  const std::string target = db::DescribeTarget(settings_.database_url);
+  if (settings_.database_url.empty()) return target + " (from the PG* variables and libpq's defaults)";
+  return settings_.database_display + " (" + target + ")";
+}
+
 StatusOr<std::unique_ptr<db::Connection>> CommandContext::Connect(const std::string& purpose) const {
   auto conn = db::Connection::Open(settings_.database_url, purpose);
-  if (!conn.ok()) return conn.status().Annotate("cannot connect to " + settings_.database_display);
+  if (!conn.ok()) return conn.status().Annotate("cannot connect to " + DatabaseTarget());
   return conn;
 }
 

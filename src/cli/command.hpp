@@ -35,8 +35,12 @@ class CommandContext {
   // The keyring, read on first use and cached (reading wipes SECRET_KEY from
   // the environment, so it can only be read once).
   StatusOr<Keyring> keyring();
+  // The configured database for messages: the URL as given (password
+  // hidden) and the host, port, database and user libpq uses for it, which
+  // with no URL come from the PG* variables and libpq's defaults.
+  std::string DatabaseTarget() const;
   // A new connection to the configured database; kUnavailable names the
-  // database (password hidden) when it cannot be reached.
+  // database (DatabaseTarget) when it cannot be reached.
   StatusOr<std::unique_ptr<db::Connection>> Connect(const std::string& purpose = "credvault") const;
 
   // Destructive commands: true when --yes was given, or when stdin is a TTY

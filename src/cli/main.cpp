@@ -63,8 +63,16 @@ int main(int argc, char** argv) {
   app.add_option("--migrations-dir", flags.migrations_dir, "Folder of migration files (default: ./migrations)");
   app.add_option("--env", flags.environment, "development | staging | production (default: $CREDVAULT_ENV, else production)")
       ->check(CLI::IsMember({"development", "staging", "production"}));
-  app.add_option("--key-file", flags.key_files, "Primary key file (mode 0600; overrides $SECRET_KEY)");
-  app.add_option("--fallback-key-file", flags.fallback_key_files, "Fallback key file, decrypt only (repeatable)");
+  // One primary key: the help shows "--key-file FILE", not CLI11's "TEXT ..."
+  // of a vector. The vector still collects every occurrence (TakeAll), so a
+  // second --key-file reaches ResolveSettings, whose usage error (exit 2)
+  // points at --fallback-key-file instead of CLI11's "At Most 1 required".
+  app.add_option("--key-file", flags.key_files, "Primary key file (mode 0600; overrides $SECRET_KEY); give it once")
+      ->type_name("FILE")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--fallback-key-file", flags.fallback_key_files, "Fallback key file, decrypt only (repeatable)")
+      ->type_name("FILE");
   app.add_flag("-v,--verbose", flags.verbose, "More log output (-vv for trace)");
   app.add_flag("-q,--quiet", flags.quiet, "Only warnings and errors");
   app.add_option("--log-format", flags.log_format, "text | json (one JSON object per line)")

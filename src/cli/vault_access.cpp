@@ -21,7 +21,7 @@ StatusOr<Vault> OpenVault(CommandContext& context) {
   };
   auto vault = Vault::Open(std::move(options));
   if (!vault.ok() && vault.status().code() == StatusCode::kUnavailable) {
-    return vault.status().Annotate("cannot connect to " + context.settings().database_display);
+    return vault.status().Annotate("cannot connect to " + context.DatabaseTarget());
   }
   return vault;
 }

@@ -52,7 +52,8 @@ struct JobOptions {
 
 // A value that verify could not decrypt, or that a job found malformed.
 struct BadValue {
-  std::int64_t row_id = 0;
+  std::int64_t row_id = 0;      // credentials.id
+  std::int64_t account_id = 0;  // credentials.account_id: what `put --account` and `get --account` take
   std::string column;
   std::string reason;  // "auth_failed" (wrong key, tampered or moved), "unknown_kid", "malformed", "plaintext"
   std::string kid;     // when known

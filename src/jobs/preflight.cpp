@@ -149,14 +149,18 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingVal
 
 Status CheckNoMalformedValues(db::Connection& conn) {
   CV_ASSIGN_OR_RETURN(db::Rows rows,
-                      conn.Query(std::string("SELECT c.id::text, v.col FROM ") + kValues +
+                      conn.Query(std::string("SELECT c.id::text, v.col, c.account_id::text FROM ") + kValues +
                                  " WHERE v.val LIKE 'cv1:%' AND NOT " + kWellFormedValueSql +
                                  " ORDER BY c.id, v.col LIMIT 20"));
   if (rows.empty()) return Status::Ok();
   std::string list;
-  for (std::size_t i = 0; i < rows.size(); ++i) list += (i ? ", " : "") + ("row " + rows.text(i, 0) + " " + rows.text(i, 1));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    list += (i ? ", " : "") + ("account " + rows.text(i, 2) + " " + rows.text(i, 1) + " (credentials.id " +
+                               rows.text(i, 0) + ")");
+  }
   return DataLossError("values that start with cv1: but are not valid credvault values (neither ciphertext nor "
-                       "plaintext; restore them from a backup or re-put them): " + list,
+                       "plaintext; restore them from a backup or store them again with `credvault put --account "
+                       "ID`): " + list,
                        "malformed");
 }
 

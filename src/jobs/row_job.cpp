@@ -302,7 +302,7 @@ class Engine {
             if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + kColumnNames[c]);
             return;
           }
-          batch.bad.push_back({std::stoll(rows[i].id), kColumnNames[c], reason, ""});
+          batch.bad.push_back({std::stoll(rows[i].id), std::stoll(rows[i].account_id), kColumnNames[c], reason, ""});
         }
       }
     });
@@ -501,13 +501,14 @@ class Engine {
     std::string list;
     for (std::size_t i = 0; i < report_.bad_values.size() && i < 20; ++i) {
       const BadValue& bad = report_.bad_values[i];
-      list += (i ? ", " : "") + ("row " + std::to_string(bad.row_id) + " " + bad.column + " (" + bad.reason + ")");
+      list += (i ? ", " : "") + ("account " + std::to_string(bad.account_id) + " " + bad.column + " (" + bad.reason +
+                                 ", credentials.id " + std::to_string(bad.row_id) + ")");
     }
     if (report_.bad_value_count > 20) list += ", ...";
     return DataLossError(std::string(spec_.name) + " wrote " + std::to_string(report_.values_written) +
                              " value(s) but left " + std::to_string(report_.bad_value_count) +
                              " that do not decrypt as they were: " + list +
-                             ". Restore them from a backup or store them again (`credvault put`); "
+                             ". Restore them from a backup or store them again (`credvault put --account ID`); "
                              "`credvault verify` lists them",
                          "bad_values");
   }
@@ -614,13 +615,14 @@ StatusOr<JobReport> Verify(const JobOptions& options) {
           }
           ++mine.by_column[kColumnNames[c]];
           const auto row_id = std::stoll(rows[i].id);
+          const auto account_id = std::stoll(rows[i].account_id);
           switch (ClassifyValue(*value)) {
             case ValueKind::kPlaintext:
               ++mine.plaintext;
-              mine.bad.push_back({row_id, kColumnNames[c], "plaintext", ""});
+              mine.bad.push_back({row_id, account_id, kColumnNames[c], "plaintext", ""});
               continue;
             case ValueKind::kMalformedEnvelope:
-              mine.bad.push_back({row_id, kColumnNames[c], "malformed", ""});
+              mine.bad.push_back({row_id, account_id, kColumnNames[c], "malformed", ""});
               continue;
             case ValueKind::kCiphertext:
               break;
@@ -629,7 +631,7 @@ StatusOr<JobReport> Verify(const JobOptions& options) {
           ++mine.by_kid[kid];
           auto length = ring.DecryptInto(*value, ValueContext{"credentials", kColumnNames[c], rows[i].account_id}, scratch);
           if (!length.ok()) {
-            mine.bad.push_back({row_id, kColumnNames[c], length.status().reason(), kid});
+            mine.bad.push_back({row_id, account_id, kColumnNames[c], length.status().reason(), kid});
           } else {
             sodium_memzero(scratch.data(), *length);
           }

@@ -57,7 +57,8 @@ Status StatementError(const Migration& migration, const char* section, std::size
                 error.reason());
 }
 
-// What refuses a migrate before it starts; kFailedPrecondition with the fix.
+// What refuses a migrate before it starts, with the fix: kDataLoss for applied
+// files that changed or vanished (checksum), else kFailedPrecondition.
 Status CheckStartable(const SchemaState& state) {
   if (!state.unfinished.empty()) {
     const HistoryRow& row = *state.unfinished.front();
@@ -74,14 +75,17 @@ Status CheckStartable(const SchemaState& state) {
         "revision id after " + state.current + " (rename the file), or roll back to before them and migrate again");
   }
   if (!state.missing_files.empty()) {
-    return FailedPreconditionError("applied revision " + state.missing_files.front() +
-                                   " has no migration file any more; restore the file (see `credvault check`)");
+    // An integrity failure, like `check`'s verdict on the same files.
+    return DataLossError("applied revision " + state.missing_files.front() +
+                             " has no migration file any more; restore the file (see `credvault check`)",
+                         "missing_file");
   }
   if (!state.changed.empty()) {
-    return FailedPreconditionError("applied migration " + state.changed.front()->path +
-                                   " was edited after it was applied (checksum differs); restore it, or if the "
-                                   "change is intended record it with `credvault stamp " +
-                                   state.changed.front()->revision + "` (see `credvault check`)");
+    return DataLossError("applied migration " + state.changed.front()->path +
+                             " was edited after it was applied (checksum differs); restore it, or if the "
+                             "change is intended record it with `credvault stamp " +
+                             state.changed.front()->revision + "` (see `credvault check`)",
+                         "checksum");
   }
   return Status::Ok();
 }

@@ -15,6 +15,7 @@ constexpr std::array<const char*, 3> kColumns = {"client_id", "client_secret", "
 
 constexpr const char* kSelectCredentials =
     "SELECT client_id, client_secret, refresh_token FROM credentials WHERE account_id = $1";
+constexpr const char* kAccountExists = "SELECT 1 FROM accounts WHERE id = $1";
 constexpr const char* kColumnCapacity =
     "SELECT column_name, character_maximum_length FROM information_schema.columns "
     "WHERE table_schema = current_schema() AND table_name = 'credentials' "
@@ -27,6 +28,12 @@ constexpr const char* kUpsertCredentials =
     "client_id = CASE WHEN $5::boolean THEN EXCLUDED.client_id ELSE credentials.client_id END, "
     "client_secret = CASE WHEN $6::boolean THEN EXCLUDED.client_secret ELSE credentials.client_secret END, "
     "refresh_token = CASE WHEN $7::boolean THEN EXCLUDED.refresh_token ELSE credentials.refresh_token END";
+
+// The same words for get and put: the account id names no account at all.
+Status NoSuchAccount(const std::string& row_key) {
+  return NotFoundError("account " + row_key + " does not exist (no accounts row with id " + row_key + ")",
+                       "no_such_account");
+}
 
 }  // namespace
 
@@ -90,7 +97,17 @@ StatusOr<Credentials> Vault::credentials_for_account(std::int64_t account_id) co
   auto rows = state_->WithConnection(
       [&](db::Connection& conn) { return conn.Query(kSelectCredentials, {row_key}); });
   if (!rows.ok()) return rows.status();
-  if (rows->empty()) return NotFoundError("account " + row_key + " has no credentials");
+  if (rows->empty()) {
+    // Only on this miss path: tell a wrong account id from an account that
+    // has simply no credentials yet.
+    auto account = state_->WithConnection(
+        [&](db::Connection& conn) { return conn.Query(kAccountExists, {row_key}); });
+    if (!account.ok()) return account.status();
+    if (account->empty()) return NoSuchAccount(row_key);
+    return NotFoundError("account " + row_key + " exists but has no credentials yet (no credentials row with account_id " +
+                             row_key + ")",
+                         "no_credentials");
+  }
 
   Credentials out;
   std::array<std::optional<SecretBytes>*, 3> fields = {&out.client_id, &out.client_secret, &out.refresh_token};
@@ -146,7 +163,7 @@ Status Vault::put_credentials(std::int64_t account_id, const CredentialsUpdate& 
     return true;
   });
   if (!written.ok() && written.status().reason() == "23503") {  // foreign_key_violation: no such account
-    return NotFoundError("account " + row_key + " does not exist");
+    return NoSuchAccount(row_key);
   }
   return written.status();
 }

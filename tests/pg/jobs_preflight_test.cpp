@@ -77,7 +77,7 @@ TEST_CASE("a cv1: value that is not valid ciphertext stops encrypt before any wr
   const std::string key = NewBase64Key();
   auto result = RunCli({"encrypt"}, KeyEnv(db, key));
   CHECK(result.exit_code == 6);
-  CHECK(result.err.find("row 42 client_secret") != std::string::npos);
+  CHECK(result.err.find("account 42 client_secret (credentials.id 42)") != std::string::npos);
   CHECK(result.err.find("cv1:x:0123abcd") == std::string::npos);
   CHECK(TableChecksum(db) == before);
   auto dry = RunCli({"encrypt", "--dry-run"}, KeyEnv(db, key));
@@ -173,8 +173,8 @@ TEST_CASE("rotate leaves values that do not decrypt, rotates all the rest, then 
   for (int run = 0; run < 2; ++run) {
     auto rotated = RunCli({"rotate", "--batch-size", "500"}, KeyEnv(db, b, a));
     CHECK(rotated.exit_code == 6);
-    CHECK(rotated.err.find("row 7 client_id (auth_failed)") != std::string::npos);
-    CHECK(rotated.err.find("row 8 refresh_token (malformed)") != std::string::npos);
+    CHECK(rotated.err.find("account 7 client_id (auth_failed, credentials.id 7)") != std::string::npos);
+    CHECK(rotated.err.find("account 8 refresh_token (malformed, credentials.id 8)") != std::string::npos);
     CHECK(rotated.err.find("left 2 ") != std::string::npos);
   }
   CHECK(db.Query(bad_values_sql).text(0, 0) == bad_before);
@@ -186,5 +186,5 @@ TEST_CASE("rotate leaves values that do not decrypt, rotates all the rest, then 
             .text(0, 0) == "2");
   auto verify = RunCli({"verify"}, KeyEnv(db, b, a));
   CHECK(verify.exit_code == 6);
-  CHECK(verify.out.find("FAILED row 7 client_id: auth_failed") != std::string::npos);
+  CHECK(verify.out.find("FAILED account 7 client_id: auth_failed") != std::string::npos);
 }

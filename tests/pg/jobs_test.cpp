@@ -150,7 +150,7 @@ TEST_CASE("swapped or moved ciphertexts fail verify naming exactly those rows", 
   CHECK(report["failures_by_reason"] == nlohmann::json{{"auth_failed", 3}});
   auto text = RunCli({"verify"}, KeyEnv(db, key));
   CHECK(text.exit_code == 6);
-  CHECK(text.out.find("FAILED row 33 client_id: auth_failed") != std::string::npos);
+  CHECK(text.out.find("FAILED account 33 client_id: auth_failed") != std::string::npos);
   const std::uint64_t values = report["values"].get<std::uint64_t>();
   CHECK(text.out.find(std::to_string(values - 3) + " ok, 3 failed") != std::string::npos);
   CHECK(text.out.find("failed, auth_failed: 3 — does not authenticate") != std::string::npos);
@@ -177,15 +177,17 @@ TEST_CASE("rotate 50k rows from A to B - B alone verifies - plaintexts unchanged
   CHECK(RunCli({"verify"}, KeyEnv(db, b)).exit_code == 0);
   // With the old key alone every value fails: a count per reason, the first
   // 1000 listed by row, and the rest counted rather than flooding the terminal.
+  // Values under a key that is not loaded are a key problem (exit 3), not damage.
   auto old_only = RunCli({"verify", "--json"}, KeyEnv(db, a));
-  CHECK(old_only.exit_code == 6);
+  CHECK(old_only.exit_code == 3);
   auto old_report = nlohmann::json::parse(old_only.out);
   const std::uint64_t values = old_report["values"].get<std::uint64_t>();
   CHECK(old_report["failure_count"] == values);
   CHECK(old_report["failures_by_reason"] == nlohmann::json{{"unknown_kid", values}});
   CHECK(old_report["failures"].size() == 1000);
   auto old_text = RunCli({"verify"}, KeyEnv(db, a));
-  CHECK(old_text.exit_code == 6);
+  CHECK(old_text.exit_code == 3);
+  CHECK(old_text.err.find("--fallback-key-file") != std::string::npos);
   CHECK(old_text.out.find("0 ok, " + std::to_string(values) + " failed") != std::string::npos);
   CHECK(old_text.out.find("... and " + std::to_string(values - 1000) + " more (the first 1000 are listed)") !=
         std::string::npos);

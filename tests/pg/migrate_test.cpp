@@ -217,7 +217,7 @@ TEST_CASE("check: edited, CRLF-converted, deleted and out-of-order migrations", 
   auto edited = Cv(db, m, {"check"});
   CHECK(edited.exit_code == 6);
   CHECK(edited.out.find(email) != std::string::npos);
-  CHECK(Cv(db, m, {"migrate"}).exit_code == 5);  // never migrates over an edited file
+  CHECK(Cv(db, m, {"migrate"}).exit_code == 6);  // never migrates over an edited file (checksum: integrity)
 
   std::filesystem::remove(email);
   auto deleted = Cv(db, m, {"check"});

@@ -101,8 +101,10 @@ TEST_CASE("peer failure: a key removed while values still use it - keys warns, v
   REQUIRE(inventory["unknown_kids"].size() == 1);
   CHECK(inventory["unknown_kids"][0]["kid"] == kid_a);
 
+  // Only unknown kids: intact values, a missing key — a key problem (exit 3), not damage (6).
   auto verify = RunCli({"verify", "--json"}, KeyEnv(db, b));
-  CHECK(verify.exit_code == 6);
+  CHECK(verify.exit_code == 3);
+  CHECK(verify.err.find(kid_a) != std::string::npos);
   CHECK(VerifyFailures(verify, "unknown_kid").size() == VerifyFailures(verify).size());
   CHECK(VerifyFailures(verify).size() == 1000);  // listed: the first 1000
   CHECK(nlohmann::json::parse(verify.out)["failure_count"].get<int>() > 5000);
@@ -157,7 +159,7 @@ TEST_CASE("peer failure: plaintext mistaken for ciphertext (and ciphertext for p
   const std::string before = TableChecksum(db);
   auto refused = RunCli({"encrypt"}, KeyEnv(db, key));
   CHECK(refused.exit_code == 6);
-  CHECK(refused.err.find("row 4") != std::string::npos);
+  CHECK(refused.err.find("account 4 client_id (credentials.id 4)") != std::string::npos);
   CHECK(refused.err.find("client_id") != std::string::npos);
   CHECK(TableChecksum(db) == before);
   // verify calls a plaintext value a failure, never "ok".

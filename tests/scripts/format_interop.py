@@ -3,8 +3,11 @@
 and writes values with an independent Python encryptor for C++ to decrypt.
 
 usage: format_interop.py FORMAT.md IN.json OUT.json
-IN.json: {"key": ..., "values": [{"alg","table","column","account_id","plaintext","value"}...]}
-Exits non-zero on the first mismatch. OUT.json: same shape, written by Python.
+IN.json: {"key_file": ..., "values": [{"alg","table","column","account_id","plaintext","value"}...]}
+The key is read from key_file exactly as FORMAT.md tells an application to
+(`open(path).read()`, trailing newline and all), so the snippet's own key
+handling is what is tested. Exits non-zero on the first mismatch.
+OUT.json: same shape, written by Python.
 """
 import base64
 import json
@@ -44,7 +47,8 @@ def main() -> int:
     format_md, in_path, out_path = sys.argv[1:4]
     ns = load_snippet(format_md)
     data = json.load(open(in_path, encoding="utf-8"))
-    key = data["key"]
+    with open(data["key_file"], encoding="utf-8") as key_file:
+        key = key_file.read()
     checked = 0
     for item in data["values"]:
         got = ns["credvault_decrypt"](item["value"], key, item["table"], item["column"], item["account_id"])
@@ -59,7 +63,7 @@ def main() -> int:
             return 1
         except Exception:
             pass
-    out = {"key": key, "values": []}
+    out = {"key_file": data["key_file"], "values": []}
     for item in data["values"]:
         value = python_encrypt(ns, item["alg"], key, item["table"], item["column"], item["account_id"],
                                item["plaintext"].encode())

@@ -159,9 +159,49 @@ TEST_CASE("an unreachable database exits 4 naming it, password hidden, with libp
     auto result = RunCli({"--database-url", "postgresql://ops:Pw0rdHidden@127.0.0.1:1/ads", "--migrations-dir",
                           credvault::testing::SourceDir() + "/migrations", command});
     CHECK(result.exit_code == 4);
-    CHECK(result.err.find("cannot connect to postgresql://ops:***@127.0.0.1:1/ads") != std::string::npos);
+    CHECK(result.err.find("cannot connect to postgresql://ops:***@127.0.0.1:1/ads (host=127.0.0.1 port=1 dbname=ads "
+                          "user=ops)") != std::string::npos);
     CHECK(result.err.find("refused") != std::string::npos);
     CHECK(result.err.find("connection lost") == std::string::npos);
     CHECK(result.err.find("Pw0rdHidden") == std::string::npos);
   }
+}
+
+TEST_CASE("--help shows --key-file as one FILE, and a second --key-file is a usage error pointing at the fallback",
+          "[cli][keys]") {
+  auto help = RunCli({"--help"});
+  REQUIRE(help.exit_code == 0);
+  CHECK(help.out.find("--key-file FILE ") != std::string::npos);
+  CHECK(help.out.find("--key-file TEXT") == std::string::npos);
+  CHECK(help.out.find("--key-file FILE ...") == std::string::npos);
+  CHECK(help.out.find("--fallback-key-file FILE ...") != std::string::npos);  // that one is repeatable
+
+  TempDir dir;
+  auto key = dir.WriteFile("a.key", credvault::testing::NewBase64Key() + "\n");
+  auto twice = RunCli({"--key-file", key, "--key-file", key, "keys"});
+  CHECK(twice.exit_code == 2);
+  CHECK(twice.err.find("--key-file given more than once") != std::string::npos);
+  CHECK(twice.err.find("--fallback-key-file") != std::string::npos);
+}
+
+TEST_CASE("without a database URL, connection errors name the host, port, database and user libpq used", "[cli]") {
+  for (const char* command : {"status", "keys"}) {
+    INFO(command);
+    auto result = RunCli({"--migrations-dir", credvault::testing::SourceDir() + "/migrations", command},
+                         {{"PGHOST", "127.0.0.1"}, {"PGPORT", "1"}, {"PGDATABASE", "ads"}, {"PGUSER", "ops"},
+                          {"PGPASSWORD", "Pw0rdHidden"}, {"PGSERVICE", std::nullopt},
+                          {"SECRET_KEY", credvault::testing::NewBase64Key()}});
+    CHECK(result.exit_code == 4);
+    CHECK(result.err.find("cannot connect to host=127.0.0.1 port=1 dbname=ads user=ops (from the PG* variables and "
+                          "libpq's defaults)") != std::string::npos);
+    CHECK(result.err.find("libpq defaults:") == std::string::npos);
+    CHECK(result.err.find("Pw0rdHidden") == std::string::npos);
+  }
+  // A URL that leaves things out: the rest comes from the PG* variables, as libpq does it.
+  auto partial = RunCli({"--database-url", "postgresql:///ads", "--migrations-dir",
+                         credvault::testing::SourceDir() + "/migrations", "status"},
+                        {{"PGHOST", "127.0.0.1"}, {"PGPORT", "1"}, {"PGUSER", "ops"}, {"PGSERVICE", std::nullopt}});
+  CHECK(partial.exit_code == 4);
+  CHECK(partial.err.find("cannot connect to postgresql:///ads (host=127.0.0.1 port=1 dbname=ads user=ops)") !=
+        std::string::npos);
 }

@@ -1,5 +1,6 @@
 // docs/FORMAT.md's Python snippet decrypts what C++ wrote, and C++ decrypts
 // what an independent Python encryptor wrote (PyNaCl, python3-cryptography).
+// The key reaches Python as a key file, read the way FORMAT.md says.
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
@@ -13,15 +14,18 @@ using credvault::KeySpec;
 using credvault::SecretBytes;
 using credvault::ValueContext;
 
-TEST_CASE("the FORMAT.md Python snippet and the C++ code read each other's values", "[format][python]") {
-  credvault::testing::TempDir dir;
-  const std::string key = credvault::testing::NewBase64Key();
+namespace {
+
+// C++ values under the key in `key_file` → Python decrypts them and encrypts
+// its own → C++ decrypts those.
+void RoundTrip(const credvault::testing::TempDir& dir, const std::string& key_file) {
+  const std::string key = credvault::testing::ReadFile(key_file);
   const char* const plaintexts[] = {"", "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef",
                                     "amzn1.oa2-cs.v1.ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
                                     "Atzr|IwEBIA-with-|pipes|and\ttabs\nand newlines and ünïcödé"};
   const char* const columns[] = {"client_id", "client_secret", "refresh_token"};
 
-  nlohmann::json in = {{"key", key}, {"values", nlohmann::json::array()}};
+  nlohmann::json in = {{"key_file", key_file}, {"values", nlohmann::json::array()}};
   for (Algorithm alg : {Algorithm::kXChaCha20Poly1305, Algorithm::kAes256Gcm}) {
     auto ring = Keyring::Create(KeySpec{SecretBytes::FromString(key), "test"}, {}, alg);
     REQUIRE(ring.ok());
@@ -62,4 +66,24 @@ TEST_CASE("the FORMAT.md Python snippet and the C++ code read each other's value
     REQUIRE(decrypted.ok());
     CHECK(decrypted->Equals(plaintext));
   }
+}
+
+}  // namespace
+
+TEST_CASE("the FORMAT.md Python snippet and the C++ code read each other's values, key from a keygen file",
+          "[format][python]") {
+  credvault::testing::TempDir dir;
+  const std::string key_file = dir.path() + "/primary.key";
+  REQUIRE(credvault::testing::RunCli({"keygen", "--out", key_file}).exit_code == 0);
+  const std::string content = credvault::testing::ReadFile(key_file);
+  REQUIRE(content.rfind("base64:", 0) == 0);
+  REQUIRE(content.back() == '\n');  // what the snippet has to cope with
+  RoundTrip(dir, key_file);
+}
+
+TEST_CASE("the FORMAT.md Python snippet reads a passphrase key file written with CRLF line ends", "[format][python]") {
+  credvault::testing::TempDir dir;
+  // An existing SECRET_KEY kept in a file edited on Windows.
+  const std::string key_file = dir.WriteFile("legacy.key", "an-existing-django-style-secret-key-of-48-bytes!!\r\n");
+  RoundTrip(dir, key_file);
 }

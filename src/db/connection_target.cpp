@@ -1,0 +1,59 @@
+#include "db/connection_target.hpp"
+
+#include <libpq-fe.h>
+
+#include <cstring>
+#include <memory>
+
+namespace credvault::db {
+namespace {
+
+using OptionsPtr = std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)>;
+
+// The value of `keyword` in `options`, "" when absent or empty.
+std::string ValueOf(const PQconninfoOption* options, const char* keyword) {
+  for (const PQconninfoOption* o = options; o != nullptr && o->keyword != nullptr; ++o) {
+    if (std::strcmp(o->keyword, keyword) == 0) return o->val != nullptr ? o->val : "";
+  }
+  return "";
+}
+
+}  // namespace
+
+StatusOr<ConnectionTarget> ResolveConnectionTarget(const std::string& conninfo) {
+  OptionsPtr given(nullptr, &PQconninfoFree);
+  if (!conninfo.empty()) {
+    char* error = nullptr;
+    given.reset(PQconninfoParse(conninfo.c_str(), &error));
+    // libpq's message may quote the string, which may hold a password.
+    if (error != nullptr) PQfreemem(error);
+    if (!given) return InvalidArgumentError("libpq cannot parse the connection string");
+  }
+  // The environment and built-in defaults, exactly as libpq applies them to
+  // whatever the string leaves out.
+  OptionsPtr defaults(PQconndefaults(), &PQconninfoFree);
+  auto resolve = [&](const char* keyword) {
+    std::string value = ValueOf(given.get(), keyword);
+    return value.empty() ? ValueOf(defaults.get(), keyword) : value;
+  };
+  ConnectionTarget target;
+  target.host = resolve("host");
+  if (target.host.empty()) target.host = resolve("hostaddr");
+  target.port = resolve("port");
+  target.user = resolve("user");
+  target.dbname = resolve("dbname");
+  if (target.dbname.empty()) target.dbname = target.user;
+  target.service = ValueOf(given.get(), "service");
+  return target;
+}
+
+std::string DescribeTarget(const std::string& conninfo) {
+  auto target = ResolveConnectionTarget(conninfo);
+  if (!target.ok()) return "(a connection string libpq cannot parse)";
+  std::string out = target->service.empty() ? "" : "service=" + target->service + " ";
+  out += "host=" + (target->host.empty() ? std::string("(default Unix socket)") : target->host);
+  out += " port=" + target->port + " dbname=" + target->dbname + " user=" + target->user;
+  return out;
+}
+
+}  // namespace credvault::db
