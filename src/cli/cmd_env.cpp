@@ -23,7 +23,7 @@ void RegisterEnvCommand(CLI::App& app, CommandTable& commands) {
     bool confirmed = options->yes;
     if (!confirmed && options->from != "production") {
       confirmed = context.Confirm("Record environment '" + options->to + "' (was '" + options->from + "') in " +
-                                      context.settings().database_display + "?",
+                                      context.DatabaseTarget() + "?",
                                   false);
       if (!confirmed) {
         return FailedPreconditionError("changing the recorded environment needs a terminal confirmation or --yes",

@@ -20,11 +20,7 @@ StatusOr<Keyring> CommandContext::keyring() {
   return *keyring_;
 }
 
-std::string CommandContext::DatabaseTarget() const {
-  const std::string target = db::DescribeTarget(settings_.database_url);
-  if (settings_.database_url.empty()) return target + " (from the PG* variables and libpq's defaults)";
-  return settings_.database_display + " (" + target + ")";
-}
+std::string CommandContext::DatabaseTarget() const { return db::DescribeConnection(settings_.database_url); }
 
 StatusOr<std::unique_ptr<db::Connection>> CommandContext::Connect(const std::string& purpose) const {
   auto conn = db::Connection::Open(settings_.database_url, purpose);

@@ -218,16 +218,12 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
     auto normalized = db::NormalizeDatabaseUrl(*url);
     if (!normalized.ok()) return normalized.status().Annotate("DATABASE_URL");
     settings.database_url = *normalized;
-    settings.database_display = db::RedactDatabaseUrl(*normalized);
-  } else {
-    settings.database_display = "(libpq defaults: PGHOST, PGDATABASE, ...)";
   }
   if (auto direct = FirstOf<std::string>(
           {FlagValue(flags.direct_url), NonEmpty(env("CREDVAULT_DIRECT_URL")), file.direct_url})) {
     auto normalized = db::NormalizeDatabaseUrl(*direct);
     if (!normalized.ok()) return normalized.status().Annotate("direct_url");
     settings.direct_url = *normalized;
-    settings.direct_display = db::RedactDatabaseUrl(*normalized);
   }
 
   if (auto dir = FirstOf<std::string>({FlagValue(flags.migrations_dir), NonEmpty(env("CREDVAULT_MIGRATIONS_DIR")),

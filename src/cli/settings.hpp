@@ -45,11 +45,9 @@ inline constexpr long long kMaxWaitSeconds = 86400;  // migrate.lock_timeout, jo
 struct Settings {
   std::string config_file;         // the file used, "" if none
   std::string database_url;        // libpq conninfo; "" = libpq's PG* variables
-  std::string database_display;    // the same with the password hidden, for messages
   // A connection that bypasses a pooler, for the migration lock and the
   // migrations themselves; "" = database_url for everything.
   std::string direct_url;
-  std::string direct_display;
   std::string migrations_dir;
   std::string environment = "production";
   std::string log_format = "text";

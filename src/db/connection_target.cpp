@@ -1,5 +1,7 @@
 #include "db/connection_target.hpp"
 
+#include "db/database_url.hpp"
+
 #include <libpq-fe.h>
 
 #include <cstring>
@@ -54,6 +56,11 @@ std::string DescribeTarget(const std::string& conninfo) {
   out += "host=" + (target->host.empty() ? std::string("(default Unix socket)") : target->host);
   out += " port=" + target->port + " dbname=" + target->dbname + " user=" + target->user;
   return out;
+}
+
+std::string DescribeConnection(const std::string& conninfo) {
+  if (conninfo.empty()) return DescribeTarget(conninfo) + " (from the PG* variables and libpq's defaults)";
+  return RedactDatabaseUrl(conninfo) + " (" + DescribeTarget(conninfo) + ")";
 }
 
 }  // namespace credvault::db

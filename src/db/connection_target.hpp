@@ -28,4 +28,10 @@ StatusOr<ConnectionTarget> ResolveConnectionTarget(const std::string& conninfo);
 // understood.
 std::string DescribeTarget(const std::string& conninfo);
 
+// For "cannot connect to …" and prompts: the string with its secrets hidden
+// and what it resolves to, "postgresql://ops:***@db/ads (host=db port=5432
+// dbname=ads user=ops)"; for "" the resolved target and "(from the PG*
+// variables and libpq's defaults)".
+std::string DescribeConnection(const std::string& conninfo);
+
 }  // namespace credvault::db

@@ -6,7 +6,7 @@
 #include <thread>
 #include <tuple>
 
-#include "db/database_url.hpp"
+#include "db/connection_target.hpp"
 #include "migrate/drift.hpp"
 #include "migrate/migration_lock.hpp"
 
@@ -441,8 +441,8 @@ StatusOr<Session> Lock(const MigratorOptions& options) {
   const std::string& conninfo = options.direct_conninfo.empty() ? options.conninfo : options.direct_conninfo;
   auto name_target = [&](const Status& status) {
     if (status.code() != StatusCode::kUnavailable) return status;
-    return status.Annotate("cannot connect to " + db::RedactDatabaseUrl(conninfo) +
-                           (options.direct_conninfo.empty() ? "" : " (direct_url)"));
+    return status.Annotate(std::string("cannot connect to ") + (options.direct_conninfo.empty() ? "" : "direct_url ") +
+                           db::DescribeConnection(conninfo));
   };
   Session session;
   auto lock = MigrationLock::Acquire(conninfo, options.lock_timeout_seconds, *options.log);
