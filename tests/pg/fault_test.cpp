@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -68,8 +69,13 @@ bool CanRestartServer() { return std::getenv("PG_CLUSTER_CONF_ROOT") != nullptr 
 // A crash-like restart: immediate shutdown (no checkpoint, sessions cut,
 // WAL not yet flushed is lost), then crash recovery on start.
 void RestartServerImmediately() {
-  REQUIRE(std::system("pg_ctlcluster \"$PGVERSION\" \"$(pg_lsclusters -h | awk 'NR==1 {print $2}')\" "
-                      "restart -m immediate >/dev/null 2>&1") == 0);
+  // pg_ctlcluster's own words go into the test's output when it fails.
+  const std::string log = "/tmp/credvault-restart-" + std::to_string(getpid()) + ".log";
+  const int rc = std::system(("pg_ctlcluster \"$PGVERSION\" \"$(pg_lsclusters -h | awk 'NR==1 {print $2}')\" "
+                              "restart -m immediate >" + log + " 2>&1").c_str());
+  INFO("pg_ctlcluster restart -m immediate: exit " << rc << ": " << ReadFile(log));
+  std::remove(log.c_str());
+  REQUIRE(rc == 0);
   auto admin = db::Connection::Open("", "credvault-tests");
   for (int i = 0; i < 100 && !admin.ok(); ++i) {
     usleep(100 * 1000);
