@@ -3,9 +3,9 @@
 # front of it, and TLS material for the tests.
 #   - If DATABASE_URL is set, that server is used as is (it must be reachable:
 #     a missing server is an error, never a skip). Its TLS setup is not ours:
-#     CREDVAULT_TEST_TLS_CA may name the CA file that signs its certificate;
-#     without it the TLS tests that need a verified server FAIL (they are
-#     never skipped) and the others still run.
+#     set CREDVAULT_TEST_TLS_CA to the CA file that signs its certificate (for
+#     the URL's host name); without it, or without TLS on that server, the TLS
+#     tests FAIL (they are never skipped); the pooler tests still run.
 #   - Otherwise a throwaway cluster is created with pg_virtualenv (PG* variables
 #     point at it) and dropped when the command ends. It runs with ssl = on and
 #     a server certificate (CN localhost, SAN localhost/127.0.0.1/::1) signed by

@@ -75,7 +75,9 @@ std::string PooledUrl(const TestDatabase& db) {
 std::string TlsUrl(const TestDatabase& db, const std::string& sslmode, const std::string& root_cert) {
   auto fields = ConninfoFields(db.url());
   fields.erase("hostaddr");
-  fields["host"] = "localhost";  // the name in the server certificate
+  // The name in the server certificate: the throwaway cluster's is made for
+  // localhost (PGHOST); an external DATABASE_URL's host is kept.
+  if (!fields.count("host") || fields["host"].empty() || fields["host"][0] == '/') fields["host"] = "localhost";
   fields["sslmode"] = sslmode;
   fields["sslrootcert"] = root_cert;
   return ToConninfo(fields);

@@ -22,7 +22,8 @@ std::string ToConninfo(const std::map<std::string, std::string>& fields);
 // are never skipped.
 std::string PooledUrl(const TestDatabase& db);
 
-// db.url() over TLS to host `localhost` with `sslmode` and `sslrootcert`.
+// db.url() over TLS with `sslmode` and `sslrootcert`, to its host name (or
+// `localhost` when it names none or a socket folder).
 std::string TlsUrl(const TestDatabase& db, const std::string& sslmode, const std::string& root_cert);
 // The CA file that signs the server's certificate (CREDVAULT_TEST_TLS_CA);
 // FAILs when unset (an external DATABASE_URL without it).

@@ -172,9 +172,20 @@ TEST_CASE("a migrator SIGKILLed while holding the lock through PgBouncer - the n
                      .text(0, 0) != "0";
         },
         std::chrono::seconds(60));
+    // application_name travels in the startup packet, so PgBouncer shows it
+    // on the server session it lends; and the lock is held meanwhile.
+    const std::string names =
+        db.Query("SELECT string_agg(DISTINCT application_name, ',') FROM pg_stat_activity WHERE datname = $1 "
+                 "AND (query LIKE 'SELECT pg_sleep(0.2)%' OR pid IN (SELECT pid FROM pg_locks WHERE locktype = "
+                 "'advisory'))",
+                 {db.name()})
+            .text(0, 0);
+    const int locks = AdvisoryLocks(db);
     auto killed = first.Kill(SIGKILL);
     INFO(killed.err);
     REQUIRE(sleeping);
+    CHECK(names == "credvault migrate");
+    CHECK(locks == 1);
   }
   auto next = RunCli({"--migrations-dir", dir.path(), "migrate", "--lock-timeout", "5"}, env);
   INFO(next.err);
@@ -344,6 +355,7 @@ TEST_CASE("Vault and the C ABI from 8 threads through PgBouncer during a pooled 
   INFO(rotated.err);
   INFO(first_error);
   CHECK(rotated.exit_code == 0);
+  CHECK(rotated.err.find("rotated ") != std::string::npos);  // it had work to do while the threads ran
   CHECK(errors.load() == 0);
   CHECK(wrong.load() == 0);
   CHECK(gets.load() > 400);

@@ -1,8 +1,9 @@
 // TLS to the server: the throwaway cluster of scripts/with-postgres.sh runs
 // with ssl = on and a certificate for localhost signed by a test CA
-// (CREDVAULT_TEST_TLS_CA). With an external DATABASE_URL, set
-// CREDVAULT_TEST_TLS_CA to its CA, or the verified-TLS tests fail (the
-// failure paths still run).
+// (CREDVAULT_TEST_TLS_CA). With an external DATABASE_URL these tests need
+// that server to accept TLS with a certificate for its host name and
+// CREDVAULT_TEST_TLS_CA naming its CA; without them they fail, loudly (never
+// skipped). The `require`-against-PgBouncer test needs only the pooler.
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
