@@ -69,10 +69,11 @@ print(host)
 print(d.get('port') or os.environ.get('PGPORT') or '5432')
 print(d.get('user') or os.environ.get('PGUSER') or os.environ.get('USER') or 'postgres')
 print(d.get('password') or os.environ.get('PGPASSWORD') or '')
+print(d.get('dbname') or os.environ.get('PGDATABASE') or 'postgres')
 EOF
 ) || die "cannot read the server's address from DATABASE_URL / PG* variables"
-  local host port user password
-  { read -r host; read -r port; read -r user; IFS= read -r password; } <<<"$target"
+  local host port user password dbname
+  { read -r host; read -r port; read -r user; IFS= read -r password; IFS= read -r dbname; } <<<"$target"
 
   # The throwaway cluster: pg_createcluster ignores `-o ssl=on` (it turns
   # TLS on only for Debian's snakeoil certificate), so switch it on here; the
@@ -95,11 +96,26 @@ EOF
   local dir="$work/pgbouncer"
   mkdir -p "$dir"
   local pooler_port auth_type=scram-sha-256
-  pooler_port=$(free_port)
   [ -n "$password" ] || auth_type=trust
   # userlist.txt holds the server password: 0600, in this run's own folder.
   (umask 077; printf '"%s" "%s"\n' "${user//\"/\"\"}" "${password//\"/\"\"}" >"$dir/userlist.txt")
-  cat >"$dir/pgbouncer.ini" <<EOF
+  # pgbouncer refuses to run as root: as root it drops to the postgres user.
+  local as_user=()
+  if [ "$(id -u)" -eq 0 ]; then as_user=(-u postgres); fi
+  pooler_pid=
+  stop_pooler() {
+    [ -n "$pooler_pid" ] || return 0
+    kill "$pooler_pid" 2>/dev/null || true
+    wait "$pooler_pid" 2>/dev/null || true
+  }
+  trap stop_pooler EXIT
+  trap 'exit 130' INT TERM
+  # The free port may be taken by someone else before pgbouncer binds it
+  # (other test runs share this machine): then try another one.
+  local ready=0 attempt
+  for attempt in 1 2 3 4 5; do
+    pooler_port=$(free_port)
+    cat >"$dir/pgbouncer.ini" <<EOF
 [databases]
 * = host=$host port=$port
 
@@ -119,33 +135,26 @@ server_login_retry = 1
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 EOF
-  # pgbouncer refuses to run as root: as root it drops to the postgres user.
-  local as_user=()
-  if [ "$(id -u)" -eq 0 ]; then
-    chown -R postgres: "$dir"
-    as_user=(-u postgres)
-  fi
-  pgbouncer "${as_user[@]}" "$dir/pgbouncer.ini" >"$dir/stdout.log" 2>&1 &
-  pooler_pid=$!
-  stop_pooler() {
-    kill "$pooler_pid" 2>/dev/null || true
-    wait "$pooler_pid" 2>/dev/null || true
-  }
-  trap stop_pooler EXIT
-  trap 'exit 130' INT TERM
-  local ready=0
-  for _ in $(seq 1 100); do
-    if PGCONNECT_TIMEOUT=2 PGPASSWORD=$password psql "host=127.0.0.1 port=$pooler_port dbname=postgres user=$user sslmode=disable" \
-        -Atqc 'select 1' >/dev/null 2>&1; then
-      ready=1
-      break
-    fi
-    kill -0 "$pooler_pid" 2>/dev/null || break
-    sleep 0.1
+    if [ "$(id -u)" -eq 0 ]; then chown -R postgres: "$dir"; fi
+    pgbouncer "${as_user[@]}" "$dir/pgbouncer.ini" >"$dir/stdout.log" 2>&1 &
+    pooler_pid=$!
+    for _ in $(seq 1 100); do
+      if PGCONNECT_TIMEOUT=2 PGPASSWORD=$password \
+          psql "host=127.0.0.1 port=$pooler_port dbname=$dbname user=$user sslmode=disable" \
+          -Atqc 'select 1' >/dev/null 2>&1; then
+        ready=1
+        break
+      fi
+      kill -0 "$pooler_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    [ "$ready" = 1 ] && break
+    stop_pooler
+    pooler_pid=
   done
   if [ "$ready" != 1 ]; then
     cat "$dir/stdout.log" "$dir/pgbouncer.log" >&2 2>/dev/null || true
-    die "pgbouncer did not come up on 127.0.0.1:$pooler_port"
+    die "pgbouncer did not come up on 127.0.0.1 (5 ports tried)"
   fi
   export CREDVAULT_TEST_POOLER_HOST=127.0.0.1 CREDVAULT_TEST_POOLER_PORT=$pooler_port
   local rc=0
