@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config git clang libclang-rt-dev
   libpqxx-dev libsodium-dev libssl-dev libcli11-dev libspdlog-dev catch2
   libtomlplusplus-dev nlohmann-json3-dev
-  postgresql postgresql-common postgresql-client
+  postgresql postgresql-common postgresql-client pgbouncer openssl
   python3 python3-nacl python3-psycopg2 python3-cryptography
   time bc
 )
