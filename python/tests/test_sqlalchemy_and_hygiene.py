@@ -8,7 +8,7 @@ import logging
 import traceback
 
 import pytest
-from sqlalchemy import Column, DateTime, Integer, String, create_engine, select
+from sqlalchemy import Column, DateTime, Integer, String, create_engine, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
@@ -27,7 +27,7 @@ class Credential(Base):
     client_id = Column(String(512))
     client_secret = Column(String(512))
     refresh_token = Column(String(512))
-    updated_at = Column(DateTime)
+    updated_at = Column(DateTime, nullable=False, server_default=func.now())
 
 
 def test_orm_sync_and_async(cli, db):

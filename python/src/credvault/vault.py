@@ -65,6 +65,50 @@ def normalize_dsn(dsn: str) -> str:
     return dsn
 
 
+_CONNINFO_RE = re.compile(r"\s*([A-Za-z_]+)\s*=\s*('((?:[^'\\]|\\.)*)'|(\S*))")
+
+
+def parse_conninfo(conninfo: str) -> Dict[str, str]:
+    """libpq ``key=value`` conninfo (values optionally single-quoted with backslash escapes) → dict."""
+    out: Dict[str, str] = {}
+    pos = 0
+    while conninfo[pos:].strip():
+        m = _CONNINFO_RE.match(conninfo, pos)
+        if not m:
+            raise UsageError("the DSN is neither a URL nor libpq key=value conninfo")
+        value = re.sub(r"\\(.)", r"\1", m.group(3)) if m.group(3) is not None else m.group(4)
+        out[m.group(1)] = value
+        pos = m.end()
+    return out
+
+
+def _asyncpg_connect_args(dsn: str) -> Tuple[Optional[str], Dict[str, Any]]:
+    """asyncpg takes URLs only: a libpq conninfo becomes keyword arguments (PG* variables fill the rest)."""
+    dsn = normalize_dsn(dsn)
+    if re.match(r"^postgres(ql)?://", dsn):
+        return dsn, {}
+    kwargs: Dict[str, Any] = {}
+    settings: Dict[str, str] = {}
+    for key, value in parse_conninfo(dsn).items():
+        if key in ("host", "user", "password"):
+            kwargs[key] = value
+        elif key == "port":
+            kwargs["port"] = int(value)
+        elif key == "dbname":
+            kwargs["database"] = value
+        elif key == "sslmode":
+            kwargs["ssl"] = value
+        elif key == "connect_timeout":
+            kwargs["timeout"] = float(value)
+        elif key == "application_name":
+            settings[key] = value
+        else:
+            raise UsageError(f"conninfo keyword {key!r} is not supported with asyncpg: give a postgresql:// URL")
+    if settings:
+        kwargs["server_settings"] = settings
+    return None, kwargs
+
+
 @dataclasses.dataclass(frozen=True)
 class Credentials:
     """An account's credentials; each a :class:`Secret`, or None when the column is NULL."""
@@ -321,7 +365,8 @@ class _AsyncBackend:
         if isinstance(obj, str):
             import asyncpg
 
-            pool = await asyncpg.create_pool(normalize_dsn(obj), min_size=1, max_size=10, statement_cache_size=0)
+            dsn, kwargs = _asyncpg_connect_args(obj)
+            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10, statement_cache_size=0, **kwargs)
             return cls("asyncpg", pool, True)
         try:
             from sqlalchemy.ext.asyncio import AsyncEngine
