@@ -122,3 +122,68 @@ def sql(db: str, query: str, params: tuple = ()) -> list:
             return cur.fetchall() if cur.description else []
     finally:
         conn.close()
+
+
+@pytest.fixture(scope="session")
+def pooler(server: None) -> Iterator[Dict[str, str]]:
+    """PgBouncer in transaction mode in front of the test server: CREDVAULT_TEST_POOLER_HOST/PORT when
+    set, else one started here (it must start: a missing pgbouncer is a failure)."""
+    if os.environ.get("CREDVAULT_TEST_POOLER_HOST") and os.environ.get("CREDVAULT_TEST_POOLER_PORT"):
+        yield {"host": os.environ["CREDVAULT_TEST_POOLER_HOST"], "port": os.environ["CREDVAULT_TEST_POOLER_PORT"]}
+        return
+    import pathlib
+    import shutil
+    import socket
+    import tempfile
+    import time
+
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not os.access(binary, os.X_OK):
+        pytest.fail("pgbouncer not installed (scripts/setup.sh)", pytrace=False)
+    work = pathlib.Path(tempfile.mkdtemp(prefix="cvpy_pgbouncer_"))
+    if os.geteuid() == 0:  # pgbouncer does not run as root: it runs as postgres and writes here
+        shutil.chown(work, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server_conn = " ".join(f"{k}={os.environ[v]}" for k, v in (("host", "PGHOST"), ("port", "PGPORT"),
+                                                                 ("user", "PGUSER"), ("password", "PGPASSWORD"))
+                           if os.environ.get(v))
+    (work / "users.txt").write_text(f'"{os.environ.get("PGUSER", "postgres")}" ""\n')
+    (work / "pgbouncer.ini").write_text(f"""[databases]
+* = {server_conn}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {work}/users.txt
+pool_mode = transaction
+max_client_conn = 300
+default_pool_size = 8
+ignore_startup_parameters = extra_float_digits
+logfile = {work}/pgbouncer.log
+pidfile = {work}/pgbouncer.pid
+""")
+    for f in ("users.txt", "pgbouncer.ini"):
+        os.chmod(work / f, 0o644)
+    args = [binary, str(work / "pgbouncer.ini")]
+    if os.geteuid() == 0:
+        args[1:1] = ["-u", "postgres"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                psycopg2.connect(host="127.0.0.1", port=port, dbname="postgres").close()
+                break
+            except psycopg2.OperationalError:
+                if proc.poll() is not None:
+                    pytest.fail(f"pgbouncer exited: {proc.stderr.read().decode()[-500:]}", pytrace=False)
+                time.sleep(0.1)
+        else:
+            pytest.fail("pgbouncer did not start", pytrace=False)
+        yield {"host": "127.0.0.1", "port": str(port)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)

@@ -12,6 +12,7 @@ from typing import Dict, List, Tuple
 import asyncpg
 import psycopg2
 import psycopg2.extras
+import psycopg2.pool
 
 from conftest import MIGRATIONS, sql
 from credvault import AsyncVault, Keyring, Vault
@@ -129,8 +130,8 @@ def test_rotation_under_threads(cli, db):
     rotating = threading.Event()
     counts = [0] * threads_n
     during = [0] * threads_n
-    vault = Vault.open(f"dbname={db}", Keyring(new_key, [old_key]), migrations_dir=MIGRATIONS,
-                       max_connections=threads_n)
+    pool = psycopg2.pool.ThreadedConnectionPool(1, threads_n, dbname=db)  # the application's own pool
+    vault = Vault.open(pool, Keyring(new_key, [old_key]), migrations_dir=MIGRATIONS)
 
     def worker(owner: int) -> None:
         rng = random.Random(1000 + owner)
@@ -171,6 +172,7 @@ def test_rotation_under_threads(cli, db):
         for t in threads:
             t.join()
         vault.close()
+        pool.closeall()
     assert proc.returncode == 0, proc.stderr
     assert not errors, [repr(e) for e in errors[:5]]
     assert sum(during) > 0 and sum(counts) > 100, (counts, during)
