@@ -94,6 +94,7 @@ def test_from_env_and_files(tmp_path):
     old, new = "o" * 40, EXAMPLE_KEY
     ring = Keyring.from_env({b"SECRET_KEY": new.encode(), b"SECRET_KEY_FALLBACKS": b"%s,%s" % (old.encode(), b"z" * 33)})
     assert ring.kids[0] == "e2eb3ad8" and len(ring.kids) == 3
+    assert Keyring.from_env({"SECRET_KEY": new, "SECRET_KEY_FALLBACKS": old}).kids == ring.kids[:2]
     with pytest.raises(InvalidKey):
         Keyring.from_env({})
     with pytest.raises(InvalidKey):  # an empty entry is a (too short) key, as in C++

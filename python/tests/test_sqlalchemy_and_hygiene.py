@@ -34,6 +34,8 @@ def test_orm_sync_and_async(cli, db):
     key = cli.keygen()
     ring = Keyring(key)
     encrypt_columns(Credential, ring)
+    with pytest.raises(credvault.UsageError):
+        encrypt_columns(Credential, ring)  # twice would encrypt twice
     engine = create_engine(f"postgresql+psycopg2:///{db}")
     with Session(engine) as session:
         session.add(Credential(account_id=21, client_id="orm-id-21", client_secret=Secret("orm-secret-21")))

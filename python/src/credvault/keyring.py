@@ -13,7 +13,7 @@ import hmac
 import os
 import re
 import stat
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from nacl.bindings import (crypto_aead_xchacha20poly1305_ietf_decrypt,
                            crypto_aead_xchacha20poly1305_ietf_encrypt)
@@ -247,9 +247,17 @@ class Keyring:
                 self._primary = key
 
     @classmethod
-    def from_env(cls, environ: Optional[Dict[bytes, bytes]] = None, *, alg: str = "x") -> "Keyring":
-        """SECRET_KEY (primary) and SECRET_KEY_FALLBACKS (comma-separated), as the C++ tool reads them."""
-        env = os.environb if environ is None else environ
+    def from_env(cls, environ: Optional[Mapping[Any, Any]] = None, *, alg: str = "x") -> "Keyring":
+        """SECRET_KEY (primary) and SECRET_KEY_FALLBACKS (comma-separated), as the C++ tool reads them.
+
+        ``environ``: a mapping of bytes (like ``os.environb``, the default) or of str (like ``os.environ``)."""
+        if environ is None:
+            env: Dict[bytes, bytes] = dict(os.environb)
+        else:
+            env = {(k.encode("utf-8", "surrogateescape") if isinstance(k, str) else k):
+                   (v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v)
+                   for k, v in environ.items() if k in ("SECRET_KEY", "SECRET_KEY_FALLBACKS",
+                                                        b"SECRET_KEY", b"SECRET_KEY_FALLBACKS")}
         primary = env.get(b"SECRET_KEY")
         if not primary:
             raise InvalidKey("no encryption key configured: set SECRET_KEY (create a key with `credvault keygen`)",

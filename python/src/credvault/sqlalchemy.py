@@ -19,16 +19,18 @@ the flush and do not change it afterwards (a value is bound to its account). Bul
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Sequence, Type
+from typing import Any, Iterable, Optional, Sequence, Set, Type
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, attributes
 
+from .errors import UsageError
 from .keyring import Keyring, Secret
 
 __all__ = ["encrypt_columns"]
 
 _STATE_KEY = "credvault_encrypted"
+_REGISTERED: Set[type] = set()
 
 
 def encrypt_columns(model: Type[Any], keyring: Keyring, *,
@@ -39,6 +41,9 @@ def encrypt_columns(model: Type[Any], keyring: Keyring, *,
 
     ``table`` (the AAD's table name) defaults to ``model.__tablename__``; values interoperate with
     the credvault CLI when it is ``credentials``."""
+    if model in _REGISTERED:
+        raise UsageError(f"encrypt_columns({model.__name__}) was already called: values would be encrypted twice")
+    _REGISTERED.add(model)
     table_name = table or getattr(model, "__tablename__", "credentials")
     columns = tuple(columns)
 
