@@ -130,3 +130,34 @@ def test_async_vault_asyncpg_and_sqlalchemy(cli, db):
     asyncio.run(main())
     assert cli.get(db, key, 12)["client_secret"] == "sa-secret-12"
     assert cli.run("verify", db=db, key=key).returncode == 0
+
+
+def test_retry_once_on_a_lost_connection(cli, db, caplog):
+    """A backend terminated between calls (server restart, failover): the next call retries on a new
+    connection, as the C++ Vault does."""
+    import psycopg2.pool
+
+    key = cli.keygen()
+    kill = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+    pool = psycopg2.pool.ThreadedConnectionPool(1, 1, dbname=db)
+    with Vault.open(pool, Keyring(key), migrations_dir=MIGRATIONS) as vault:
+        vault.put_credentials(9, client_id="before")
+        assert sql(db, kill, (db,))[0][0] >= 1
+        vault.put_credentials(9, client_id="after")
+        assert sql(db, kill, (db,))[0][0] >= 1
+        assert vault.get_credentials(9).client_id.reveal() == "after"
+    pool.closeall()
+    assert caplog.text.count("retrying once") == 2
+
+    async def main() -> None:
+        apool = await asyncpg.create_pool(database=db, min_size=1, max_size=1, statement_cache_size=0)
+        vault = await AsyncVault.open(apool, Keyring(key), migrations_dir=MIGRATIONS)
+        assert (await vault.get_credentials(9)).client_id.reveal() == "after"
+        assert sql(db, kill, (db,))[0][0] >= 1
+        await vault.put_credentials(9, client_id="async-after")
+        assert sql(db, kill, (db,))[0][0] >= 1
+        assert (await vault.get_credentials(9)).client_id.reveal() == "async-after"
+        await apool.close()
+
+    asyncio.run(main())
+    assert caplog.text.count("retrying once") == 4

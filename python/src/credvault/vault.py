@@ -384,11 +384,27 @@ class _AsyncBackend:
             converted = self._numeric[sql] = _to_numeric(sql)
         return converted
 
+    async def _asyncpg(self, method: str, sql: str, params: Dict[str, Any]) -> Any:
+        """Once more on another connection when the first was broken (server restarted, backend
+        terminated), as the C++ Vault does."""
+        import asyncpg
+
+        lost = (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.AdminShutdownError,
+                asyncpg.exceptions.PostgresConnectionError, ConnectionError)
+        text, names = self._sql(sql)
+        for attempt in (0, 1):
+            try:
+                async with self.target.acquire() as conn:
+                    return await getattr(conn, method)(text, *(params[n] for n in names))
+            except lost:
+                if attempt == 1:
+                    raise
+                log.warning("database connection lost; retrying once on a new connection")
+        raise AssertionError("unreachable")
+
     async def fetch(self, sql: str, params: Dict[str, Any]) -> List[Any]:
         if self.kind == "asyncpg":
-            text, names = self._sql(sql)
-            async with self.target.acquire() as conn:
-                return list(await conn.fetch(text, *(params[n] for n in names)))
+            return list(await self._asyncpg("fetch", sql, params))
         from sqlalchemy import text as sa_text
 
         async with self.target.connect() as conn:
@@ -399,9 +415,7 @@ class _AsyncBackend:
 
     async def execute(self, sql: str, params: Dict[str, Any]) -> None:
         if self.kind == "asyncpg":
-            text, names = self._sql(sql)
-            async with self.target.acquire() as conn:
-                await conn.execute(text, *(params[n] for n in names))
+            await self._asyncpg("execute", sql, params)
             return
         from sqlalchemy import text as sa_text
 
