@@ -49,6 +49,17 @@ def test_orm_sync_and_async(cli, db):
     assert all(v.startswith("cv1:x:") for v in stored)
     assert cli.get(db, key, 21) == {"account_id": 21, "client_id": "orm-id-21", "client_secret": "orm-secret-21",
                                     "refresh_token": "orm-token-21"}
+    with Session(engine) as session:  # a failed flush (no account 99999) leaves the plaintext, not ciphertext
+        orphan = Credential(account_id=99999, client_id="orphan-id")
+        session.add(orphan)
+        with pytest.raises(Exception):
+            session.commit()
+        session.rollback()
+        assert isinstance(orphan.client_id, Secret) and orphan.client_id.reveal() == "orphan-id"
+        orphan.account_id = 23
+        session.add(orphan)
+        session.commit()
+    assert cli.get(db, key, 23)["client_id"] == "orphan-id"
     engine.dispose()
 
     async def main() -> None:

@@ -11,7 +11,8 @@ uses ORM events instead::
   ``client_id`` / ``client_secret`` / ``refresh_token`` of a ``Credential`` is encrypted with the
   object's ``account_id`` as AAD before the INSERT/UPDATE is built;
 * ``after_flush_postexec``: the object holds the plaintext again (as a :class:`~credvault.Secret`);
-* ``load`` / ``refresh``: values read from the database are decrypted into :class:`~credvault.Secret`.
+* ``load`` / ``refresh``: values read from the database are decrypted into :class:`~credvault.Secret`;
+* ``after_soft_rollback``: when the flush failed, objects left in memory hold their plaintext again.
 
 Assign ``str``, ``bytes`` or ``Secret``; read ``Secret`` (``.reveal()``). Set ``account_id`` before
 the flush and do not change it afterwards (a value is bound to its account). Bulk operations
@@ -83,6 +84,15 @@ def encrypt_columns(model: Type[Any], keyring: Keyring, *,
                                                       table=table_name))
             if plain:
                 done.append((target, plain))
+
+    @event.listens_for(session_class, "after_soft_rollback")
+    def _after_rollback(session: Any, previous_transaction: Any) -> None:
+        # The flush failed after before_flush: objects that stay in memory (pending ones are
+        # expunged, not expired) get their plaintext back, so a retry does not encrypt ciphertext.
+        for target, plain in session.info.pop(_STATE_KEY, []):
+            for name, secret in plain.items():
+                if isinstance(target.__dict__.get(name), str):
+                    target.__dict__[name] = secret
 
     @event.listens_for(session_class, "after_flush_postexec")
     def _after_flush(session: Any, flush_context: Any) -> None:
