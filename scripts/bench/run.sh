@@ -101,3 +101,8 @@ printf '{"rows": %s, "baseline_rows_per_s": %s, "encrypt_rows_per_s": %s, "encry
   "$rows" "$base_rate" "$enc_rate" "$(ratio "$enc_rate" "$base_rate")" "$enc_rss" "$base2_rate" "$rot_rate" \
   "$(ratio "$rot_rate" "$base2_rate")" "$rot_rss" "$pooled_rate" "$(ratio "$pooled_rate" "$rot_rate")" "$ver_rate" "$ver_rss" "$fernet_rot_rate" \
   "$( [ "$fernet_rot_rate" != 0 ] && ratio "$rot_rate" "$fernet_rot_rate" || echo 0)" "$fernet_dec_rate" "$p50" "$p99"
+
+# The Python package (python/): decrypt rate, Fernet on the same values, AsyncVault latency.
+echo "== Python package: Keyring.decrypt, Fernet decrypt, AsyncVault latency" >&2
+SECRET_KEY=$key_b "$cv" -q encrypt  # the Fernet block leaves plaintext; re-runnable
+SECRET_KEY=$key_b PYTHONPATH="$PWD/python/src" /usr/bin/python3 scripts/bench/python_bench.py "$PWD/migrations"

@@ -1,0 +1,345 @@
+"""Keys, the cv1 value format and :class:`Secret` (docs/FORMAT.md).
+
+The rules are those of the credvault C++ tool: a key is ``base64:<standard base64 of exactly
+32 bytes>`` or any UTF-8 string of at least 32 bytes; one trailing ``\\n`` or ``\\r\\n`` is not
+part of it; key files must not be accessible by group or other.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import re
+import stat
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+from nacl.bindings import (crypto_aead_xchacha20poly1305_ietf_decrypt,
+                           crypto_aead_xchacha20poly1305_ietf_encrypt)
+from nacl.exceptions import CryptoError
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .errors import (InsecureKeyFile, IntegrityError, InvalidKey, MalformedCiphertext, NotCiphertext,
+                     UnknownKid, UsageError)
+
+__all__ = ["Secret", "Keyring", "ciphertext_length", "max_plaintext_length", "is_ciphertext"]
+
+KeyText = Union[str, bytes]
+PlaintextLike = Union[str, bytes, "Secret"]
+
+_SALT = b"credvault.v1"
+_MIN_KEY_BYTES = 32
+_MAX_KEY_FILE_SIZE = 64 * 1024
+_NONCE = {"x": 24, "g": 12}
+_TAG = 16
+_HEADER_LENGTH = 15  # "cv1:x:" + 8 + ":"
+_PAYLOAD_RE = re.compile(r"[A-Za-z0-9_-]*\Z")
+_KID_RE = re.compile(r"[0-9a-f]{8}\Z")
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64URL_INDEX = {c: i for i, c in enumerate(_B64URL)}
+
+
+class Secret:
+    """A secret value. ``repr``/``str`` never show it; :meth:`reveal` does."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: Union[bytes, str]) -> None:
+        self._value = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+    def reveal(self) -> str:
+        """The value as text (UTF-8)."""
+        return self._value.decode("utf-8")
+
+    def reveal_bytes(self) -> bytes:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('…')"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Secret):
+            return hmac.compare_digest(self._value, other._value)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(("credvault.Secret", hashlib.sha256(self._value).digest()))
+
+    def __reduce__(self) -> Tuple[object, ...]:
+        raise TypeError("a credvault Secret is not picklable")
+
+
+def _hkdf_sha256(ikm: bytes, info: bytes, length: int) -> bytes:
+    prk = hmac.new(_SALT, ikm, hashlib.sha256).digest()
+    out, block, counter = b"", b"", 1
+    while len(out) < length:
+        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+        out, counter = out + block, counter + 1
+    return out[:length]
+
+
+def _parse_key_material(text: KeyText, source: str) -> bytes:
+    """Key text → input keying material, exactly as the C++ ParseKeyMaterial."""
+    raw = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else bytes(text)
+    if raw.endswith(b"\r\n"):
+        raw = raw[:-2]
+    elif raw.endswith(b"\n"):
+        raw = raw[:-1]
+    if raw.startswith(b"base64:"):
+        encoded = raw[len(b"base64:"):]
+        try:
+            ikm = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidKey(f"{source}: key starts with base64: but the rest is not standard base64",
+                             "bad_key") from None
+        # libsodium refuses non-canonical encodings (wrong padding, stray bits).
+        if base64.b64encode(ikm) != encoded:
+            raise InvalidKey(f"{source}: key starts with base64: but the rest is not standard base64", "bad_key")
+        if len(ikm) != _MIN_KEY_BYTES:
+            raise InvalidKey(f"{source}: a base64: key must decode to exactly 32 bytes; this one has {len(ikm)} "
+                             "(create one with `credvault keygen`)", "weak_key")
+        return ikm
+    if len(raw) < _MIN_KEY_BYTES:
+        raise InvalidKey(f"{source}: key is too short: {len(raw)} bytes, at least 32 required "
+                         "(create one with `credvault keygen`)", "weak_key")
+    try:
+        raw.decode("utf-8", "strict")
+    except UnicodeDecodeError:
+        raise InvalidKey(f"{source}: key is not valid UTF-8", "bad_key") from None
+    return raw
+
+
+def read_key_file(path: Union[str, "os.PathLike[str]"]) -> bytes:
+    """A key file's content, refused as the C++ tool refuses it (not a regular file, mode & 077, > 64 KiB)."""
+    path = os.fspath(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise InvalidKey(f"key file {path} does not exist", "not_found") from None
+    except OSError as e:
+        raise InvalidKey(f"cannot read key file {path}: {e.strerror}", "permission_denied") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidKey(f"key file {path} is not a regular file", "permission_denied")
+        if st.st_mode & 0o077:
+            raise InsecureKeyFile(f"key file {path} is accessible by group or other (mode "
+                                  f"{stat.S_IMODE(st.st_mode) & 0o777:03o}); run: chmod 600 {path}")
+        if st.st_size > _MAX_KEY_FILE_SIZE:
+            raise InvalidKey(f"key file {path} is too large to be a key", "bad_key")
+        chunks: List[bytes] = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+class _RingKey:
+    __slots__ = ("kid", "source", "primary", "aead_x", "aead_g", "key_x")
+
+    def __init__(self, ikm: bytes, source: str, primary: bool) -> None:
+        self.kid = _hkdf_sha256(ikm, b"credvault kid", 4).hex()
+        self.source = source
+        self.primary = primary
+        self.key_x = _hkdf_sha256(ikm, b"credvault aead x", 32)
+        self.aead_g = AESGCM(_hkdf_sha256(ikm, b"credvault aead g", 32))
+
+    def __repr__(self) -> str:
+        return f"<key {self.kid} from {self.source}{' (primary)' if self.primary else ''}>"
+
+
+def ciphertext_length(plaintext_bytes: int, alg: str = "x") -> int:
+    """Characters of the cv1 value of an n-byte plaintext."""
+    raw = _NONCE[alg] + _TAG + plaintext_bytes
+    return _HEADER_LENGTH + (4 * raw + 2) // 3
+
+
+def max_plaintext_length(column_chars: int, alg: str = "x") -> int:
+    if ciphertext_length(0, alg) > column_chars:
+        return 0
+    n = column_chars
+    while ciphertext_length(n, alg) > column_chars:
+        n -= 1
+    return n
+
+
+def is_ciphertext(value: str) -> bool:
+    """True when ``value`` parses strictly as a cv1 value."""
+    try:
+        _parse(value)
+        return True
+    except (NotCiphertext, MalformedCiphertext):
+        return False
+
+
+def _parse(value: str) -> Tuple[str, str, str, bytes]:
+    """cv1 value → (alg, kid, header, raw payload). Strict, as docs/FORMAT.md."""
+    if not isinstance(value, str):
+        raise NotCiphertext("value is not text", "not_envelope")
+    if not value.startswith("cv1:"):
+        raise NotCiphertext("value is not credvault ciphertext (no cv1: prefix)", "not_envelope")
+    fields = value.split(":")
+    if len(fields) != 4:
+        raise MalformedCiphertext("malformed credvault value: expected exactly 4 ':'-separated fields",
+                                  "bad_structure")
+    _, alg, kid, payload = fields
+    if alg != "x" and alg != "g":
+        raise MalformedCiphertext("malformed credvault value: unknown algorithm", "bad_algorithm")
+    if not _KID_RE.match(kid):
+        raise MalformedCiphertext("malformed credvault value: kid must be 8 lowercase hex characters", "bad_kid")
+    if not _PAYLOAD_RE.match(payload):
+        raise MalformedCiphertext("malformed credvault value: payload is not base64url without padding",
+                                  "bad_payload")
+    tail = len(payload) % 4
+    if tail == 1 or (tail == 2 and _B64URL_INDEX[payload[-1]] & 0x0F) or (
+            tail == 3 and _B64URL_INDEX[payload[-1]] & 0x03):
+        raise MalformedCiphertext("malformed credvault value: payload is not canonical base64url", "bad_payload")
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    if len(raw) < _NONCE[alg] + _TAG:
+        raise MalformedCiphertext("malformed credvault value: payload shorter than nonce and tag", "too_short")
+    return alg, kid, value[: 7 + len(kid)], raw
+
+
+def _location(table: str, column: str, account_id: int) -> bytes:
+    if isinstance(account_id, bool) or not isinstance(account_id, int):
+        raise UsageError("account_id must be an int")
+    return f"{table}\0{column}\0{account_id}".encode("utf-8")
+
+
+class Keyring:
+    """A primary key (encrypts and decrypts) and fallback keys (decrypt only), by kid.
+
+    Built with :meth:`from_env`, :meth:`from_files` or ``Keyring(primary_text, [fallback_text...])``.
+    Holds derived AEAD keys only; ``repr`` shows kids and sources, never key bytes.
+    """
+
+    def __init__(self, primary: KeyText, fallbacks: Iterable[KeyText] = (), *, alg: str = "x",
+                 _sources: Optional[Sequence[str]] = None) -> None:
+        if alg not in _NONCE:
+            raise UsageError("alg must be 'x' (XChaCha20-Poly1305) or 'g' (AES-256-GCM)")
+        texts = [primary, *fallbacks]
+        sources = list(_sources) if _sources is not None else (
+            ["primary key"] + [f"fallback key {i + 1}" for i in range(len(texts) - 1)])
+        self._alg = alg
+        self._keys: Dict[str, _RingKey] = {}
+        self._primary: Optional[_RingKey] = None
+        for index, (text, source) in enumerate(zip(texts, sources)):
+            key = _RingKey(_parse_key_material(text, source), source, index == 0)
+            twin = self._keys.get(key.kid)
+            if twin is not None:
+                raise InvalidKey(f"{key.source} and {twin.source} are the same key (kid {key.kid})", "duplicate_kid")
+            self._keys[key.kid] = key
+            if index == 0:
+                self._primary = key
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[Any, Any]] = None, *, alg: str = "x") -> "Keyring":
+        """SECRET_KEY (primary) and SECRET_KEY_FALLBACKS (comma-separated), as the C++ tool reads them.
+
+        ``environ``: a mapping of bytes (like ``os.environb``, the default) or of str (like ``os.environ``)."""
+        if environ is None:
+            env: Dict[bytes, bytes] = dict(os.environb)
+        else:
+            env = {(k.encode("utf-8", "surrogateescape") if isinstance(k, str) else k):
+                   (v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v)
+                   for k, v in environ.items() if k in ("SECRET_KEY", "SECRET_KEY_FALLBACKS",
+                                                        b"SECRET_KEY", b"SECRET_KEY_FALLBACKS")}
+        primary = env.get(b"SECRET_KEY")
+        if not primary:
+            raise InvalidKey("no encryption key configured: set SECRET_KEY (create a key with `credvault keygen`)",
+                             "no_key")
+        sources = ["environment variable SECRET_KEY"]
+        fallbacks: List[bytes] = []
+        joined = env.get(b"SECRET_KEY_FALLBACKS")
+        if joined:
+            fallbacks = joined.split(b",")
+            sources += [f"SECRET_KEY_FALLBACKS entry {i + 1}" for i in range(len(fallbacks))]
+        return cls(primary, fallbacks, alg=alg, _sources=sources)
+
+    @classmethod
+    def from_files(cls, primary: Union[str, "os.PathLike[str]"],
+                   fallbacks: Iterable[Union[str, "os.PathLike[str]"]] = (), *, alg: str = "x") -> "Keyring":
+        """Key files (mode 0600, as written by ``credvault keygen --out``)."""
+        paths = [os.fspath(primary), *(os.fspath(p) for p in fallbacks)]
+        texts = [read_key_file(p) for p in paths]
+        return cls(texts[0], texts[1:], alg=alg, _sources=[f"key file {p}" for p in paths])
+
+    @property
+    def primary_kid(self) -> str:
+        assert self._primary is not None
+        return self._primary.kid
+
+    @property
+    def kids(self) -> List[str]:
+        """Kids, primary first."""
+        return list(self._keys)
+
+    @property
+    def alg(self) -> str:
+        return self._alg
+
+    def __repr__(self) -> str:
+        return f"Keyring(primary={self.primary_kid!r}, fallbacks={self.kids[1:]!r}, alg={self._alg!r})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Tuple[object, ...]:
+        raise TypeError("a credvault Keyring is not picklable")
+
+    def encrypt(self, plaintext: PlaintextLike, *, column: str, account_id: int, table: str = "credentials",
+                alg: Optional[str] = None) -> str:
+        """Encrypt under the primary key for the location (table, column, account_id) → ``cv1:…``."""
+        alg = self._alg if alg is None else alg
+        if alg not in _NONCE:
+            raise UsageError("alg must be 'x' (XChaCha20-Poly1305) or 'g' (AES-256-GCM)")
+        if isinstance(plaintext, Secret):
+            data = plaintext.reveal_bytes()
+        elif isinstance(plaintext, str):
+            data = plaintext.encode("utf-8")
+        elif isinstance(plaintext, (bytes, bytearray, memoryview)):
+            data = bytes(plaintext)
+        else:
+            raise UsageError("plaintext must be str, bytes or Secret")
+        key = self._primary
+        assert key is not None
+        header = f"cv1:{alg}:{key.kid}:"
+        aad = header.encode("ascii") + _location(table, column, account_id)
+        nonce = os.urandom(_NONCE[alg])
+        if alg == "x":
+            sealed = crypto_aead_xchacha20poly1305_ietf_encrypt(data, aad, nonce, key.key_x)
+        else:
+            sealed = key.aead_g.encrypt(nonce, data, aad)
+        return header + base64.urlsafe_b64encode(nonce + sealed).decode("ascii").rstrip("=")
+
+    def decrypt(self, value: str, *, column: str, account_id: int, table: str = "credentials") -> Secret:
+        """Decrypt a ``cv1:`` value written for this location → :class:`Secret`.
+
+        Raises NotCiphertext, MalformedCiphertext / IntegrityError, UnknownKid."""
+        alg, kid, header, raw = _parse(value)
+        key = self._keys.get(kid)
+        if key is None:
+            raise UnknownKid(f"value is under key {kid}, which is not in the keyring", kid)
+        aad = header.encode("ascii") + _location(table, column, account_id)
+        n = _NONCE[alg]
+        try:
+            if alg == "x":
+                return Secret(crypto_aead_xchacha20poly1305_ietf_decrypt(raw[n:], aad, raw[:n], key.key_x))
+            return Secret(key.aead_g.decrypt(raw[:n], raw[n:], aad))
+        except (CryptoError, InvalidTag):
+            raise IntegrityError(f"{table}.{column} of account {account_id}: value does not decrypt (tampered, "
+                                 "truncated, moved from another column or account, or its header edited)",
+                                 "integrity") from None

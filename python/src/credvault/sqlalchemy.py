@@ -1,0 +1,101 @@
+"""SQLAlchemy integration for an application's own ``Credential`` model.
+
+A plain ``TypeDecorator`` cannot do this: it sees one column value, never the row's
+``account_id``, and the account id is part of every value's AAD (docs/FORMAT.md). So this module
+uses ORM events instead::
+
+    from credvault.sqlalchemy import encrypt_columns
+    encrypt_columns(Credential, keyring)        # once, at import time
+
+* ``before_flush`` (every Session, including ``AsyncSession``'s sync session): each new or changed
+  ``client_id`` / ``client_secret`` / ``refresh_token`` of a ``Credential`` is encrypted with the
+  object's ``account_id`` as AAD before the INSERT/UPDATE is built;
+* ``after_flush_postexec``: the object holds the plaintext again (as a :class:`~credvault.Secret`);
+* ``load`` / ``refresh``: values read from the database are decrypted into :class:`~credvault.Secret`;
+* ``after_soft_rollback``: when the flush failed, objects left in memory hold their plaintext again.
+
+Assign ``str``, ``bytes`` or ``Secret``; read ``Secret`` (``.reveal()``). Set ``account_id`` before
+the flush and do not change it afterwards (a value is bound to its account). Bulk operations
+(``session.execute(update(...))``, ``bulk_save_objects``) bypass ORM events: use objects.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Optional, Sequence, Set, Type
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, attributes
+
+from .errors import UsageError
+from .keyring import Keyring, Secret
+
+__all__ = ["encrypt_columns"]
+
+_STATE_KEY = "credvault_encrypted"
+_REGISTERED: Set[type] = set()
+
+
+def encrypt_columns(model: Type[Any], keyring: Keyring, *,
+                    columns: Sequence[str] = ("client_id", "client_secret", "refresh_token"),
+                    table: Optional[str] = None, account_id_attribute: str = "account_id",
+                    session_class: Type[Any] = Session) -> None:
+    """Encrypt ``columns`` of ``model`` on flush and decrypt them on load.
+
+    ``table`` (the AAD's table name) defaults to ``model.__tablename__``; values interoperate with
+    the credvault CLI when it is ``credentials``."""
+    if model in _REGISTERED:
+        raise UsageError(f"encrypt_columns({model.__name__}) was already called: values would be encrypted twice")
+    _REGISTERED.add(model)
+    table_name = table or getattr(model, "__tablename__", "credentials")
+    columns = tuple(columns)
+
+    def decrypt_into(target: Any, names: Iterable[str]) -> None:
+        account_id = getattr(target, account_id_attribute)
+        for name in names:
+            value = target.__dict__.get(name)
+            if isinstance(value, str):
+                secret = keyring.decrypt(value, column=name, account_id=account_id, table=table_name)
+                attributes.set_committed_value(target, name, secret)
+
+    @event.listens_for(model, "load", propagate=True)
+    def _on_load(target: Any, context: Any) -> None:
+        decrypt_into(target, columns)
+
+    @event.listens_for(model, "refresh", propagate=True)
+    def _on_refresh(target: Any, context: Any, attrs: Optional[Iterable[str]]) -> None:
+        decrypt_into(target, columns if attrs is None else [a for a in attrs if a in columns])
+
+    @event.listens_for(session_class, "before_flush")
+    def _before_flush(session: Any, flush_context: Any, instances: Any) -> None:
+        done = session.info.setdefault(_STATE_KEY, [])
+        for target in list(session.new) + list(session.dirty):
+            if not isinstance(target, model):
+                continue
+            account_id = getattr(target, account_id_attribute)
+            plain = {}
+            for name in columns:
+                value = target.__dict__.get(name)
+                if value is None:
+                    continue
+                is_new = target in session.new
+                if not is_new and not attributes.get_history(target, name).added:
+                    continue
+                plain[name] = value if isinstance(value, Secret) else Secret(value)
+                setattr(target, name, keyring.encrypt(plain[name], column=name, account_id=account_id,
+                                                      table=table_name))
+            if plain:
+                done.append((target, plain))
+
+    @event.listens_for(session_class, "after_soft_rollback")
+    def _after_rollback(session: Any, previous_transaction: Any) -> None:
+        # The flush failed after before_flush: objects that stay in memory (pending ones are
+        # expunged, not expired) get their plaintext back, so a retry does not encrypt ciphertext.
+        for target, plain in session.info.pop(_STATE_KEY, []):
+            for name, secret in plain.items():
+                if isinstance(target.__dict__.get(name), str):
+                    target.__dict__[name] = secret
+
+    @event.listens_for(session_class, "after_flush_postexec")
+    def _after_flush(session: Any, flush_context: Any) -> None:
+        for target, plain in session.info.pop(_STATE_KEY, []):
+            for name, secret in plain.items():
+                attributes.set_committed_value(target, name, secret)
