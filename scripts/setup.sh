@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git clang libclang-rt-dev
+  build-essential cmake ninja-build pkg-config git clang libclang-rt-dev
   libpqxx-dev libsodium-dev libssl-dev libcli11-dev libspdlog-dev catch2
   libtomlplusplus-dev nlohmann-json3-dev
   postgresql postgresql-common postgresql-client pgbouncer openssl
