@@ -32,6 +32,32 @@ Status FromSqlState(const std::string& sqlstate, const std::string& message) {
   return InternalError("database error: " + text, sqlstate);
 }
 
+// The SQLSTATE of a server error. libpqxx 6.4 throws some error classes
+// without one (insufficient_privilege, for one: "permission denied" came out
+// with an empty SQLSTATE); the class then names the condition.
+std::string SqlStateOf(const pqxx::sql_error& e) {
+  if (!e.sqlstate().empty()) return e.sqlstate();
+  // Most specific first: each class derives from the one after it.
+  if (dynamic_cast<const pqxx::insufficient_privilege*>(&e)) return "42501";
+  if (dynamic_cast<const pqxx::undefined_table*>(&e)) return "42P01";
+  if (dynamic_cast<const pqxx::undefined_column*>(&e)) return "42703";
+  if (dynamic_cast<const pqxx::undefined_function*>(&e)) return "42883";
+  if (dynamic_cast<const pqxx::syntax_error*>(&e)) return "42601";
+  if (dynamic_cast<const pqxx::unique_violation*>(&e)) return "23505";
+  if (dynamic_cast<const pqxx::foreign_key_violation*>(&e)) return "23503";
+  if (dynamic_cast<const pqxx::not_null_violation*>(&e)) return "23502";
+  if (dynamic_cast<const pqxx::check_violation*>(&e)) return "23514";
+  if (dynamic_cast<const pqxx::restrict_violation*>(&e)) return "23001";
+  if (dynamic_cast<const pqxx::integrity_constraint_violation*>(&e)) return "23000";
+  if (dynamic_cast<const pqxx::data_exception*>(&e)) return "22000";
+  if (dynamic_cast<const pqxx::feature_not_supported*>(&e)) return "0A000";
+  if (dynamic_cast<const pqxx::disk_full*>(&e)) return "53100";
+  if (dynamic_cast<const pqxx::out_of_memory*>(&e)) return "53200";
+  if (dynamic_cast<const pqxx::too_many_connections*>(&e)) return "53300";
+  if (dynamic_cast<const pqxx::insufficient_resources*>(&e)) return "53000";
+  return "XX000";
+}
+
 // Runs `fn`, translating every libpqxx/std exception into a Status.
 template <typename Fn>
 Status Translate(Fn&& fn) {
@@ -41,7 +67,7 @@ Status Translate(Fn&& fn) {
   } catch (const pqxx::broken_connection& e) {
     return UnavailableError("database connection lost: " + PrimaryMessage(e.what()), "08006");
   } catch (const pqxx::sql_error& e) {
-    return FromSqlState(e.sqlstate(), PrimaryMessage(e.what()));
+    return FromSqlState(SqlStateOf(e), PrimaryMessage(e.what()));
   } catch (const pqxx::in_doubt_error&) {
     return UnavailableError("connection lost while committing; the transaction may or may not have committed");
   } catch (const pqxx::deadlock_detected& e) {

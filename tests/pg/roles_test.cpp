@@ -272,10 +272,9 @@ TEST_CASE("roles - a row job whose role lacks UPDATE on credentials stops naming
 }
 
 // libpqxx 6.4 throws some SQL errors (insufficient_privilege among them)
-// without their SQLSTATE, so the message ends in "[SQLSTATE ]" and callers
-// cannot tell a missing privilege from other errors by reason(). Kept as
-// [!mayfail] until the db layer names it (as it does for 40P01).
-TEST_CASE("roles - a missing privilege is reported with SQLSTATE 42501", "[roles][!mayfail]") {
+// without their SQLSTATE; the db layer names it from the error's class, so
+// callers can tell a missing privilege from other errors by reason().
+TEST_CASE("roles - a missing privilege is reported with SQLSTATE 42501", "[roles]") {
   TestDatabase db;
   TestRole app(db, "cvt_app");
   REQUIRE(db.Connect()->Exec("CREATE TABLE private_table (id int)").ok());
