@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "credvault/environment.hpp"
 #include "credvault/keyring.hpp"
 #include "credvault/secret.hpp"
 #include "credvault/status.hpp"
@@ -39,8 +40,9 @@ struct VaultOptions {
   std::string database_url;
   // The keys: primary encrypts, fallbacks decrypt during a rotation.
   std::optional<Keyring> keyring;
-  // "development", "staging" or "production" (default: production).
-  std::string environment = "production";
+  // The deployment this application runs in; only kDevelopment may
+  // auto-migrate. ParseEnvironment turns a configured name into one.
+  Environment environment = Environment::kProduction;
   // Folder of migration files; the schema must be at its head.
   std::string migrations_dir;
   // development only: apply pending migrations on Open (with a warning)

@@ -94,13 +94,14 @@ Status CheckStartable(const SchemaState& state) {
 // record decides what is refused on this database from then on.
 Status RecordEnvironmentAnnounced(const MigratorOptions& options, db::Connection& conn) {
   CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ReadRecordedEnvironment(conn));
-  CV_RETURN_IF_ERROR(RecordEnvironment(conn, options.environment));
+  const std::string environment = EnvironmentName(options.environment);
+  CV_RETURN_IF_ERROR(RecordEnvironment(conn, environment));
   if (!recorded) {
     options.log->info(
         "recorded environment '{}' for this database (from --env, CREDVAULT_ENV or the config file's environment; "
         "production when none is given); runs for another environment are refused here from now on. To change it: "
         "`credvault env set NEW --from {}{}`",
-        options.environment, options.environment, options.environment == "production" ? " --yes" : "");
+        environment, environment, options.environment == Environment::kProduction ? " --yes" : "");
   }
   return Status::Ok();
 }
@@ -700,13 +701,14 @@ Status StampFromAlembic(const MigratorOptions& options, const MigrationSet& set)
 }
 
 Status Reset(const MigratorOptions& options, const MigrationSet& set) {
-  if (options.environment == "production") {
+  if (options.environment == Environment::kProduction) {
     return FailedPreconditionError("reset is never allowed in production (environment: production)", "production");
   }
   CV_ASSIGN_OR_RETURN(Session session, Lock(options));
   db::Connection& conn = *session.conn;
   CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ReadRecordedEnvironment(conn));
-  if (recorded && *recorded == "production") {
+  const std::string production = EnvironmentName(Environment::kProduction);
+  if (recorded && *recorded == production) {
     return FailedPreconditionError("this database is recorded as production; reset is never allowed there",
                                    "production");
   }
@@ -719,21 +721,24 @@ Status Reset(const MigratorOptions& options, const MigrationSet& set) {
   return AppendEvent(conn, "reset", set.head(), "{}");
 }
 
-Status CheckEnvironment(db::Connection& conn, const std::string& environment) {
+Status CheckEnvironment(db::Connection& conn, Environment run_environment) {
+  const std::string environment = EnvironmentName(run_environment);
   CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ReadRecordedEnvironment(conn));
   if (recorded && *recorded != environment) {
     return FailedPreconditionError(
         "this database was migrated for '" + *recorded + "' but this run is for '" + environment + "'; pass --env " +
             *recorded + " (or set CREDVAULT_ENV) if this is the database you mean. If the database really is " +
             environment + ", change what it records with `credvault env set " + environment + " --from " + *recorded +
-            (*recorded == "production" ? " --yes" : "") + "`",
+            (*recorded == EnvironmentName(Environment::kProduction) ? " --yes" : "") + "`",
         "environment_mismatch");
   }
   return Status::Ok();
 }
 
-Status ChangeRecordedEnvironment(const MigratorOptions& options, const std::string& from, const std::string& to,
-                                 bool production_confirmed) {
+Status ChangeRecordedEnvironment(const MigratorOptions& options, Environment from_environment,
+                                 Environment to_environment, bool production_confirmed) {
+  const std::string from = EnvironmentName(from_environment);
+  const std::string to = EnvironmentName(to_environment);
   CV_ASSIGN_OR_RETURN(Session session, Lock(options));
   db::Connection& conn = *session.conn;
   CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ReadRecordedEnvironment(conn));
@@ -747,11 +752,11 @@ Status ChangeRecordedEnvironment(const MigratorOptions& options, const std::stri
                                        "'; nothing was changed (give --from " + *recorded + ")",
                                    "environment_mismatch");
   }
-  if (from == to) {
+  if (from_environment == to_environment) {
     options.log->info("the database already records '{}'; nothing to change", to);
     return Status::Ok();
   }
-  if (from == "production" && !production_confirmed) {
+  if (from_environment == Environment::kProduction && !production_confirmed) {
     return FailedPreconditionError(
         "this database records production: leaving it allows reset, decrypt and rolling back encryption here. If "
         "that is really meant, run `credvault env set " + to + " --from production --yes`; nothing was changed",

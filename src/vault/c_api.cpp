@@ -85,7 +85,11 @@ int credvault_open(const char* database_url, const char* primary_key, const char
     credvault::VaultOptions options;
     options.database_url = database_url != nullptr ? database_url : "";
     options.keyring = std::move(keyring).value();
-    if (environment != nullptr) options.environment = environment;
+    if (environment != nullptr) {
+      auto parsed = credvault::ParseEnvironment(environment);
+      if (!parsed.ok()) return Fail(parsed.status());
+      options.environment = *parsed;
+    }
     if (migrations_dir != nullptr) options.migrations_dir = migrations_dir;
     auto vault = credvault::Vault::Open(std::move(options));
     if (!vault.ok()) return Fail(vault.status());

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   options.database_url = argv[1];
   options.migrations_dir = argv[2];
   options.keyring = *ring;
-  options.environment = "staging";
+  options.environment = credvault::Environment::kStaging;
   auto vault = credvault::Vault::Open(std::move(options));
   if (!vault.ok()) return std::fprintf(stderr, "%s\n", vault.status().message().c_str()), 4;
   const long max_account = std::atol(argv[3]);

@@ -267,7 +267,7 @@ TEST_CASE("Vault and the C ABI from 8 threads through PgBouncer during a pooled 
   VaultOptions options;
   options.database_url = pooled;
   options.keyring = Ring(b, {a});
-  options.environment = "staging";
+  options.environment = credvault::Environment::kStaging;
   options.migrations_dir = SourceDir() + "/migrations";
   auto vault = Vault::Open(std::move(options));
   INFO((vault.ok() ? std::string() : vault.status().ToString()));

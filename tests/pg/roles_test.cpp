@@ -111,7 +111,7 @@ TEST_CASE("roles - the application role of docs/ROLES.md - Vault and the C ABI g
   VaultOptions options;
   options.database_url = app.url();
   options.keyring = Ring(key);
-  options.environment = "development";
+  options.environment = credvault::Environment::kDevelopment;
   options.migrations_dir = SourceDir() + "/migrations";
   auto vault = Vault::Open(std::move(options));
   INFO((vault.ok() ? std::string() : vault.status().ToString()));

@@ -89,7 +89,7 @@ TEST_CASE("sslmode=verify-full with the server's CA - CLI current and get, Vault
   VaultOptions options;
   options.database_url = url;
   options.keyring = Ring(key);
-  options.environment = "development";
+  options.environment = credvault::Environment::kDevelopment;
   options.migrations_dir = SourceDir() + "/migrations";
   auto vault = Vault::Open(std::move(options));
   INFO((vault.ok() ? std::string() : vault.status().ToString()));

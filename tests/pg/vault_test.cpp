@@ -21,7 +21,7 @@ Keyring Ring(const std::string& primary, const std::vector<std::string>& fallbac
   return credvault::testing::MakeKeyring(primary, fallbacks);
 }
 
-VaultOptions Options(const TestDatabase& db, Keyring ring, const std::string& environment = "production",
+VaultOptions Options(const TestDatabase& db, Keyring ring, credvault::Environment environment = credvault::Environment::kProduction,
                      bool auto_migrate = false) {
   VaultOptions options;
   options.database_url = db.url();
@@ -52,13 +52,13 @@ TEST_CASE("Open refuses a database behind head in production, naming the pending
   CHECK(vault.status().message().find("20260215_0001, 20260215_0002") != std::string::npos);
   CHECK(db.Query("SELECT to_regclass('accounts') IS NULL").text(0, 0) == "t");  // nothing changed
   // development without permission to migrate: refused too.
-  CHECK(!Vault::Open(Options(db, Ring(key), "development")).ok());
+  CHECK(!Vault::Open(Options(db, Ring(key), credvault::Environment::kDevelopment)).ok());
 }
 
 TEST_CASE("Open in development with auto-migrate brings the schema to head", "[vault]") {
   TestDatabase db;
   std::vector<std::string> lines;
-  auto options = Options(db, Ring(credvault::testing::NewBase64Key()), "development", true);
+  auto options = Options(db, Ring(credvault::testing::NewBase64Key()), credvault::Environment::kDevelopment, true);
   options.log = [&lines](LogLevel, std::string_view line) { lines.emplace_back(line); };
   auto vault = Vault::Open(std::move(options));
   REQUIRE(vault.ok());
@@ -72,7 +72,7 @@ TEST_CASE("put then get - partial updates - missing account - tampered row", "[v
   TestDatabase db;
   const std::string key = credvault::testing::NewBase64Key();
   AtHead(db, key, 5);
-  auto vault = Vault::Open(Options(db, Ring(key), "staging"));
+  auto vault = Vault::Open(Options(db, Ring(key), credvault::Environment::kStaging));
   REQUIRE(vault.ok());
 
   CHECK(vault->credentials_for_account(1).status().code() == StatusCode::kNotFound);
@@ -116,14 +116,14 @@ TEST_CASE("get works mid-rotation (old and new kids mixed) and from many threads
   const std::string a = credvault::testing::NewBase64Key(), b = credvault::testing::NewBase64Key();
   AtHead(db, a, 40);
   {
-    auto old_vault = Vault::Open(Options(db, Ring(a), "staging"));
+    auto old_vault = Vault::Open(Options(db, Ring(a), credvault::Environment::kStaging));
     REQUIRE(old_vault.ok());
     for (int id = 1; id <= 20; ++id) {
       const std::string secret = "secret-" + std::to_string(id);
       REQUIRE(old_vault->put_credentials(id, {std::string_view("cid"), std::string_view(secret), std::nullopt}).ok());
     }
   }
-  auto vault = Vault::Open(Options(db, Ring(b, {a}), "staging"));
+  auto vault = Vault::Open(Options(db, Ring(b, {a}), credvault::Environment::kStaging));
   REQUIRE(vault.ok());
   for (int id = 21; id <= 40; ++id) {
     const std::string secret = "secret-" + std::to_string(id);
@@ -146,7 +146,7 @@ TEST_CASE("get works mid-rotation (old and new kids mixed) and from many threads
   CHECK(calls.load() == 400);
   CHECK(wrong.load() == 0);
   // With B alone the old values are an integrity error naming the unknown key.
-  auto b_only = Vault::Open(Options(db, Ring(b), "staging"));
+  auto b_only = Vault::Open(Options(db, Ring(b), credvault::Environment::kStaging));
   REQUIRE(b_only.ok());
   CHECK(b_only->credentials_for_account(1).status().reason() == "unknown_kid");
 }
@@ -202,7 +202,7 @@ TEST_CASE("Open takes the SQLAlchemy form of DATABASE_URL and refuses one libpq 
   TestDatabase db;
   const std::string key = credvault::testing::NewBase64Key();
   AtHead(db, key, 1);
-  auto options = Options(db, Ring(key), "staging");
+  auto options = Options(db, Ring(key), credvault::Environment::kStaging);
   // The test server's host, port and user come from libpq's PG* variables
   // (or the URL's own form is kept when DATABASE_URL is one).
   options.database_url = db.url().rfind("postgresql://", 0) == 0
@@ -217,7 +217,7 @@ TEST_CASE("Open takes the SQLAlchemy form of DATABASE_URL and refuses one libpq 
   REQUIRE(got.ok());
   REQUIRE(got->client_id.has_value());
 
-  auto bad = Options(db, Ring(key), "staging");
+  auto bad = Options(db, Ring(key), credvault::Environment::kStaging);
   bad.database_url = "postgresql://u:hunter2%zz@localhost/x";
   auto refused = Vault::Open(std::move(bad));
   REQUIRE(!refused.ok());
