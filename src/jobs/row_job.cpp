@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "db/connection.hpp"
+#include "db/sqlstate.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/preflight.hpp"
 #include "jobs/worker_pool.hpp"
@@ -272,7 +273,7 @@ class Engine {
     const auto fetch_start = std::chrono::steady_clock::now();
     auto query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_));
     // Reading waits only behind a table lock (ALTER TABLE, LOCK TABLE).
-    for (int lock_waits = 1; !query.ok() && query.status().reason() == "55P03"; ++lock_waits) {
+    for (int lock_waits = 1; !query.ok() && db::IsLockTimeout(query.status()); ++lock_waits) {
       CV_RETURN_IF_ERROR(WaitedForLock(*reader_, lock_waits, "reading the rows after id " + last_id));
       query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_));
     }
@@ -337,14 +338,16 @@ class Engine {
         break;
       }
       // The batch rolled back whole, and compare-and-set makes a retry safe.
-      const std::string& sqlstate = applied.status().reason();
-      if (sqlstate == "55P03") {
+      if (db::IsLockTimeout(applied.status())) {
         CV_RETURN_IF_ERROR(WaitedForLock(conn, ++lock_waits, "writing the batch after id " + first_id));
         continue;
       }
       // Deadlock or serialization failure against another job.
-      if ((sqlstate != "40P01" && sqlstate != "40001") || attempt == kMaxBatchAttempts) return applied.status();
-      options_.log->warn("batch after id {} collided with another writer ({}); retrying", first_id, sqlstate);
+      if (!db::IsDeadlockOrSerializationFailure(applied.status()) || attempt == kMaxBatchAttempts) {
+        return applied.status();
+      }
+      options_.log->warn("batch after id {} collided with another writer ({}); retrying", first_id,
+                         applied.status().reason());
     }
     options_.log->debug("{} batch up to id {}: {} rows written in {:.3f} s", spec_.name, batch.rows.back().id,
                         batch.rows.size(), Seconds(start));

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "db/connection_target.hpp"
+#include "db/sqlstate.hpp"
 #include "migrate/drift.hpp"
 #include "migrate/migration_lock.hpp"
 
@@ -183,7 +184,7 @@ class Applier {
       if (failed.ok()) failed = tx->Commit();
       if (failed.ok()) return Status::Ok();
       tx->Abort();
-      if (failed.reason() != "55P03" || attempt == kLockTimeoutRetries) return failed;
+      if (!db::IsLockTimeout(failed) || attempt == kLockTimeoutRetries) return failed;
       options_.log->warn("{}: waited more than 5 s for a table lock (attempt {} of {}); retrying",
                          migration.revision, attempt, kLockTimeoutRetries);
       std::this_thread::sleep_for(std::chrono::seconds(attempt));

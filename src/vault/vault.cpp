@@ -4,6 +4,7 @@
 #include <map>
 
 #include "db/database_url.hpp"
+#include "db/sqlstate.hpp"
 #include "vault/connection_pool.hpp"
 #include "vault/schema_gate.hpp"
 
@@ -162,7 +163,7 @@ Status Vault::put_credentials(std::int64_t account_id, const CredentialsUpdate& 
     CV_RETURN_IF_ERROR(conn.Exec(kUpsertCredentials, params));
     return true;
   });
-  if (!written.ok() && written.status().reason() == "23503") {  // foreign_key_violation: no such account
+  if (!written.ok() && db::IsForeignKeyViolation(written.status())) {  // no such account
     return NoSuchAccount(row_key);
   }
   return written.status();
