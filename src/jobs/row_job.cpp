@@ -488,12 +488,13 @@ class Engine {
 
   Status RecordEvent(const std::string& suffix) {
     CV_RETURN_IF_ERROR(FlushCommits());
-    std::string details = "{\"rows\": " + std::to_string(report_.rows_seen) +
-                          ", \"values_written\": " + std::to_string(report_.values_written) +
-                          ", \"values_skipped\": " + std::to_string(report_.values_skipped) +
-                          ", \"passes\": " + std::to_string(report_.passes) +
-                          ", \"seconds\": " + std::to_string(report_.seconds) +
-                          ", \"primary_kid\": \"" + options_.keyring->primary_kid() + "\"}";
+    migrate::EventDetails details;
+    details.AddCount("rows", report_.rows_seen)
+        .AddCount("values_written", report_.values_written)
+        .AddCount("values_skipped", report_.values_skipped)
+        .AddCount("passes", report_.passes)
+        .AddSeconds("seconds", report_.seconds)
+        .AddText("primary_kid", options_.keyring->primary_kid());
     Status status = migrate::AppendEvent(*writers_[0], spec_.name + suffix, "", details);
     if (!status.ok()) options_.log->warn("could not record the {} event: {}", spec_.name, status.message());
     return Status::Ok();
