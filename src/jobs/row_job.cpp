@@ -205,7 +205,9 @@ class Engine {
         if (options_.stop != nullptr && options_.stop->load()) {
           CV_RETURN_IF_ERROR(finish_write());
           report_.seconds = Seconds(start);
-          (void)RecordEvent("_interrupted");
+          // The stop is what the caller must hear about; a missing event only warns here.
+          Status recorded = RecordEvent("_interrupted");
+          if (!recorded.ok()) options_.log->warn("{}", recorded.message());
           return CancelledError(std::string(spec_.name) + " stopped on request after " + std::to_string(done) +
                                 " rows (" + std::to_string(report_.values_written) +
                                 " values written, every batch complete); rerun to finish");
@@ -486,6 +488,11 @@ class Engine {
     return tx->Commit();
   }
 
+  // Records the job in credvault_events, the audit trail operators check
+  // (e.g. that a rotation completed). A job whose event cannot be written
+  // fails: its batches are committed and stay, and a rerun (which finds
+  // nothing left to do) records the event, whereas a warning alone would
+  // leave a completed rotation indistinguishable from one that never ran.
   Status RecordEvent(const std::string& suffix) {
     CV_RETURN_IF_ERROR(FlushCommits());
     migrate::EventDetails details;
@@ -496,7 +503,12 @@ class Engine {
         .AddSeconds("seconds", report_.seconds)
         .AddText("primary_kid", options_.keyring->primary_kid());
     Status status = migrate::AppendEvent(*writers_[0], spec_.name + suffix, "", details);
-    if (!status.ok()) options_.log->warn("could not record the {} event: {}", spec_.name, status.message());
+    if (!status.ok()) {
+      return status.Annotate(std::string(spec_.name) + ": every batch is committed (" +
+                             std::to_string(report_.values_written) +
+                             " values written) but the event could not be recorded in credvault_events; rerun to "
+                             "record it");
+    }
     return Status::Ok();
   }
 
