@@ -99,7 +99,7 @@ void RegisterPutCommand(CLI::App& app, CommandTable& commands) {
     update.refresh_token = view_of("refresh_token");
 
     CV_ASSIGN_OR_RETURN(Vault vault, OpenVault(context));
-    CV_RETURN_IF_ERROR(vault.put_credentials(options->account, update));
+    CV_RETURN_IF_ERROR(vault.PutCredentials(options->account, update));
     std::string stored;
     for (const auto& [name, value] : reader.fields) stored += (stored.empty() ? "" : ", ") + name;
     context.log().info("stored {} for account {} under key {}", stored, options->account,

@@ -93,7 +93,7 @@ StatusOr<Vault> Vault::Open(VaultOptions options) {
 
 const Keyring& Vault::keyring() const { return state_->keyring; }
 
-StatusOr<Credentials> Vault::credentials_for_account(std::int64_t account_id) const {
+StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
   const std::string row_key = std::to_string(account_id);
   auto rows = state_->WithConnection(
       [&](db::Connection& conn) { return conn.Query(kSelectCredentials, {row_key}); });
@@ -133,7 +133,7 @@ StatusOr<Credentials> Vault::credentials_for_account(std::int64_t account_id) co
   return out;
 }
 
-Status Vault::put_credentials(std::int64_t account_id, const CredentialsUpdate& update) const {
+Status Vault::PutCredentials(std::int64_t account_id, const CredentialsUpdate& update) const {
   const std::string row_key = std::to_string(account_id);
   const std::array<const std::optional<std::string_view>*, 3> fields = {&update.client_id, &update.client_secret,
                                                                          &update.refresh_token};

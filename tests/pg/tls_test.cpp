@@ -94,7 +94,7 @@ TEST_CASE("sslmode=verify-full with the server's CA - CLI current and get, Vault
   auto vault = Vault::Open(std::move(options));
   INFO((vault.ok() ? std::string() : vault.status().ToString()));
   REQUIRE(vault.ok());
-  auto creds = vault->credentials_for_account(1);
+  auto creds = vault->GetCredentials(1);
   REQUIRE(creds.ok());
   CHECK(creds->client_secret->Equals("amzn1.oa2-cs.v1.tls-secret-4242"));
 
