@@ -14,6 +14,7 @@
 
 #include "db/connection.hpp"
 #include "db/sqlstate.hpp"
+#include "jobs/credentials_table.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/preflight.hpp"
 #include "jobs/worker_pool.hpp"
@@ -27,13 +28,13 @@ constexpr int kMaxBatchAttempts = 5;
 constexpr std::size_t kMaxListedBadValues = 1000;
 constexpr int kLockWaitSeconds = 5;  // per statement; see JobOptions::lock_wait_seconds
 
-using Counts = std::array<std::uint64_t, kColumnCount>;
+using Counts = std::array<std::uint64_t, kCredentialColumnCount>;
 
 struct Row {
   std::string id;
   std::string xmin;  // the row version read: the compare-and-set key
   std::string account_id;
-  std::array<db::Value, kColumnCount> values;
+  std::array<db::Value, kCredentialColumnCount> values;
 };
 
 // What one job does to one value: a new value, nothing (nullopt), or an error.
@@ -263,7 +264,7 @@ class Engine {
   // One batch read and transformed, not yet written.
   struct Prepared {
     std::vector<Row> rows;  // ids and row versions (the values read are dropped once transformed)
-    std::vector<std::array<std::optional<std::string>, kColumnCount>> fresh;
+    std::vector<std::array<std::optional<std::string>, kCredentialColumnCount>> fresh;
     std::vector<BadValue> bad;  // values left alone: they do not decrypt
     Counts expected{};          // new values per column
     std::uint64_t values_to_write = 0;
@@ -291,10 +292,10 @@ class Engine {
     workers_.ParallelFor(rows.size(), [&](std::size_t begin, std::size_t end) {
       thread_local SecretBytes scratch;
       for (std::size_t i = begin; i < end; ++i) {
-        for (std::size_t c = 0; c < kColumnCount; ++c) {
+        for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
           const db::Value& value = rows[i].values[c];
           if (!value || !spec_.needs_work(*value)) continue;
-          auto result = spec_.transform(*value, ValueContext{"credentials", kColumnNames[c], rows[i].account_id}, scratch);
+          auto result = spec_.transform(*value, ValueContext{kCredentialsTable, kCredentialColumns[c], rows[i].account_id}, scratch);
           if (result.ok()) {
             fresh[i][c] = std::move(*result);
             continue;
@@ -302,16 +303,16 @@ class Engine {
           std::lock_guard<std::mutex> lock(mutex);
           const char* reason = BadValueReason(result.status());
           if (reason == nullptr) {
-            if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + kColumnNames[c]);
+            if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + kCredentialColumns[c]);
             return;
           }
-          batch.bad.push_back({std::stoll(rows[i].id), std::stoll(rows[i].account_id), kColumnNames[c], reason, ""});
+          batch.bad.push_back({std::stoll(rows[i].id), std::stoll(rows[i].account_id), kCredentialColumns[c], reason, ""});
         }
       }
     });
     CV_RETURN_IF_ERROR(error);
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      for (std::size_t c = 0; c < kColumnCount; ++c) batch.expected[c] += fresh[i][c].has_value();
+      for (std::size_t c = 0; c < kCredentialColumnCount; ++c) batch.expected[c] += fresh[i][c].has_value();
       // Only the id and row version travel on: up to three batches are in
       // flight, and this halves what each one holds.
       batch.rows[i].values = {};
@@ -336,7 +337,7 @@ class Engine {
     for (int attempt = 1;; ++attempt) {
       auto applied = WriteBatch(conn, batch);
       if (applied.ok()) {
-        for (std::size_t c = 0; c < kColumnCount; ++c) counts[c] = std::stoull(applied->text(0, c));
+        for (std::size_t c = 0; c < kCredentialColumnCount; ++c) counts[c] = std::stoull(applied->text(0, c));
         break;
       }
       // The batch rolled back whole, and compare-and-set makes a retry safe.
@@ -365,12 +366,12 @@ class Engine {
       ++report_.bad_by_reason[bad.reason];
       if (report_.bad_values.size() < kMaxListedBadValues) report_.bad_values.push_back(bad);
     }
-    for (std::size_t c = 0; c < kColumnCount; ++c) {
+    for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
       // A dry run writes nothing and reports what it would write.
       const std::uint64_t count = options_.dry_run ? batch.expected[c] : written[c];
       report_.values_written += options_.dry_run ? 0 : count;
       report_.values_skipped += batch.expected[c] - count;
-      report_.by_column[kColumnNames[c]] += count;
+      report_.by_column[kCredentialColumns[c]] += count;
     }
   }
 
@@ -398,7 +399,7 @@ class Engine {
     const auto& rows = batch.rows;
     const auto& fresh = batch.fresh;
     std::string ids = "{", xmins = "{";
-    std::array<std::string, kColumnCount> values;
+    std::array<std::string, kCredentialColumnCount> values;
     for (auto& column : values) {
       column.reserve(64 + 400 * rows.size());
       column = "{";
@@ -406,13 +407,13 @@ class Engine {
     bool first = true;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       bool any = false;
-      for (std::size_t c = 0; c < kColumnCount; ++c) any = any || fresh[i][c].has_value();
+      for (std::size_t c = 0; c < kCredentialColumnCount; ++c) any = any || fresh[i][c].has_value();
       if (!any) continue;
       const char* separator = first ? "" : ",";
       first = false;
       ids.append(separator).append(rows[i].id);
       xmins.append(separator).append(rows[i].xmin);
-      for (std::size_t c = 0; c < kColumnCount; ++c) {
+      for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
         values[c].append(separator);
         AppendArrayElement(values[c], fresh[i][c]);
       }
@@ -540,7 +541,7 @@ class Engine {
 
 std::string AnyColumn(const std::string& per_column_template) {
   std::string out;
-  for (const char* column : kColumnNames) {
+  for (const char* column : kCredentialColumns) {
     out += (out.empty() ? "(" : " OR (") + ReplaceAll(per_column_template, "{c}", column) + ")";
   }
   return out;
@@ -623,31 +624,31 @@ StatusOr<JobReport> Verify(const JobOptions& options) {
       Partial& mine = partials[next_partial.fetch_add(1) % workers];
       thread_local SecretBytes scratch;
       for (std::size_t i = begin; i < end; ++i) {
-        for (std::size_t c = 0; c < kColumnCount; ++c) {
+        for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
           const db::Value& value = rows[i].values[c];
           if (!value) {
             ++mine.nulls;
             continue;
           }
-          ++mine.by_column[kColumnNames[c]];
+          ++mine.by_column[kCredentialColumns[c]];
           const auto row_id = std::stoll(rows[i].id);
           const auto account_id = std::stoll(rows[i].account_id);
           switch (ClassifyValue(*value)) {
             case ValueKind::kPlaintext:
               ++mine.plaintext;
-              mine.bad.push_back({row_id, account_id, kColumnNames[c], "plaintext", ""});
+              mine.bad.push_back({row_id, account_id, kCredentialColumns[c], "plaintext", ""});
               continue;
             case ValueKind::kMalformedEnvelope:
-              mine.bad.push_back({row_id, account_id, kColumnNames[c], "malformed", ""});
+              mine.bad.push_back({row_id, account_id, kCredentialColumns[c], "malformed", ""});
               continue;
             case ValueKind::kCiphertext:
               break;
           }
           const std::string kid = KidOf(*value);
           ++mine.by_kid[kid];
-          auto length = ring.DecryptInto(*value, ValueContext{"credentials", kColumnNames[c], rows[i].account_id}, scratch);
+          auto length = ring.DecryptInto(*value, ValueContext{kCredentialsTable, kCredentialColumns[c], rows[i].account_id}, scratch);
           if (!length.ok()) {
-            mine.bad.push_back({row_id, account_id, kColumnNames[c], length.status().reason(), kid});
+            mine.bad.push_back({row_id, account_id, kCredentialColumns[c], length.status().reason(), kid});
           } else {
             sodium_memzero(scratch.data(), *length);
           }
