@@ -14,7 +14,33 @@
 using credvault::cli::ReadAll;
 
 namespace {
+
 void IgnoreAlarm(int) {}
+
+// A pipe whose read end is returned; a forked child writes `text` into it
+// after `delay_ms` and exits. Call FinishWriter afterwards.
+int PipeWrittenLater(const std::string& text, int delay_ms, pid_t* writer) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  *writer = fork();
+  REQUIRE(*writer >= 0);
+  if (*writer == 0) {
+    close(fds[0]);
+    usleep(static_cast<useconds_t>(delay_ms) * 1000);
+    _exit(write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()) ? 0 : 1);
+  }
+  close(fds[1]);
+  return fds[0];
+}
+
+void FinishWriter(int read_fd, pid_t writer) {
+  close(read_fd);
+  int status = 0;
+  waitpid(writer, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
 }  // namespace
 
 TEST_CASE("ReadAll reports a read error instead of an empty input", "[put][read_all]") {
@@ -27,18 +53,10 @@ TEST_CASE("ReadAll reports a read error instead of an empty input", "[put][read_
 }
 
 TEST_CASE("ReadAll retries a read interrupted by a signal", "[put][read_all]") {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  pid_t writer = fork();
-  REQUIRE(writer >= 0);
-  if (writer == 0) {
-    close(fds[0]);
-    usleep(300 * 1000);  // long after the parent's read was interrupted
-    const char text[] = "{\"client_id\": \"abc\"}";
-    if (write(fds[1], text, sizeof text - 1) != static_cast<ssize_t>(sizeof text - 1)) _exit(1);
-    _exit(0);
-  }
-  close(fds[1]);
+  const std::string text = "{\"client_id\": \"abc\"}";
+  pid_t writer = 0;
+  // Written long after the read below was interrupted.
+  const int fd = PipeWrittenLater(text, 300, &writer);
   // A handler without SA_RESTART: the blocked read() returns EINTR.
   struct sigaction action {};
   struct sigaction previous {};
@@ -48,30 +66,19 @@ TEST_CASE("ReadAll retries a read interrupted by a signal", "[put][read_all]") {
   itimerval timer{};
   timer.it_value.tv_usec = 50 * 1000;
   REQUIRE(setitimer(ITIMER_REAL, &timer, nullptr) == 0);
-  auto input = ReadAll(fds[0]);
+  auto input = ReadAll(fd);
   sigaction(SIGALRM, &previous, nullptr);
-  close(fds[0]);
-  int status = 0;
-  waitpid(writer, &status, 0);
+  FinishWriter(fd, writer);
   REQUIRE(input.ok());
-  CHECK(std::string(input->view()) == "{\"client_id\": \"abc\"}");
+  CHECK(std::string(input->view()) == text);
 }
 
 TEST_CASE("ReadAll reads more than one buffer", "[put][read_all]") {
   const std::string big(10000, 'x');
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  pid_t writer = fork();
-  REQUIRE(writer >= 0);
-  if (writer == 0) {
-    close(fds[0]);
-    if (write(fds[1], big.data(), big.size()) != static_cast<ssize_t>(big.size())) _exit(1);
-    _exit(0);
-  }
-  close(fds[1]);
-  auto input = ReadAll(fds[0]);
-  close(fds[0]);
-  waitpid(writer, nullptr, 0);
+  pid_t writer = 0;
+  const int fd = PipeWrittenLater(big, 0, &writer);
+  auto input = ReadAll(fd);
+  FinishWriter(fd, writer);
   REQUIRE(input.ok());
   CHECK(std::string(input->view()) == big);
 }
