@@ -46,7 +46,8 @@ typedef struct credvault_credentials {
 /* Opens a vault. database_url: libpq URL, SQLAlchemy URL or key=value
  * ("" or NULL = PG* variables). primary_key: key text ("base64:..." or >= 32 bytes).
  * fallback_keys: n_fallback_keys key texts (may be NULL when 0).
- * environment: "development" | "staging" | "production" (NULL = production).
+ * environment: "development" | "staging" | "production" (NULL = production);
+ *   anything else is refused with CREDVAULT_INVALID_ARGUMENT.
  * migrations_dir: folder whose head the schema must be at (NULL = installed).
  * On success *out is the vault; close it with credvault_close. */
 int credvault_open(const char* database_url, const char* primary_key, const char* const* fallback_keys,

@@ -30,8 +30,10 @@ StatusOr<SecretBytes> ParseKeyMaterial(std::string_view text);
 // A new random key in the "base64:..." form.
 SecretBytes GenerateKeyText();
 
-// The kid (8 lowercase hex chars) of already-parsed ikm.
-std::string DeriveKid(const SecretBytes& ikm);
+// The kid (8 lowercase hex chars) of already-parsed ikm. kInvalidArgument for
+// empty ikm (ParseKeyMaterial never returns one); kInternal if OpenSSL cannot
+// run HKDF-SHA256 (no default provider, out of memory): never an empty kid.
+StatusOr<std::string> DeriveKid(const SecretBytes& ikm);
 
 // One key as the caller supplies it.
 struct KeySpec {

@@ -69,8 +69,16 @@ Status CancelledError(std::string message, std::string reason = {});
 Status UnimplementedError(std::string message, std::string reason = {});
 Status InternalError(std::string message, std::string reason = {});
 
-// Either a value or a non-ok Status. Accessing value() of a failed StatusOr
-// is a programming error (checked with assert in debug builds).
+namespace internal {
+// Prints "credvault: value() of a failed StatusOr: <status>" to stderr and
+// aborts. Out of line so that every StatusOr<T> shares one copy.
+[[noreturn]] void DieOnFailedStatusOrAccess(const Status& status);
+}  // namespace internal
+
+// Either a value or a non-ok Status. Accessing the value of a failed
+// StatusOr (value(), operator*, operator->) is a programming error: it aborts
+// the process with the status message, in debug and release builds alike,
+// rather than read an empty optional.
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
@@ -82,15 +90,28 @@ class [[nodiscard]] StatusOr {
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
 
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
+  T& value() & {
+    CheckHasValue();
+    return *value_;
+  }
+  const T& value() const& {
+    CheckHasValue();
+    return *value_;
+  }
+  T&& value() && {
+    CheckHasValue();
+    return std::move(*value_);
+  }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
 
  private:
+  void CheckHasValue() const {
+    if (!status_.ok()) internal::DieOnFailedStatusOrAccess(status_);
+  }
+
   Status status_;
   std::optional<T> value_;
 };

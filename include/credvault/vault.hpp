@@ -7,7 +7,7 @@
 //   options.keyring = std::move(keyring);            // e.g. from KeyringFromEnvironment()
 //   auto vault = credvault::Vault::Open(std::move(options));
 //   if (!vault.ok()) { ... vault.status().message() ... }
-//   auto creds = vault->credentials_for_account(42); // StatusOr<Credentials>
+//   auto creds = vault->GetCredentials(42); // StatusOr<Credentials>
 //
 // Thread safety: a Vault may be used from many threads at once. It keeps a
 // small pool of connections (VaultOptions::max_connections, default 4); a
@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "credvault/environment.hpp"
 #include "credvault/keyring.hpp"
 #include "credvault/secret.hpp"
 #include "credvault/status.hpp"
@@ -39,8 +40,9 @@ struct VaultOptions {
   std::string database_url;
   // The keys: primary encrypts, fallbacks decrypt during a rotation.
   std::optional<Keyring> keyring;
-  // "development", "staging" or "production" (default: production).
-  std::string environment = "production";
+  // The deployment this application runs in; only kDevelopment may
+  // auto-migrate. ParseEnvironment turns a configured name into one.
+  Environment environment = Environment::kProduction;
   // Folder of migration files; the schema must be at its head.
   std::string migrations_dir;
   // development only: apply pending migrations on Open (with a warning)
@@ -82,12 +84,12 @@ class Vault {
   // "no_credentials"); kDataLoss (never garbage) when a value fails to
   // authenticate (tampered, moved, or under a key not in the ring: reason
   // "unknown_kid" then); kFailedPrecondition for a value still in plaintext.
-  StatusOr<Credentials> credentials_for_account(std::int64_t account_id) const;
+  StatusOr<Credentials> GetCredentials(std::int64_t account_id) const;
 
   // Encrypts the given fields under the primary key and writes them, creating
   // the credentials row if the account has none. kNotFound if the account
   // does not exist (reason "no_such_account"); kFailedPrecondition if a value is too long for its column.
-  Status put_credentials(std::int64_t account_id, const CredentialsUpdate& update) const;
+  Status PutCredentials(std::int64_t account_id, const CredentialsUpdate& update) const;
 
   const Keyring& keyring() const;
 

@@ -65,7 +65,7 @@ psql -q -c "VACUUM ANALYZE credentials"
 echo "== verify" >&2
 values=$(psql -Atc "SELECT count(client_id) + count(client_secret) + count(refresh_token) FROM credentials")
 SECRET_KEY=$key_b run "$cv" -q verify; ver_rss=$rss ver_rate=$(rate "$values" "$secs")
-echo "== credentials_for_account latency (10k calls)" >&2
+echo "== GetCredentials latency (10k calls)" >&2
 latency=$(SECRET_KEY=$key_b build-release/tests/credvault_bench_latency "dbname=$db" "$PWD/migrations" "$rows" 10000)
 p50=$(echo "$latency" | sed -E 's/.*"p50_us": ([0-9.]+).*/\1/'); p99=$(echo "$latency" | sed -E 's/.*"p99_us": ([0-9.]+).*/\1/')
 
@@ -95,8 +95,8 @@ if [ "$fernet_rot_rate" != 0 ]; then
   printf '%-34s %12s\n' "Fernet decrypt (values/s)" "$fernet_dec_rate"
   printf '%-34s %12s\n' "decrypt speed-up over Fernet" "$(ratio "$ver_rate" "$fernet_dec_rate")x"
 fi
-printf '%-34s %12s\n' "credentials_for_account p50 (us)" "$p50"
-printf '%-34s %12s\n' "credentials_for_account p99 (us)" "$p99"
+printf '%-34s %12s\n' "GetCredentials p50 (us)" "$p50"
+printf '%-34s %12s\n' "GetCredentials p99 (us)" "$p99"
 printf '{"rows": %s, "baseline_rows_per_s": %s, "encrypt_rows_per_s": %s, "encrypt_ratio": %s, "encrypt_rss_kb": %s, "baseline_ciphertext_rows_per_s": %s, "rotate_rows_per_s": %s, "rotate_ratio": %s, "rotate_rss_kb": %s, "pooled_rotate_rows_per_s": %s, "pooled_vs_direct": %s, "verify_values_per_s": %s, "verify_rss_kb": %s, "fernet_rotate_rows_per_s": %s, "rotate_vs_fernet": %s, "fernet_decrypt_values_per_s": %s, "p50_us": %s, "p99_us": %s}\n' \
   "$rows" "$base_rate" "$enc_rate" "$(ratio "$enc_rate" "$base_rate")" "$enc_rss" "$base2_rate" "$rot_rate" \
   "$(ratio "$rot_rate" "$base2_rate")" "$rot_rss" "$pooled_rate" "$(ratio "$pooled_rate" "$rot_rate")" "$ver_rate" "$ver_rss" "$fernet_rot_rate" \

@@ -12,7 +12,7 @@ void RegisterDecryptCommand(CLI::App& app, CommandTable& commands) {
   sub->add_flag("--yes", options->yes, "Confirm: credentials will be stored in plaintext");
   sub->add_option("--batch-size", options->batch_size, "Rows per transaction (default 5000)")->check(WholeNumber(1, kMaxBatchSize));
   commands.Add(sub, [options](CommandContext& context) -> Status {
-    if (context.settings().environment == "production") {
+    if (context.settings().environment == Environment::kProduction) {
       return FailedPreconditionError("decrypt stores credentials in plaintext and is never allowed in production",
                                      "production");
     }

@@ -11,7 +11,7 @@ void RegisterEnvCommand(CLI::App& app, CommandTable& commands) {
       "set", "Change the recorded environment (--from names the current one; leaving production needs --yes)");
   struct Options { std::string to; std::string from; bool yes = false; };
   auto options = std::make_shared<Options>();
-  const auto environments = CLI::IsMember({"development", "staging", "production"});
+  const CLI::Validator environments = EnvironmentValidator();
   set->add_option("NEW", options->to, "development | staging | production")->required()->check(environments);
   set->add_option("--from", options->from, "The environment the database records now (a check, like a compare-and-set)")
       ->required()
@@ -20,8 +20,10 @@ void RegisterEnvCommand(CLI::App& app, CommandTable& commands) {
   commands.Add(set, [options](CommandContext& context) -> Status {
     // Leaving production unlocks reset, decrypt and the decrypt step: only
     // an explicit --yes, never an answer typed at a prompt by habit.
+    CV_ASSIGN_OR_RETURN(Environment from, ParseEnvironment(options->from));
+    CV_ASSIGN_OR_RETURN(Environment to, ParseEnvironment(options->to));
     bool confirmed = options->yes;
-    if (!confirmed && options->from != "production") {
+    if (!confirmed && from != Environment::kProduction) {
       confirmed = context.Confirm("Record environment '" + options->to + "' (was '" + options->from + "') in " +
                                       context.DatabaseTarget() + "?",
                                   false);
@@ -30,7 +32,7 @@ void RegisterEnvCommand(CLI::App& app, CommandTable& commands) {
                                        "needs_yes");
       }
     }
-    return migrate::ChangeRecordedEnvironment(MigratorOptionsFor(context, nullptr), options->from, options->to,
+    return migrate::ChangeRecordedEnvironment(MigratorOptionsFor(context, nullptr), from, to,
                                               confirmed);
   });
 }

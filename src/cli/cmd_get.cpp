@@ -80,7 +80,7 @@ void RegisterGetCommand(CLI::App& app, CommandTable& commands) {
   sub->add_flag("--reveal", options->reveal, "Print secrets in full");
   commands.Add(sub, [options](CommandContext& context) -> Status {
     CV_ASSIGN_OR_RETURN(Vault vault, OpenVault(context));
-    auto read = vault.credentials_for_account(options->account);
+    auto read = vault.GetCredentials(options->account);
     if (!read.ok()) return WithRemedy(read.status(), options->account);
     const Credentials& credentials = *read;
     const std::array<std::pair<const char*, const std::optional<SecretBytes>*>, 3> fields = {{

@@ -20,7 +20,8 @@ void RegisterKeygenCommand(CLI::App& app, CommandTable& commands) {
     }
     CV_RETURN_IF_ERROR(crypto::WriteNewKeyFile(*out, key));
     CV_ASSIGN_OR_RETURN(SecretBytes ikm, ParseKeyMaterial(key.view()));
-    context.log().info("wrote a new key to {} (mode 0600), kid {}", *out, DeriveKid(ikm));
+    CV_ASSIGN_OR_RETURN(std::string kid, DeriveKid(ikm));
+    context.log().info("wrote a new key to {} (mode 0600), kid {}", *out, kid);
     return Status::Ok();
   });
 }

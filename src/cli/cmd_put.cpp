@@ -10,27 +10,11 @@
 
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/read_all.hpp"
 #include "cli/vault_access.hpp"
 
 namespace credvault::cli {
 namespace {
-
-// Reads all of stdin into zeroizing memory.
-SecretBytes ReadStdin() {
-  SecretBytes buffer(4096);
-  std::size_t used = 0;
-  for (;;) {
-    if (used == buffer.size()) {
-      SecretBytes bigger(buffer.size() * 2);
-      std::copy(buffer.data(), buffer.data() + used, bigger.data());
-      buffer = std::move(bigger);
-    }
-    ssize_t n = read(STDIN_FILENO, buffer.data() + used, buffer.size() - used);
-    if (n <= 0) break;
-    used += static_cast<std::size_t>(n);
-  }
-  return SecretBytes(buffer.data(), used);
-}
 
 // A SAX handler that accepts exactly one flat object of string fields and
 // copies each value into SecretBytes, wiping the parser's own copy.
@@ -93,7 +77,9 @@ void RegisterPutCommand(CLI::App& app, CommandTable& commands) {
   sub->add_option("--account", options->account, "accounts.id of the account")->required()->check(WholeNumber(1, kMaxAccountId));
   commands.Add(sub, [options](CommandContext& context) -> Status {
     if (isatty(STDIN_FILENO)) context.log().info("reading JSON credentials from stdin (end with Ctrl-D)");
-    SecretBytes input = ReadStdin();
+    StatusOr<SecretBytes> read = ReadAll(STDIN_FILENO);
+    if (!read.ok()) return UsageError("put: stdin: " + read.status().message());
+    const SecretBytes& input = *read;
     CredentialsReader reader;
     bool parsed = nlohmann::json::sax_parse(input.view().begin(), input.view().end(), &reader);
     if (!parsed || !reader.error.empty()) {
@@ -113,7 +99,7 @@ void RegisterPutCommand(CLI::App& app, CommandTable& commands) {
     update.refresh_token = view_of("refresh_token");
 
     CV_ASSIGN_OR_RETURN(Vault vault, OpenVault(context));
-    CV_RETURN_IF_ERROR(vault.put_credentials(options->account, update));
+    CV_RETURN_IF_ERROR(vault.PutCredentials(options->account, update));
     std::string stored;
     for (const auto& [name, value] : reader.fields) stored += (stored.empty() ? "" : ", ") + name;
     context.log().info("stored {} for account {} under key {}", stored, options->account,

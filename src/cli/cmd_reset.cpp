@@ -9,7 +9,7 @@ void RegisterResetCommand(CLI::App& app, CommandTable& commands) {
   auto options = std::make_shared<Options>();
   sub->add_flag("--yes", options->yes, "Do not ask for confirmation");
   commands.Add(sub, [options](CommandContext& context) -> Status {
-    if (context.settings().environment == "production") {
+    if (context.settings().environment == Environment::kProduction) {
       return FailedPreconditionError("reset is never allowed in production (--env / CREDVAULT_ENV is production)",
                                      "production");
     }

@@ -14,7 +14,7 @@ Status RollbackRefusal(const CommandContext& context, db::Connection& conn, cons
   CV_RETURN_IF_ERROR(migrate::CheckEnvironment(conn, context.settings().environment));
   CV_ASSIGN_OR_RETURN(std::vector<const migrate::Migration*> plan, migrate::PlanRollback(set, state, target));
   for (const migrate::Migration* m : plan) {
-    if (m->down.step == std::string("decrypt") && context.settings().environment == "production") {
+    if (m->down.step == std::string("decrypt") && context.settings().environment == Environment::kProduction) {
       return FailedPreconditionError(m->revision + " (step decrypt): the decrypt step stores credentials in "
                                      "plaintext and is never run in production",
                                      "production");

@@ -35,7 +35,7 @@ void RegisterStatusCommand(CLI::App& app, CommandTable& commands) {
     for (const auto& revision : state.missing_files) std::cout << "missing file: " << revision << " is applied but its file is gone\n";
     for (const auto* m : state.changed) std::cout << "changed:      " << m->path << " differs from what was applied\n";
     std::cout << "lock:         " << (holder.empty() ? "free" : "held by " + holder) << "\n";
-    std::cout << "environment:  " << context.settings().environment << " (database recorded: "
+    std::cout << "environment:  " << EnvironmentName(context.settings().environment) << " (database recorded: "
               << recorded.value_or("nothing yet") << ")\n";
     std::cout << "drift:        " << (drift.empty() ? "none" : std::to_string(drift.size()) + " difference(s); see `credvault check`")
               << "\n"

@@ -15,11 +15,22 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/settings.hpp"
+#include "credvault/environment.hpp"
 #include "credvault/keyring.hpp"
 #include "credvault/status.hpp"
 #include "db/connection.hpp"
 
 namespace credvault::cli {
+
+// Accepts what ParseEnvironment accepts (--env, env set's NEW and --from).
+inline CLI::Validator EnvironmentValidator() {
+  return CLI::Validator(
+      [](std::string& text) {
+        auto parsed = ParseEnvironment(text);
+        return parsed.ok() ? std::string() : parsed.status().message();
+      },
+      "development | staging | production");
+}
 
 class CommandContext {
  public:

@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
                  "$CREDVAULT_DIRECT_URL, else --database-url)");
   app.add_option("--migrations-dir", flags.migrations_dir, "Folder of migration files (default: ./migrations)");
   app.add_option("--env", flags.environment, "development | staging | production (default: $CREDVAULT_ENV, else production)")
-      ->check(CLI::IsMember({"development", "staging", "production"}));
+      ->check(EnvironmentValidator());
   // One primary key: the help shows "--key-file FILE", not CLI11's "TEXT ..."
   // of a vector. The vector still collects every occurrence (TakeAll), so a
   // second --key-file reaches ResolveSettings, whose usage error (exit 2)

@@ -14,7 +14,7 @@ class RowJobSteps final : public migrate::StepRunner {
     if (step != "encrypt" && step != "decrypt") {
       return FailedPreconditionError("unknown native step '" + step + "' (known: encrypt, decrypt)");
     }
-    if (step == "decrypt" && context_.settings().environment == "production") {
+    if (step == "decrypt" && context_.settings().environment == Environment::kProduction) {
       return FailedPreconditionError("the decrypt step stores credentials in plaintext and is never run in production",
                                      "production");
     }

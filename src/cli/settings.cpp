@@ -19,8 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::set<std::string> kEnvironments = {"development", "staging", "production"};
-
 std::string Where(const std::string& file, const toml::source_region& region) {
   return file + ":" + std::to_string(region.begin.line);
 }
@@ -237,11 +235,7 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
 
   if (auto environment = FirstOf<std::string>({FlagValue(flags.environment), NonEmpty(env("CREDVAULT_ENV")),
                                                file.environment})) {
-    if (kEnvironments.count(*environment) == 0) {
-      return InvalidArgumentError("environment must be development, staging or production; got '" +
-                                  *environment + "'");
-    }
-    settings.environment = *environment;
+    CV_ASSIGN_OR_RETURN(settings.environment, ParseEnvironment(*environment));
   }
 
   if (auto format = FirstOf<std::string>({FlagValue(flags.log_format), NonEmpty(env("CREDVAULT_LOG_FORMAT")),

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "credvault/keyring.hpp"
+#include "credvault/environment.hpp"
 #include "credvault/status.hpp"
 
 namespace credvault::cli {
@@ -49,7 +50,7 @@ struct Settings {
   // migrations themselves; "" = database_url for everything.
   std::string direct_url;
   std::string migrations_dir;
-  std::string environment = "production";
+  Environment environment = Environment::kProduction;
   std::string log_format = "text";
   int lock_timeout_seconds = 60;   // migrate: waiting for another migrator
   int job_lock_wait_seconds = 60;  // row jobs: waiting for row/table locks in all

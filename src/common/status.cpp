@@ -1,5 +1,8 @@
 #include "credvault/status.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace credvault {
 
 const char* StatusCodeName(StatusCode code) {
@@ -29,6 +32,16 @@ Status Status::Annotate(const std::string& context) const {
   if (ok()) return *this;
   return Status(code_, context + ": " + message_, reason_);
 }
+
+namespace internal {
+
+void DieOnFailedStatusOrAccess(const Status& status) {
+  std::fprintf(stderr, "credvault: value() of a failed StatusOr: %s\n", status.ToString().c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace internal
 
 #define CV_DEFINE_ERROR(Name, Code) \
   Status Name(std::string message, std::string reason) { return Status(StatusCode::Code, std::move(message), std::move(reason)); }

@@ -57,13 +57,14 @@ SecretBytes GenerateKeyText() {
   return SecretBytes(text.data(), text.size() - 1);
 }
 
-std::string DeriveKid(const SecretBytes& ikm) {
+StatusOr<std::string> DeriveKid(const SecretBytes& ikm) {
+  if (ikm.size() == 0) return InvalidArgumentError("cannot derive a kid from empty key material", "bad_key");
   std::uint8_t kid[4];
   constexpr std::string_view info = "credvault kid";
   Status derived = crypto::HkdfSha256(reinterpret_cast<const std::uint8_t*>(crypto::kCredvaultSalt.data()),
                                       crypto::kCredvaultSalt.size(), ikm.data(), ikm.size(),
                                       reinterpret_cast<const std::uint8_t*>(info.data()), info.size(), kid, sizeof kid);
-  if (!derived.ok()) return std::string();
+  if (!derived.ok()) return InternalError("kid derivation failed: " + derived.message());
   char hex[2 * sizeof kid + 1];
   sodium_bin2hex(hex, sizeof hex, kid, sizeof kid);
   return std::string(hex);

@@ -37,8 +37,7 @@ StatusOr<RingKey> MakeRingKey(const KeySpec& spec, bool primary) {
   auto ikm = ParseKeyMaterial(spec.text.view());
   if (!ikm.ok()) return ikm.status().Annotate(spec.source);
   RingKey key;
-  key.kid = DeriveKid(*ikm);
-  if (key.kid.empty()) return InternalError("kid derivation failed");
+  CV_ASSIGN_OR_RETURN(key.kid, DeriveKid(*ikm));
   key.source = spec.source;
   key.primary = primary;
   CV_ASSIGN_OR_RETURN(key.xchacha, DeriveAead(*ikm, Algorithm::kXChaCha20Poly1305));

@@ -1,6 +1,7 @@
 #include "db/connection.hpp"
 
 #include "db/database_url.hpp"
+#include "db/sqlstate.hpp"
 
 #include <pqxx/pqxx>
 
@@ -26,7 +27,8 @@ Status FromSqlState(const std::string& sqlstate, const std::string& message) {
   if (sqlstate.rfind("08", 0) == 0 || sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") {
     return UnavailableError("database connection lost: " + text, sqlstate);
   }
-  if (sqlstate == "55P03" || sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "57014") {
+  if (sqlstate == sqlstate::kLockNotAvailable || sqlstate == sqlstate::kSerializationFailure ||
+      sqlstate == sqlstate::kDeadlockDetected || sqlstate == sqlstate::kQueryCanceled) {
     return AbortedError(text, sqlstate);
   }
   return InternalError("database error: " + text, sqlstate);
@@ -74,9 +76,9 @@ Status Translate(Fn&& fn) {
     // libpqxx 6.4 derives the class-40 errors from pqxx::failure, not
     // sql_error, and gives them no sqlstate(): name their SQLSTATE here, or
     // the callers that retry deadlocks would never see one.
-    return FromSqlState("40P01", PrimaryMessage(e.what()));
+    return FromSqlState(sqlstate::kDeadlockDetected, PrimaryMessage(e.what()));
   } catch (const pqxx::serialization_failure& e) {
-    return FromSqlState("40001", PrimaryMessage(e.what()));
+    return FromSqlState(sqlstate::kSerializationFailure, PrimaryMessage(e.what()));
   } catch (const pqxx::statement_completion_unknown& e) {
     return UnavailableError("connection lost before the statement's outcome was known: " + PrimaryMessage(e.what()),
                             "40003");

@@ -25,9 +25,6 @@
 
 namespace credvault::jobs {
 
-inline constexpr const char* kColumnNames[] = {"client_id", "client_secret", "refresh_token"};
-inline constexpr std::size_t kColumnCount = 3;
-
 // Called after every committed batch (and once at the start with done = 0).
 using ProgressFunction = std::function<void(std::uint64_t rows_done, std::uint64_t rows_total)>;
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "credvault/envelope.hpp"
+#include "jobs/credentials_table.hpp"
 
 namespace credvault::jobs {
 namespace {
@@ -85,17 +86,10 @@ struct PendingValues {
 // refusal ends with the exact commands that fix it, `rerun` last.
 Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingValues& pending, bool check_malformed,
                      const std::string& rerun) {
-  CV_ASSIGN_OR_RETURN(db::Rows limits,
-                      conn.Query("SELECT column_name, character_maximum_length FROM information_schema.columns "
-                                 "WHERE table_schema = current_schema() AND table_name = 'credentials' "
-                                 "AND column_name IN ('client_id', 'client_secret', 'refresh_token')"));
-  std::map<std::string, std::size_t> limit_of;  // bounded columns only
-  for (std::size_t i = 0; i < limits.size(); ++i) {
-    if (limits.at(i, 1)) limit_of[limits.text(i, 0)] = std::stoul(limits.text(i, 1));
-  }
+  CV_ASSIGN_OR_RETURN(auto limit_of, ReadColumnCapacities(conn));  // bounded columns only
   db::Params params = pending.params;
   std::string select;
-  for (const char* column : kColumnNames) {
+  for (const char* column : kCredentialColumns) {
     if (!select.empty()) select += ", ";
     if (limit_of.count(column)) {
       params.push_back(std::to_string(MaxPlaintextLength(limit_of[column], ring.algorithm())));
@@ -113,10 +107,10 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingVal
   }
   CV_ASSIGN_OR_RETURN(db::Rows counts, conn.Query("SELECT " + select + " FROM credentials", params));
   std::string problems, widened, up, down;
-  for (std::size_t c = 0; c < kColumnCount; ++c) {
+  for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
     if (counts.text(0, 3 * c + 2) != "0") return CheckNoMalformedValues(conn);
     if (counts.text(0, 3 * c) == "0") continue;
-    const std::string column = kColumnNames[c];
+    const std::string column = kCredentialColumns[c];
     const std::size_t limit = limit_of[column];
     const std::size_t longest = std::stoul(counts.text(0, 3 * c + 1));
     const std::size_t needed = CiphertextLength(longest, ring.algorithm());

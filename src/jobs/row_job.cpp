@@ -13,6 +13,8 @@
 #include <sodium.h>
 
 #include "db/connection.hpp"
+#include "db/sqlstate.hpp"
+#include "jobs/credentials_table.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/preflight.hpp"
 #include "jobs/worker_pool.hpp"
@@ -26,13 +28,13 @@ constexpr int kMaxBatchAttempts = 5;
 constexpr std::size_t kMaxListedBadValues = 1000;
 constexpr int kLockWaitSeconds = 5;  // per statement; see JobOptions::lock_wait_seconds
 
-using Counts = std::array<std::uint64_t, kColumnCount>;
+using Counts = std::array<std::uint64_t, kCredentialColumnCount>;
 
 struct Row {
   std::string id;
   std::string xmin;  // the row version read: the compare-and-set key
   std::string account_id;
-  std::array<db::Value, kColumnCount> values;
+  std::array<db::Value, kCredentialColumnCount> values;
 };
 
 // What one job does to one value: a new value, nothing (nullopt), or an error.
@@ -204,7 +206,9 @@ class Engine {
         if (options_.stop != nullptr && options_.stop->load()) {
           CV_RETURN_IF_ERROR(finish_write());
           report_.seconds = Seconds(start);
-          (void)RecordEvent("_interrupted");
+          // The stop is what the caller must hear about; a missing event only warns here.
+          Status recorded = RecordEvent("_interrupted");
+          if (!recorded.ok()) options_.log->warn("{}", recorded.message());
           return CancelledError(std::string(spec_.name) + " stopped on request after " + std::to_string(done) +
                                 " rows (" + std::to_string(report_.values_written) +
                                 " values written, every batch complete); rerun to finish");
@@ -260,7 +264,7 @@ class Engine {
   // One batch read and transformed, not yet written.
   struct Prepared {
     std::vector<Row> rows;  // ids and row versions (the values read are dropped once transformed)
-    std::vector<std::array<std::optional<std::string>, kColumnCount>> fresh;
+    std::vector<std::array<std::optional<std::string>, kCredentialColumnCount>> fresh;
     std::vector<BadValue> bad;  // values left alone: they do not decrypt
     Counts expected{};          // new values per column
     std::uint64_t values_to_write = 0;
@@ -272,7 +276,7 @@ class Engine {
     const auto fetch_start = std::chrono::steady_clock::now();
     auto query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_));
     // Reading waits only behind a table lock (ALTER TABLE, LOCK TABLE).
-    for (int lock_waits = 1; !query.ok() && query.status().reason() == "55P03"; ++lock_waits) {
+    for (int lock_waits = 1; !query.ok() && db::IsLockTimeout(query.status()); ++lock_waits) {
       CV_RETURN_IF_ERROR(WaitedForLock(*reader_, lock_waits, "reading the rows after id " + last_id));
       query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_));
     }
@@ -288,10 +292,10 @@ class Engine {
     workers_.ParallelFor(rows.size(), [&](std::size_t begin, std::size_t end) {
       thread_local SecretBytes scratch;
       for (std::size_t i = begin; i < end; ++i) {
-        for (std::size_t c = 0; c < kColumnCount; ++c) {
+        for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
           const db::Value& value = rows[i].values[c];
           if (!value || !spec_.needs_work(*value)) continue;
-          auto result = spec_.transform(*value, ValueContext{"credentials", kColumnNames[c], rows[i].account_id}, scratch);
+          auto result = spec_.transform(*value, ValueContext{kCredentialsTable, kCredentialColumns[c], rows[i].account_id}, scratch);
           if (result.ok()) {
             fresh[i][c] = std::move(*result);
             continue;
@@ -299,16 +303,16 @@ class Engine {
           std::lock_guard<std::mutex> lock(mutex);
           const char* reason = BadValueReason(result.status());
           if (reason == nullptr) {
-            if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + kColumnNames[c]);
+            if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + kCredentialColumns[c]);
             return;
           }
-          batch.bad.push_back({std::stoll(rows[i].id), std::stoll(rows[i].account_id), kColumnNames[c], reason, ""});
+          batch.bad.push_back({std::stoll(rows[i].id), std::stoll(rows[i].account_id), kCredentialColumns[c], reason, ""});
         }
       }
     });
     CV_RETURN_IF_ERROR(error);
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      for (std::size_t c = 0; c < kColumnCount; ++c) batch.expected[c] += fresh[i][c].has_value();
+      for (std::size_t c = 0; c < kCredentialColumnCount; ++c) batch.expected[c] += fresh[i][c].has_value();
       // Only the id and row version travel on: up to three batches are in
       // flight, and this halves what each one holds.
       batch.rows[i].values = {};
@@ -333,18 +337,20 @@ class Engine {
     for (int attempt = 1;; ++attempt) {
       auto applied = WriteBatch(conn, batch);
       if (applied.ok()) {
-        for (std::size_t c = 0; c < kColumnCount; ++c) counts[c] = std::stoull(applied->text(0, c));
+        for (std::size_t c = 0; c < kCredentialColumnCount; ++c) counts[c] = std::stoull(applied->text(0, c));
         break;
       }
       // The batch rolled back whole, and compare-and-set makes a retry safe.
-      const std::string& sqlstate = applied.status().reason();
-      if (sqlstate == "55P03") {
+      if (db::IsLockTimeout(applied.status())) {
         CV_RETURN_IF_ERROR(WaitedForLock(conn, ++lock_waits, "writing the batch after id " + first_id));
         continue;
       }
       // Deadlock or serialization failure against another job.
-      if ((sqlstate != "40P01" && sqlstate != "40001") || attempt == kMaxBatchAttempts) return applied.status();
-      options_.log->warn("batch after id {} collided with another writer ({}); retrying", first_id, sqlstate);
+      if (!db::IsDeadlockOrSerializationFailure(applied.status()) || attempt == kMaxBatchAttempts) {
+        return applied.status();
+      }
+      options_.log->warn("batch after id {} collided with another writer ({}); retrying", first_id,
+                         applied.status().reason());
     }
     options_.log->debug("{} batch up to id {}: {} rows written in {:.3f} s", spec_.name, batch.rows.back().id,
                         batch.rows.size(), Seconds(start));
@@ -360,12 +366,12 @@ class Engine {
       ++report_.bad_by_reason[bad.reason];
       if (report_.bad_values.size() < kMaxListedBadValues) report_.bad_values.push_back(bad);
     }
-    for (std::size_t c = 0; c < kColumnCount; ++c) {
+    for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
       // A dry run writes nothing and reports what it would write.
       const std::uint64_t count = options_.dry_run ? batch.expected[c] : written[c];
       report_.values_written += options_.dry_run ? 0 : count;
       report_.values_skipped += batch.expected[c] - count;
-      report_.by_column[kColumnNames[c]] += count;
+      report_.by_column[kCredentialColumns[c]] += count;
     }
   }
 
@@ -393,7 +399,7 @@ class Engine {
     const auto& rows = batch.rows;
     const auto& fresh = batch.fresh;
     std::string ids = "{", xmins = "{";
-    std::array<std::string, kColumnCount> values;
+    std::array<std::string, kCredentialColumnCount> values;
     for (auto& column : values) {
       column.reserve(64 + 400 * rows.size());
       column = "{";
@@ -401,13 +407,13 @@ class Engine {
     bool first = true;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       bool any = false;
-      for (std::size_t c = 0; c < kColumnCount; ++c) any = any || fresh[i][c].has_value();
+      for (std::size_t c = 0; c < kCredentialColumnCount; ++c) any = any || fresh[i][c].has_value();
       if (!any) continue;
       const char* separator = first ? "" : ",";
       first = false;
       ids.append(separator).append(rows[i].id);
       xmins.append(separator).append(rows[i].xmin);
-      for (std::size_t c = 0; c < kColumnCount; ++c) {
+      for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
         values[c].append(separator);
         AppendArrayElement(values[c], fresh[i][c]);
       }
@@ -483,16 +489,27 @@ class Engine {
     return tx->Commit();
   }
 
+  // Records the job in credvault_events, the audit trail operators check
+  // (e.g. that a rotation completed). A job whose event cannot be written
+  // fails: its batches are committed and stay, and a rerun (which finds
+  // nothing left to do) records the event, whereas a warning alone would
+  // leave a completed rotation indistinguishable from one that never ran.
   Status RecordEvent(const std::string& suffix) {
     CV_RETURN_IF_ERROR(FlushCommits());
-    std::string details = "{\"rows\": " + std::to_string(report_.rows_seen) +
-                          ", \"values_written\": " + std::to_string(report_.values_written) +
-                          ", \"values_skipped\": " + std::to_string(report_.values_skipped) +
-                          ", \"passes\": " + std::to_string(report_.passes) +
-                          ", \"seconds\": " + std::to_string(report_.seconds) +
-                          ", \"primary_kid\": \"" + options_.keyring->primary_kid() + "\"}";
+    migrate::EventDetails details;
+    details.AddCount("rows", report_.rows_seen)
+        .AddCount("values_written", report_.values_written)
+        .AddCount("values_skipped", report_.values_skipped)
+        .AddCount("passes", report_.passes)
+        .AddSeconds("seconds", report_.seconds)
+        .AddText("primary_kid", options_.keyring->primary_kid());
     Status status = migrate::AppendEvent(*writers_[0], spec_.name + suffix, "", details);
-    if (!status.ok()) options_.log->warn("could not record the {} event: {}", spec_.name, status.message());
+    if (!status.ok()) {
+      return status.Annotate(std::string(spec_.name) + ": every batch is committed (" +
+                             std::to_string(report_.values_written) +
+                             " values written) but the event could not be recorded in credvault_events; rerun to "
+                             "record it");
+    }
     return Status::Ok();
   }
 
@@ -524,7 +541,7 @@ class Engine {
 
 std::string AnyColumn(const std::string& per_column_template) {
   std::string out;
-  for (const char* column : kColumnNames) {
+  for (const char* column : kCredentialColumns) {
     out += (out.empty() ? "(" : " OR (") + ReplaceAll(per_column_template, "{c}", column) + ")";
   }
   return out;
@@ -607,31 +624,31 @@ StatusOr<JobReport> Verify(const JobOptions& options) {
       Partial& mine = partials[next_partial.fetch_add(1) % workers];
       thread_local SecretBytes scratch;
       for (std::size_t i = begin; i < end; ++i) {
-        for (std::size_t c = 0; c < kColumnCount; ++c) {
+        for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
           const db::Value& value = rows[i].values[c];
           if (!value) {
             ++mine.nulls;
             continue;
           }
-          ++mine.by_column[kColumnNames[c]];
+          ++mine.by_column[kCredentialColumns[c]];
           const auto row_id = std::stoll(rows[i].id);
           const auto account_id = std::stoll(rows[i].account_id);
           switch (ClassifyValue(*value)) {
             case ValueKind::kPlaintext:
               ++mine.plaintext;
-              mine.bad.push_back({row_id, account_id, kColumnNames[c], "plaintext", ""});
+              mine.bad.push_back({row_id, account_id, kCredentialColumns[c], "plaintext", ""});
               continue;
             case ValueKind::kMalformedEnvelope:
-              mine.bad.push_back({row_id, account_id, kColumnNames[c], "malformed", ""});
+              mine.bad.push_back({row_id, account_id, kCredentialColumns[c], "malformed", ""});
               continue;
             case ValueKind::kCiphertext:
               break;
           }
           const std::string kid = KidOf(*value);
           ++mine.by_kid[kid];
-          auto length = ring.DecryptInto(*value, ValueContext{"credentials", kColumnNames[c], rows[i].account_id}, scratch);
+          auto length = ring.DecryptInto(*value, ValueContext{kCredentialsTable, kCredentialColumns[c], rows[i].account_id}, scratch);
           if (!length.ok()) {
-            mine.bad.push_back({row_id, account_id, kColumnNames[c], length.status().reason(), kid});
+            mine.bad.push_back({row_id, account_id, kCredentialColumns[c], length.status().reason(), kid});
           } else {
             sodium_memzero(scratch.data(), *length);
           }

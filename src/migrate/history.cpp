@@ -87,13 +87,13 @@ Status RecordEnvironment(db::Connection& conn, const std::string& environment) {
 }
 
 Status AppendEvent(db::Connection& conn, const std::string& kind, const std::string& revision,
-                   const std::string& details_json) {
-  return conn.Exec(kInsertEvent, {kind, revision.empty() ? db::Value() : db::Value(revision), details_json});
+                   const EventDetails& details) {
+  return conn.Exec(kInsertEvent, {kind, revision.empty() ? db::Value() : db::Value(revision), details.ToJson()});
 }
 
 Status AppendEvent(db::Transaction& tx, const std::string& kind, const std::string& revision,
-                   const std::string& details_json) {
-  return tx.Exec(kInsertEvent, {kind, revision.empty() ? db::Value() : db::Value(revision), details_json});
+                   const EventDetails& details) {
+  return tx.Exec(kInsertEvent, {kind, revision.empty() ? db::Value() : db::Value(revision), details.ToJson()});
 }
 
 }  // namespace credvault::migrate

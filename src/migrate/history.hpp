@@ -11,6 +11,7 @@
 
 #include "credvault/status.hpp"
 #include "db/connection.hpp"
+#include "migrate/event_details.hpp"
 
 namespace credvault::migrate {
 
@@ -39,12 +40,11 @@ StatusOr<std::map<std::string, HistoryRow>> ReadHistory(db::Connection& conn);
 StatusOr<std::optional<std::string>> ReadRecordedEnvironment(db::Connection& conn);
 Status RecordEnvironment(db::Connection& conn, const std::string& environment);
 
-// Appends an event. `details_json` must be a JSON object (counts, kids,
-// durations — never a value or a key).
+// Appends an event ("" revision = none).
 Status AppendEvent(db::Connection& conn, const std::string& kind, const std::string& revision,
-                   const std::string& details_json);
+                   const EventDetails& details);
 Status AppendEvent(db::Transaction& tx, const std::string& kind, const std::string& revision,
-                   const std::string& details_json);
+                   const EventDetails& details);
 
 // SQL of the bookkeeping statements, shared by the runner and `--sql`.
 inline constexpr const char* kInsertHistorySql =

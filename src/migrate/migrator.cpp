@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "db/connection_target.hpp"
+#include "db/sqlstate.hpp"
 #include "migrate/drift.hpp"
 #include "migrate/migration_lock.hpp"
 
@@ -34,15 +35,6 @@ std::string Join(const std::vector<const Migration*>& migrations) {
   std::string out;
   for (const Migration* m : migrations) out += (out.empty() ? "" : ", ") + m->revision;
   return out;
-}
-
-std::string JsonString(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) >= 0x20) out += c;
-  }
-  return out + "\"";
 }
 
 long long MillisecondsSince(std::chrono::steady_clock::time_point start) {
@@ -94,13 +86,14 @@ Status CheckStartable(const SchemaState& state) {
 // record decides what is refused on this database from then on.
 Status RecordEnvironmentAnnounced(const MigratorOptions& options, db::Connection& conn) {
   CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ReadRecordedEnvironment(conn));
-  CV_RETURN_IF_ERROR(RecordEnvironment(conn, options.environment));
+  const std::string environment = EnvironmentName(options.environment);
+  CV_RETURN_IF_ERROR(RecordEnvironment(conn, environment));
   if (!recorded) {
     options.log->info(
         "recorded environment '{}' for this database (from --env, CREDVAULT_ENV or the config file's environment; "
         "production when none is given); runs for another environment are refused here from now on. To change it: "
         "`credvault env set NEW --from {}{}`",
-        options.environment, options.environment, options.environment == "production" ? " --yes" : "");
+        environment, environment, options.environment == Environment::kProduction ? " --yes" : "");
   }
   return Status::Ok();
 }
@@ -182,7 +175,7 @@ class Applier {
       if (failed.ok()) failed = tx->Commit();
       if (failed.ok()) return Status::Ok();
       tx->Abort();
-      if (failed.reason() != "55P03" || attempt == kLockTimeoutRetries) return failed;
+      if (!db::IsLockTimeout(failed) || attempt == kLockTimeoutRetries) return failed;
       options_.log->warn("{}: waited more than 5 s for a table lock (attempt {} of {}); retrying",
                          migration.revision, attempt, kLockTimeoutRetries);
       std::this_thread::sleep_for(std::chrono::seconds(attempt));
@@ -369,8 +362,7 @@ Status ResumeInterruptedSteps(const MigratorOptions& options, db::Connection& co
                                        : db::Params{m->revision, m->Description(), m->checksum, "0", CREDVAULT_VERSION,
                                                     "applied"}));
     CV_RETURN_IF_ERROR(AppendEvent(conn, "step_resumed", m->revision,
-                                   "{\"was\": " + JsonString(row->state) + ", \"by\": " +
-                                       JsonString(up ? "migrate" : "rollback") + "}"));
+                                   EventDetails().AddText("was", row->state).AddText("by", up ? "migrate" : "rollback")));
   }
   return Status::Ok();
 }
@@ -423,13 +415,12 @@ Status MigrateLocked(const MigratorOptions& options, db::Connection& conn, const
     Status status = applier.Up(*m);
     if (!status.ok()) {
       (void)AppendEvent(conn, "migrate_failed", m->revision,
-                        "{\"from\": " + JsonString(from) + ", \"error_code\": " + JsonString(status.reason()) + "}");
+                        EventDetails().AddText("from", from).AddText("error_code", status.reason()));
       return status;
     }
   }
   return AppendEvent(conn, "migrate", plan.back()->revision,
-                     "{\"from\": " + JsonString(from) + ", \"to\": " + JsonString(plan.back()->revision) +
-                         ", \"applied\": " + std::to_string(plan.size()) + "}");
+                     EventDetails().AddText("from", from).AddText("to", plan.back()->revision).AddCount("applied", plan.size()));
 }
 
 struct Session {
@@ -561,8 +552,7 @@ Status MigrateOutOfOrder(const MigratorOptions& options, const MigrationSet& set
     options.log->info("no older revision is pending: {} is applied in order", m.revision);
     CV_RETURN_IF_ERROR(applier.Up(m));
     return AppendEvent(conn, "migrate", m.revision,
-                       "{\"from\": " + JsonString(state.current) + ", \"to\": " + JsonString(m.revision) +
-                           ", \"applied\": 1}");
+                       EventDetails().AddText("from", state.current).AddText("to", m.revision).AddCount("applied", 1));
   }
   options.log->warn("applying {} out of order, ahead of pending {}; recorded as such, and the next `credvault migrate` "
                     "applies {}",
@@ -570,14 +560,16 @@ Status MigrateOutOfOrder(const MigratorOptions& options, const MigrationSet& set
   Status status = applier.Up(m, plan.ahead_of.front()->revision);
   if (!status.ok()) {
     (void)AppendEvent(conn, "migrate_failed", m.revision,
-                      "{\"from\": " + JsonString(state.current) + ", \"error_code\": " + JsonString(status.reason()) +
-                          ", \"out_of_order\": true}");
+                      EventDetails()
+                          .AddText("from", state.current)
+                          .AddText("error_code", status.reason())
+                          .AddFlag("out_of_order", true));
     return status;
   }
-  std::string ahead_json;
-  for (const Migration* pending : plan.ahead_of) ahead_json += (ahead_json.empty() ? "" : ", ") + JsonString(pending->revision);
+  std::vector<std::string> ahead_of;
+  for (const Migration* pending : plan.ahead_of) ahead_of.push_back(pending->revision);
   return AppendEvent(conn, "migrate_out_of_order", m.revision,
-                     "{\"from\": " + JsonString(state.current) + ", \"ahead_of\": [" + ahead_json + "]}");
+                     EventDetails().AddText("from", state.current).AddTextList("ahead_of", ahead_of));
 }
 
 StatusOr<std::vector<const Migration*>> PlanRollback(const MigrationSet& set, const SchemaState& state,
@@ -604,8 +596,10 @@ Status Rollback(const MigratorOptions& options, const MigrationSet& set, const R
   for (const Migration* m : plan) CV_RETURN_IF_ERROR(applier.Down(*m));
   CV_ASSIGN_OR_RETURN(SchemaState after, ReadSchemaState(conn, set));
   CV_RETURN_IF_ERROR(AppendEvent(conn, "rollback", plan.back()->revision,
-                                 "{\"from\": " + JsonString(state.current) + ", \"to\": " + JsonString(after.current) +
-                                     ", \"rolled_back\": " + std::to_string(plan.size()) + "}"));
+                                 EventDetails()
+                                     .AddText("from", state.current)
+                                     .AddText("to", after.current)
+                                     .AddCount("rolled_back", plan.size())));
   options.log->info("rolled back {} migration(s): the database is at {}", plan.size(),
                     after.current.empty() ? "base" : DescribeCurrent(after, set));
   return Status::Ok();
@@ -665,7 +659,7 @@ Status Stamp(const MigratorOptions& options, const MigrationSet& set, const std:
         {m.revision, m.Description(), m.checksum, CREDVAULT_VERSION}));
     ++stamped;
   }
-  CV_RETURN_IF_ERROR(AppendEvent(*tx, "stamp", revision, "{\"recorded\": " + std::to_string(stamped) + "}"));
+  CV_RETURN_IF_ERROR(AppendEvent(*tx, "stamp", revision, EventDetails().AddCount("recorded", stamped)));
   CV_RETURN_IF_ERROR(tx->Commit());
   CV_RETURN_IF_ERROR(RecordEnvironmentAnnounced(options, conn));
   options.log->info("recorded {} as applied ({} history row(s) written); nothing was run", revision, stamped);
@@ -700,13 +694,14 @@ Status StampFromAlembic(const MigratorOptions& options, const MigrationSet& set)
 }
 
 Status Reset(const MigratorOptions& options, const MigrationSet& set) {
-  if (options.environment == "production") {
+  if (options.environment == Environment::kProduction) {
     return FailedPreconditionError("reset is never allowed in production (environment: production)", "production");
   }
   CV_ASSIGN_OR_RETURN(Session session, Lock(options));
   db::Connection& conn = *session.conn;
   CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ReadRecordedEnvironment(conn));
-  if (recorded && *recorded == "production") {
+  const std::string production = EnvironmentName(Environment::kProduction);
+  if (recorded && *recorded == production) {
     return FailedPreconditionError("this database is recorded as production; reset is never allowed there",
                                    "production");
   }
@@ -716,24 +711,27 @@ Status Reset(const MigratorOptions& options, const MigrationSet& set) {
   options.log->warn("dropping schema {} and everything in it", schema.text(0, 0));
   CV_RETURN_IF_ERROR(conn.ExecScript("DROP SCHEMA " + name + " CASCADE; CREATE SCHEMA " + name));
   CV_RETURN_IF_ERROR(MigrateLocked(options, conn, set, ""));
-  return AppendEvent(conn, "reset", set.head(), "{}");
+  return AppendEvent(conn, "reset", set.head(), EventDetails());
 }
 
-Status CheckEnvironment(db::Connection& conn, const std::string& environment) {
+Status CheckEnvironment(db::Connection& conn, Environment run_environment) {
+  const std::string environment = EnvironmentName(run_environment);
   CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ReadRecordedEnvironment(conn));
   if (recorded && *recorded != environment) {
     return FailedPreconditionError(
         "this database was migrated for '" + *recorded + "' but this run is for '" + environment + "'; pass --env " +
             *recorded + " (or set CREDVAULT_ENV) if this is the database you mean. If the database really is " +
             environment + ", change what it records with `credvault env set " + environment + " --from " + *recorded +
-            (*recorded == "production" ? " --yes" : "") + "`",
+            (*recorded == EnvironmentName(Environment::kProduction) ? " --yes" : "") + "`",
         "environment_mismatch");
   }
   return Status::Ok();
 }
 
-Status ChangeRecordedEnvironment(const MigratorOptions& options, const std::string& from, const std::string& to,
-                                 bool production_confirmed) {
+Status ChangeRecordedEnvironment(const MigratorOptions& options, Environment from_environment,
+                                 Environment to_environment, bool production_confirmed) {
+  const std::string from = EnvironmentName(from_environment);
+  const std::string to = EnvironmentName(to_environment);
   CV_ASSIGN_OR_RETURN(Session session, Lock(options));
   db::Connection& conn = *session.conn;
   CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ReadRecordedEnvironment(conn));
@@ -747,11 +745,11 @@ Status ChangeRecordedEnvironment(const MigratorOptions& options, const std::stri
                                        "'; nothing was changed (give --from " + *recorded + ")",
                                    "environment_mismatch");
   }
-  if (from == to) {
+  if (from_environment == to_environment) {
     options.log->info("the database already records '{}'; nothing to change", to);
     return Status::Ok();
   }
-  if (from == "production" && !production_confirmed) {
+  if (from_environment == Environment::kProduction && !production_confirmed) {
     return FailedPreconditionError(
         "this database records production: leaving it allows reset, decrypt and rolling back encryption here. If "
         "that is really meant, run `credvault env set " + to + " --from production --yes`; nothing was changed",
@@ -760,7 +758,7 @@ Status ChangeRecordedEnvironment(const MigratorOptions& options, const std::stri
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn.Begin());
   CV_RETURN_IF_ERROR(tx->Exec("UPDATE credvault_settings SET value = $1 WHERE key = 'environment'", {to}));
   CV_RETURN_IF_ERROR(AppendEvent(*tx, "environment_changed", "",
-                                 "{\"from\": " + JsonString(from) + ", \"to\": " + JsonString(to) + "}"));
+                                 EventDetails().AddText("from", from).AddText("to", to)));
   CV_RETURN_IF_ERROR(tx->Commit());
   options.log->info("the database now records environment '{}' (was '{}'); recorded in credvault_events", to, from);
   return Status::Ok();

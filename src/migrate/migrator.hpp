@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "credvault/environment.hpp"
 #include "credvault/status.hpp"
 #include "db/connection.hpp"
 #include "migrate/history.hpp"
@@ -23,7 +24,7 @@ struct MigratorOptions {
   // connection (one that reaches PostgreSQL without a pooler); native steps
   // and everything else use `conninfo`. "" = `conninfo` for everything.
   std::string direct_conninfo;
-  std::string environment = "production";
+  Environment environment = Environment::kProduction;
   int lock_timeout_seconds = 60;
   std::shared_ptr<spdlog::logger> log;
   StepRunner* steps = nullptr;  // nullptr: no native step is available
@@ -94,7 +95,7 @@ StatusOr<std::vector<const Migration*>> PlanRollback(const MigrationSet& set, co
 // another one: kFailedPrecondition (reason environment_mismatch) naming both
 // and the command that changes the record; ok when they match or nothing is
 // recorded yet.
-Status CheckEnvironment(db::Connection& conn, const std::string& environment);
+Status CheckEnvironment(db::Connection& conn, Environment environment);
 
 // `credvault env set`: changes the environment recorded in the database
 // from `from` to `to`, under the migration lock, with an
@@ -102,7 +103,7 @@ Status CheckEnvironment(db::Connection& conn, const std::string& environment);
 // (kFailedPrecondition) when nothing is recorded yet, when `from` is not
 // what is recorded, or when the recorded environment is production and
 // `production_confirmed` is false.
-Status ChangeRecordedEnvironment(const MigratorOptions& options, const std::string& from, const std::string& to,
+Status ChangeRecordedEnvironment(const MigratorOptions& options, Environment from, Environment to,
                                  bool production_confirmed);
 
 // Records every revision up to `revision` as applied without running it (and

@@ -85,7 +85,11 @@ int credvault_open(const char* database_url, const char* primary_key, const char
     credvault::VaultOptions options;
     options.database_url = database_url != nullptr ? database_url : "";
     options.keyring = std::move(keyring).value();
-    if (environment != nullptr) options.environment = environment;
+    if (environment != nullptr) {
+      auto parsed = credvault::ParseEnvironment(environment);
+      if (!parsed.ok()) return Fail(parsed.status());
+      options.environment = *parsed;
+    }
     if (migrations_dir != nullptr) options.migrations_dir = migrations_dir;
     auto vault = credvault::Vault::Open(std::move(options));
     if (!vault.ok()) return Fail(vault.status());
@@ -100,7 +104,7 @@ int credvault_get(credvault_vault* vault, int64_t account_id, credvault_credenti
   return Guard([&]() -> int {
     if (vault == nullptr || out == nullptr) return FailWith(CREDVAULT_INVALID_ARGUMENT, "vault and out must not be NULL");
     *out = nullptr;
-    auto credentials = vault->vault.credentials_for_account(account_id);
+    auto credentials = vault->vault.GetCredentials(account_id);
     if (!credentials.ok()) return Fail(credentials.status());
     auto* result = new credvault_credentials{nullptr, nullptr, nullptr};
     try {
@@ -130,7 +134,7 @@ int credvault_put(credvault_vault* vault, int64_t account_id, const char* client
     if (vault == nullptr) return FailWith(CREDVAULT_INVALID_ARGUMENT, "vault must not be NULL");
     credvault::CredentialsUpdate update{OptionalView(client_id), OptionalView(client_secret),
                                         OptionalView(refresh_token)};
-    credvault::Status status = vault->vault.put_credentials(account_id, update);
+    credvault::Status status = vault->vault.PutCredentials(account_id, update);
     return status.ok() ? CREDVAULT_OK : Fail(status);
   });
 }

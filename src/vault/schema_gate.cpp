@@ -59,11 +59,12 @@ Status EnsureSchemaAtHead(db::Connection& conn, const VaultOptions& options, con
   CV_ASSIGN_OR_RETURN(migrate::MigrationSet set, migrate::MigrationSet::Load(dir));
   Status at_head = migrate::CheckSchemaAtHead(conn, set);
   if (at_head.ok() || at_head.reason() != "pending_migrations") return at_head;
-  if (options.environment != "development" || !options.allow_auto_migrate) {
+  const bool development = options.environment == Environment::kDevelopment;
+  if (!development || !options.allow_auto_migrate) {
     return Status(at_head.code(),
-                  at_head.message() + (options.environment == "development"
-                                           ? " (or allow auto-migrate in VaultOptions)"
-                                           : " before starting the application in " + options.environment),
+                  at_head.message() + (development ? " (or allow auto-migrate in VaultOptions)"
+                                                   : std::string(" before starting the application in ") +
+                                                         EnvironmentName(options.environment)),
                   at_head.reason());
   }
   auto log = std::make_shared<spdlog::logger>("credvault-vault", std::make_shared<LogFunctionSink>(options.log));

@@ -4,22 +4,20 @@
 #include <map>
 
 #include "db/database_url.hpp"
+#include "db/sqlstate.hpp"
+#include "jobs/credentials_table.hpp"
 #include "vault/connection_pool.hpp"
 #include "vault/schema_gate.hpp"
 
 namespace credvault {
 namespace {
 
-constexpr std::string_view kTable = "credentials";
-constexpr std::array<const char*, 3> kColumns = {"client_id", "client_secret", "refresh_token"};
+using jobs::kCredentialColumns;
+using jobs::kCredentialsTable;
 
 constexpr const char* kSelectCredentials =
     "SELECT client_id, client_secret, refresh_token FROM credentials WHERE account_id = $1";
 constexpr const char* kAccountExists = "SELECT 1 FROM accounts WHERE id = $1";
-constexpr const char* kColumnCapacity =
-    "SELECT column_name, character_maximum_length FROM information_schema.columns "
-    "WHERE table_schema = current_schema() AND table_name = 'credentials' "
-    "AND column_name IN ('client_id', 'client_secret', 'refresh_token')";
 // $2..$4 new values, $5..$7 whether each is being set.
 constexpr const char* kUpsertCredentials =
     "INSERT INTO credentials (account_id, client_id, client_secret, refresh_token) "
@@ -41,7 +39,7 @@ struct Vault::State {
   VaultOptions options;
   Keyring keyring;
   mutable vault::ConnectionPool pool;  // thread-safe; lending a connection is not a change of the vault
-  std::map<std::string, std::size_t> column_capacity;  // 0 = unlimited (text)
+  std::map<std::string, std::size_t> column_capacity;  // bounded columns only
 
   State(VaultOptions opts, Keyring ring)
       : options(std::move(opts)), keyring(std::move(ring)), pool(options.database_url, options.max_connections) {}
@@ -82,17 +80,13 @@ StatusOr<Vault> Vault::Open(VaultOptions options) {
   if (!conn.ok()) return conn.status();
   CV_RETURN_IF_ERROR(vault::EnsureSchemaAtHead(**conn, state->options, state->keyring));
 
-  auto capacity = (*conn)->Query(kColumnCapacity);
-  if (!capacity.ok()) return capacity.status();
-  for (const auto& row : capacity->rows) {
-    state->column_capacity[row[0].value_or("")] = row[1] ? std::stoul(*row[1]) : 0;
-  }
+  CV_ASSIGN_OR_RETURN(state->column_capacity, jobs::ReadColumnCapacities(**conn));
   return Vault(std::move(state));
 }
 
 const Keyring& Vault::keyring() const { return state_->keyring; }
 
-StatusOr<Credentials> Vault::credentials_for_account(std::int64_t account_id) const {
+StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
   const std::string row_key = std::to_string(account_id);
   auto rows = state_->WithConnection(
       [&](db::Connection& conn) { return conn.Query(kSelectCredentials, {row_key}); });
@@ -111,19 +105,19 @@ StatusOr<Credentials> Vault::credentials_for_account(std::int64_t account_id) co
 
   Credentials out;
   std::array<std::optional<SecretBytes>*, 3> fields = {&out.client_id, &out.client_secret, &out.refresh_token};
-  for (std::size_t i = 0; i < kColumns.size(); ++i) {
+  for (std::size_t i = 0; i < kCredentialColumns.size(); ++i) {
     const db::Value& stored = rows->at(0, i);
     if (!stored) continue;
-    const ValueContext context{kTable, kColumns[i], row_key};
+    const ValueContext context{kCredentialsTable, kCredentialColumns[i], row_key};
     if (ClassifyValue(*stored) == ValueKind::kPlaintext) {
-      return FailedPreconditionError(std::string("credentials.") + kColumns[i] + " of account " + row_key +
+      return FailedPreconditionError(std::string("credentials.") + kCredentialColumns[i] + " of account " + row_key +
                                      " is not encrypted yet: run `credvault encrypt`",
                                      "plaintext");
     }
     auto plaintext = state_->keyring.Decrypt(*stored, context);
     if (!plaintext.ok()) {
       const Status& error = plaintext.status();
-      return DataLossError(std::string("credentials.") + kColumns[i] + " of account " + row_key +
+      return DataLossError(std::string("credentials.") + kCredentialColumns[i] + " of account " + row_key +
                                " cannot be decrypted: " + error.message(),
                            error.reason());
     }
@@ -132,26 +126,26 @@ StatusOr<Credentials> Vault::credentials_for_account(std::int64_t account_id) co
   return out;
 }
 
-Status Vault::put_credentials(std::int64_t account_id, const CredentialsUpdate& update) const {
+Status Vault::PutCredentials(std::int64_t account_id, const CredentialsUpdate& update) const {
   const std::string row_key = std::to_string(account_id);
   const std::array<const std::optional<std::string_view>*, 3> fields = {&update.client_id, &update.client_secret,
                                                                          &update.refresh_token};
   db::Params params = {row_key, std::nullopt, std::nullopt, std::nullopt, "false", "false", "false"};
   bool any = false;
-  for (std::size_t i = 0; i < kColumns.size(); ++i) {
+  for (std::size_t i = 0; i < kCredentialColumns.size(); ++i) {
     if (!fields[i]->has_value()) continue;
     any = true;
-    auto capacity = state_->column_capacity.find(kColumns[i]);
+    auto capacity = state_->column_capacity.find(kCredentialColumns[i]);
     std::size_t needed = CiphertextLength((*fields[i])->size(), state_->keyring.algorithm());
-    if (capacity != state_->column_capacity.end() && capacity->second != 0 && needed > capacity->second) {
+    if (capacity != state_->column_capacity.end() && needed > capacity->second) {
       return FailedPreconditionError(
-          std::string("credentials.") + kColumns[i] + " holds " + std::to_string(capacity->second) +
+          std::string("credentials.") + kCredentialColumns[i] + " holds " + std::to_string(capacity->second) +
               " characters; this value needs " + std::to_string(needed) + " once encrypted (at most " +
               std::to_string(MaxPlaintextLength(capacity->second, state_->keyring.algorithm())) +
               " bytes of plaintext fit); widen the column with a migration",
           "capacity");
     }
-    auto encrypted = state_->keyring.Encrypt(**fields[i], ValueContext{kTable, kColumns[i], row_key});
+    auto encrypted = state_->keyring.Encrypt(**fields[i], ValueContext{kCredentialsTable, kCredentialColumns[i], row_key});
     if (!encrypted.ok()) return encrypted.status();
     params[1 + i] = std::move(encrypted).value();
     params[4 + i] = "true";
@@ -162,7 +156,7 @@ Status Vault::put_credentials(std::int64_t account_id, const CredentialsUpdate& 
     CV_RETURN_IF_ERROR(conn.Exec(kUpsertCredentials, params));
     return true;
   });
-  if (!written.ok() && written.status().reason() == "23503") {  // foreign_key_violation: no such account
+  if (!written.ok() && db::IsForeignKeyViolation(written.status())) {  // no such account
     return NoSuchAccount(row_key);
   }
   return written.status();

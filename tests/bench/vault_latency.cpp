@@ -1,4 +1,4 @@
-// credentials_for_account latency over N calls against a live database, for
+// GetCredentials latency over N calls against a live database, for
 // scripts/bench.sh: prints one JSON object. Not a test (no assertions on time).
 #include <algorithm>
 #include <chrono>
@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   options.database_url = argv[1];
   options.migrations_dir = argv[2];
   options.keyring = *ring;
-  options.environment = "staging";
+  options.environment = credvault::Environment::kStaging;
   auto vault = credvault::Vault::Open(std::move(options));
   if (!vault.ok()) return std::fprintf(stderr, "%s\n", vault.status().message().c_str()), 4;
   const long max_account = std::atol(argv[3]);
@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < calls + 200; ++i) {
     const long account = 1 + static_cast<long>(random() % static_cast<unsigned long>(max_account));
     auto start = std::chrono::steady_clock::now();
-    auto got = vault->credentials_for_account(account);
+    auto got = vault->GetCredentials(account);
     auto elapsed = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
     if (!got.ok()) return std::fprintf(stderr, "%s\n", got.status().message().c_str()), 6;
     if (i >= 200) micros.push_back(elapsed);  // the first calls warm caches

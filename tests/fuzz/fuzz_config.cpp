@@ -39,7 +39,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   const auto& s = *settings;
-  if (s.environment != "development" && s.environment != "staging" && s.environment != "production") std::abort();
+  // Whatever text came in, it was parsed into one of the three values.
+  const std::string name = credvault::EnvironmentName(s.environment);
+  if (!credvault::ParseEnvironment(name).ok()) std::abort();
   if (s.log_format != "text" && s.log_format != "json") std::abort();
   if (s.batch_size < 1 || s.batch_size > 1000000 || s.workers > 256) std::abort();
   if (s.lock_timeout_seconds < 0 || s.job_lock_wait_seconds < 0 || s.job_lock_wait_seconds > 86400) std::abort();

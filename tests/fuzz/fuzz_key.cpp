@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   if (ikm->size() < 32) std::abort();
-  if (credvault::DeriveKid(*ikm).size() != 8) std::abort();
+  auto kid = credvault::DeriveKid(*ikm);
+  if (!kid.ok() || kid->size() != 8) std::abort();
   auto ring = credvault::Keyring::Create({credvault::SecretBytes(data, size), "fuzz"}, {});
   if (!ring.ok()) std::abort();
   return 0;

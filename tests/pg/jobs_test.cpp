@@ -53,6 +53,24 @@ TEST_CASE("encrypt 20k realistic rows - verify - decrypt equals the original - r
                  "c.refresh_token IS DISTINCT FROM o.refresh_token").text(0, 0) == "0");
 }
 
+TEST_CASE("a job whose event cannot be recorded fails; its writes stay and a rerun records it", "[jobs][events]") {
+  TestDatabase db;
+  Populate(db, 300);
+  const std::string key = credvault::testing::NewBase64Key();
+  db.Query("CREATE FUNCTION refuse_event() RETURNS trigger LANGUAGE plpgsql AS "
+           "$$BEGIN RAISE EXCEPTION 'events are read-only today'; END$$");
+  db.Query("CREATE TRIGGER refuse_event BEFORE INSERT ON credvault_events FOR EACH ROW EXECUTE FUNCTION refuse_event()");
+  auto refused = RunCli({"encrypt"}, KeyEnv(db, key));
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.err.find("event could not be recorded") != std::string::npos);
+  ExpectAllEncryptedAndEqual(db, Ring(key));  // the work itself is done and committed
+  CHECK(db.Query("SELECT count(*) FROM credvault_events WHERE kind = 'encrypt'").text(0, 0) == "0");
+
+  db.Query("DROP TRIGGER refuse_event ON credvault_events");
+  REQUIRE(RunCli({"encrypt"}, KeyEnv(db, key)).exit_code == 0);
+  CHECK(db.Query("SELECT count(*) FROM credvault_events WHERE kind = 'encrypt'").text(0, 0) == "1");
+}
+
 TEST_CASE("migrate runs the encrypt step of 20260215_0002 and refuses without a key", "[jobs][migrate]") {
   TestDatabase db;
   Populate(db, 3000);

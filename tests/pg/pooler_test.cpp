@@ -267,7 +267,7 @@ TEST_CASE("Vault and the C ABI from 8 threads through PgBouncer during a pooled 
   VaultOptions options;
   options.database_url = pooled;
   options.keyring = Ring(b, {a});
-  options.environment = "staging";
+  options.environment = credvault::Environment::kStaging;
   options.migrations_dir = SourceDir() + "/migrations";
   auto vault = Vault::Open(std::move(options));
   INFO((vault.ok() ? std::string() : vault.status().ToString()));
@@ -306,7 +306,7 @@ TEST_CASE("Vault and the C ABI from 8 threads through PgBouncer during a pooled 
             ok = credvault_put(c_vault, id, nullptr, secret.c_str(), nullptr) == CREDVAULT_OK;
             if (!ok) note_error(std::string("C put: ") + credvault_last_error());
           } else {
-            Status put = vault->put_credentials(id, {std::nullopt, std::string_view(secret), std::nullopt});
+            Status put = vault->PutCredentials(id, {std::nullopt, std::string_view(secret), std::nullopt});
             ok = put.ok();
             if (!ok) note_error("put: " + put.ToString());
           }
@@ -336,7 +336,7 @@ TEST_CASE("Vault and the C ABI from 8 threads through PgBouncer during a pooled 
           if (got->client_secret == nullptr || want != got->client_secret) ++wrong;
           credvault_credentials_free(got);
         } else {
-          auto got = vault->credentials_for_account(id);
+          auto got = vault->GetCredentials(id);
           if (!got.ok()) {
             note_error("get: " + got.status().ToString());
             continue;

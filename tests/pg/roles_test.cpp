@@ -111,28 +111,28 @@ TEST_CASE("roles - the application role of docs/ROLES.md - Vault and the C ABI g
   VaultOptions options;
   options.database_url = app.url();
   options.keyring = Ring(key);
-  options.environment = "development";
+  options.environment = credvault::Environment::kDevelopment;
   options.migrations_dir = SourceDir() + "/migrations";
   auto vault = Vault::Open(std::move(options));
   INFO((vault.ok() ? std::string() : vault.status().ToString()));
   REQUIRE(vault.ok());
   // Account 1 has no credentials row yet: put inserts it.
-  Status inserted = vault->put_credentials(1, {std::string_view("amzn1.application-oa2-client.app"),
+  Status inserted = vault->PutCredentials(1, {std::string_view("amzn1.application-oa2-client.app"),
                                                std::string_view("amzn1.oa2-cs.v1.app-1111"), std::nullopt});
   INFO(inserted.ToString());
   REQUIRE(inserted.ok());
   CredentialsUpdate only_secret;
   only_secret.client_secret = std::string_view("amzn1.oa2-cs.v1.app-2222");
-  Status updated = vault->put_credentials(1, only_secret);
+  Status updated = vault->PutCredentials(1, only_secret);
   INFO(updated.ToString());
   REQUIRE(updated.ok());
-  auto got = vault->credentials_for_account(1);
+  auto got = vault->GetCredentials(1);
   INFO((got.ok() ? std::string() : got.status().ToString()));
   REQUIRE(got.ok());
   CHECK(got->client_id->Equals("amzn1.application-oa2-client.app"));
   CHECK(got->client_secret->Equals("amzn1.oa2-cs.v1.app-2222"));
   CHECK(!got->refresh_token);
-  CHECK(vault->credentials_for_account(3).status().code() == StatusCode::kNotFound);
+  CHECK(vault->GetCredentials(3).status().code() == StatusCode::kNotFound);
 
   credvault_vault* c_vault = nullptr;
   const std::string url = app.url(), migrations = SourceDir() + "/migrations";

@@ -89,12 +89,12 @@ TEST_CASE("sslmode=verify-full with the server's CA - CLI current and get, Vault
   VaultOptions options;
   options.database_url = url;
   options.keyring = Ring(key);
-  options.environment = "development";
+  options.environment = credvault::Environment::kDevelopment;
   options.migrations_dir = SourceDir() + "/migrations";
   auto vault = Vault::Open(std::move(options));
   INFO((vault.ok() ? std::string() : vault.status().ToString()));
   REQUIRE(vault.ok());
-  auto creds = vault->credentials_for_account(1);
+  auto creds = vault->GetCredentials(1);
   REQUIRE(creds.ok());
   CHECK(creds->client_secret->Equals("amzn1.oa2-cs.v1.tls-secret-4242"));
 

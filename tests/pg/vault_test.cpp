@@ -1,5 +1,5 @@
-// The runtime API applications use: Vault::Open, credentials_for_account,
-// put_credentials; and the CLI's put/get built on it.
+// The runtime API applications use: Vault::Open, GetCredentials,
+// PutCredentials; and the CLI's put/get built on it.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -21,7 +21,7 @@ Keyring Ring(const std::string& primary, const std::vector<std::string>& fallbac
   return credvault::testing::MakeKeyring(primary, fallbacks);
 }
 
-VaultOptions Options(const TestDatabase& db, Keyring ring, const std::string& environment = "production",
+VaultOptions Options(const TestDatabase& db, Keyring ring, credvault::Environment environment = credvault::Environment::kProduction,
                      bool auto_migrate = false) {
   VaultOptions options;
   options.database_url = db.url();
@@ -52,13 +52,13 @@ TEST_CASE("Open refuses a database behind head in production, naming the pending
   CHECK(vault.status().message().find("20260215_0001, 20260215_0002") != std::string::npos);
   CHECK(db.Query("SELECT to_regclass('accounts') IS NULL").text(0, 0) == "t");  // nothing changed
   // development without permission to migrate: refused too.
-  CHECK(!Vault::Open(Options(db, Ring(key), "development")).ok());
+  CHECK(!Vault::Open(Options(db, Ring(key), credvault::Environment::kDevelopment)).ok());
 }
 
 TEST_CASE("Open in development with auto-migrate brings the schema to head", "[vault]") {
   TestDatabase db;
   std::vector<std::string> lines;
-  auto options = Options(db, Ring(credvault::testing::NewBase64Key()), "development", true);
+  auto options = Options(db, Ring(credvault::testing::NewBase64Key()), credvault::Environment::kDevelopment, true);
   options.log = [&lines](LogLevel, std::string_view line) { lines.emplace_back(line); };
   auto vault = Vault::Open(std::move(options));
   REQUIRE(vault.ok());
@@ -72,13 +72,13 @@ TEST_CASE("put then get - partial updates - missing account - tampered row", "[v
   TestDatabase db;
   const std::string key = credvault::testing::NewBase64Key();
   AtHead(db, key, 5);
-  auto vault = Vault::Open(Options(db, Ring(key), "staging"));
+  auto vault = Vault::Open(Options(db, Ring(key), credvault::Environment::kStaging));
   REQUIRE(vault.ok());
 
-  CHECK(vault->credentials_for_account(1).status().code() == StatusCode::kNotFound);
-  REQUIRE(vault->put_credentials(1, {std::string_view("amzn1.application-oa2-client.abc"),
+  CHECK(vault->GetCredentials(1).status().code() == StatusCode::kNotFound);
+  REQUIRE(vault->PutCredentials(1, {std::string_view("amzn1.application-oa2-client.abc"),
                                      std::string_view("amzn1.oa2-cs.v1.secret"), std::string_view("Atzr|token")}).ok());
-  auto got = vault->credentials_for_account(1);
+  auto got = vault->GetCredentials(1);
   REQUIRE(got.ok());
   CHECK(got->client_id->Equals("amzn1.application-oa2-client.abc"));
   CHECK(got->client_secret->Equals("amzn1.oa2-cs.v1.secret"));
@@ -90,22 +90,22 @@ TEST_CASE("put then get - partial updates - missing account - tampered row", "[v
   // The every-180-days case: only client_secret changes.
   CredentialsUpdate rotate_secret;
   rotate_secret.client_secret = std::string_view("amzn1.oa2-cs.v1.new-secret");
-  REQUIRE(vault->put_credentials(1, rotate_secret).ok());
-  got = vault->credentials_for_account(1);
+  REQUIRE(vault->PutCredentials(1, rotate_secret).ok());
+  got = vault->GetCredentials(1);
   CHECK(got->client_secret->Equals("amzn1.oa2-cs.v1.new-secret"));
   CHECK(got->refresh_token->Equals("Atzr|token"));
 
-  CHECK(vault->put_credentials(999, rotate_secret).code() == StatusCode::kNotFound);
+  CHECK(vault->PutCredentials(999, rotate_secret).code() == StatusCode::kNotFound);
   CredentialsUpdate too_long;
   const std::string long_token = "Atzr|" + std::string(400, 'x');
   too_long.refresh_token = std::string_view(long_token);
-  CHECK(vault->put_credentials(1, too_long).code() == StatusCode::kFailedPrecondition);
+  CHECK(vault->PutCredentials(1, too_long).code() == StatusCode::kFailedPrecondition);
 
   // A value moved to another account is an integrity error, not garbage.
-  REQUIRE(vault->put_credentials(2, {std::string_view("id2"), std::string_view("secret2"), std::nullopt}).ok());
+  REQUIRE(vault->PutCredentials(2, {std::string_view("id2"), std::string_view("secret2"), std::nullopt}).ok());
   REQUIRE(db.Connect()->Exec("UPDATE credentials SET client_secret = (SELECT client_secret FROM credentials WHERE "
                              "account_id = 1) WHERE account_id = 2").ok());
-  auto tampered = vault->credentials_for_account(2);
+  auto tampered = vault->GetCredentials(2);
   CHECK(tampered.status().code() == StatusCode::kDataLoss);
   CHECK(tampered.status().message().find("client_secret") != std::string::npos);
   CHECK(tampered.status().message().find("new-secret") == std::string::npos);
@@ -116,18 +116,18 @@ TEST_CASE("get works mid-rotation (old and new kids mixed) and from many threads
   const std::string a = credvault::testing::NewBase64Key(), b = credvault::testing::NewBase64Key();
   AtHead(db, a, 40);
   {
-    auto old_vault = Vault::Open(Options(db, Ring(a), "staging"));
+    auto old_vault = Vault::Open(Options(db, Ring(a), credvault::Environment::kStaging));
     REQUIRE(old_vault.ok());
     for (int id = 1; id <= 20; ++id) {
       const std::string secret = "secret-" + std::to_string(id);
-      REQUIRE(old_vault->put_credentials(id, {std::string_view("cid"), std::string_view(secret), std::nullopt}).ok());
+      REQUIRE(old_vault->PutCredentials(id, {std::string_view("cid"), std::string_view(secret), std::nullopt}).ok());
     }
   }
-  auto vault = Vault::Open(Options(db, Ring(b, {a}), "staging"));
+  auto vault = Vault::Open(Options(db, Ring(b, {a}), credvault::Environment::kStaging));
   REQUIRE(vault.ok());
   for (int id = 21; id <= 40; ++id) {
     const std::string secret = "secret-" + std::to_string(id);
-    REQUIRE(vault->put_credentials(id, {std::string_view("cid"), std::string_view(secret), std::nullopt}).ok());
+    REQUIRE(vault->PutCredentials(id, {std::string_view("cid"), std::string_view(secret), std::nullopt}).ok());
   }
   CHECK(db.Query("SELECT count(DISTINCT split_part(client_secret, ':', 3)) FROM credentials").text(0, 0) == "2");
   std::atomic<int> wrong{0}, calls{0};
@@ -136,7 +136,7 @@ TEST_CASE("get works mid-rotation (old and new kids mixed) and from many threads
     threads.emplace_back([&, t] {
       for (int i = 0; i < 100; ++i) {
         const int id = 1 + (i * 7 + t) % 40;
-        auto got = vault->credentials_for_account(id);
+        auto got = vault->GetCredentials(id);
         ++calls;
         if (!got.ok() || !got->client_secret->Equals("secret-" + std::to_string(id)) || got->refresh_token) ++wrong;
       }
@@ -146,9 +146,9 @@ TEST_CASE("get works mid-rotation (old and new kids mixed) and from many threads
   CHECK(calls.load() == 400);
   CHECK(wrong.load() == 0);
   // With B alone the old values are an integrity error naming the unknown key.
-  auto b_only = Vault::Open(Options(db, Ring(b), "staging"));
+  auto b_only = Vault::Open(Options(db, Ring(b), credvault::Environment::kStaging));
   REQUIRE(b_only.ok());
-  CHECK(b_only->credentials_for_account(1).status().reason() == "unknown_kid");
+  CHECK(b_only->GetCredentials(1).status().reason() == "unknown_kid");
 }
 
 TEST_CASE("CLI put reads JSON from stdin - get masks unless --reveal", "[vault][cli]") {
@@ -202,7 +202,7 @@ TEST_CASE("Open takes the SQLAlchemy form of DATABASE_URL and refuses one libpq 
   TestDatabase db;
   const std::string key = credvault::testing::NewBase64Key();
   AtHead(db, key, 1);
-  auto options = Options(db, Ring(key), "staging");
+  auto options = Options(db, Ring(key), credvault::Environment::kStaging);
   // The test server's host, port and user come from libpq's PG* variables
   // (or the URL's own form is kept when DATABASE_URL is one).
   options.database_url = db.url().rfind("postgresql://", 0) == 0
@@ -212,12 +212,12 @@ TEST_CASE("Open takes the SQLAlchemy form of DATABASE_URL and refuses one libpq 
   REQUIRE(vault.ok());
   CredentialsUpdate update;
   update.client_id = "amzn1.application-oa2-client.sqlalchemy";
-  REQUIRE(vault->put_credentials(1, update).ok());
-  auto got = vault->credentials_for_account(1);
+  REQUIRE(vault->PutCredentials(1, update).ok());
+  auto got = vault->GetCredentials(1);
   REQUIRE(got.ok());
   REQUIRE(got->client_id.has_value());
 
-  auto bad = Options(db, Ring(key), "staging");
+  auto bad = Options(db, Ring(key), credvault::Environment::kStaging);
   bad.database_url = "postgresql://u:hunter2%zz@localhost/x";
   auto refused = Vault::Open(std::move(bad));
   REQUIRE(!refused.ok());

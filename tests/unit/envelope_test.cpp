@@ -71,7 +71,7 @@ TEST_CASE("the worked example of docs/FORMAT.md is reproduced exactly", "[envelo
   const std::string key = "base64:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
   auto ikm = ParseKeyMaterial(key);
   REQUIRE(ikm.ok());
-  CHECK(DeriveKid(*ikm) == "e2eb3ad8");
+  CHECK(*DeriveKid(*ikm) == "e2eb3ad8");
   std::uint8_t nonce[24];
   for (int i = 0; i < 24; ++i) nonce[i] = static_cast<std::uint8_t>(0x40 + i);
   const std::string x_key_hex = "3998e20e403492c2a40fc6fddf6d32428b4fd39ccd4ce9a8aae77966fe704960";

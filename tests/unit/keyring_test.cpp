@@ -73,9 +73,15 @@ TEST_CASE("kid = hex(HKDF-SHA256(salt=credvault.v1, ikm, info=credvault kid, 4))
   crypto_auth_hmacsha256_final(&state, okm);
   char hex[9];
   sodium_bin2hex(hex, sizeof hex, okm, 4);
-  CHECK(DeriveKid(*ikm) == hex);
-  CHECK(DeriveKid(*ikm) == DeriveKid(*ParseKeyMaterial(key)));
-  CHECK(DeriveKid(*ikm) != DeriveKid(*ParseKeyMaterial(testing::NewBase64Key())));
+  CHECK(*DeriveKid(*ikm) == hex);
+  CHECK(*DeriveKid(*ikm) == *DeriveKid(*ParseKeyMaterial(key)));
+  CHECK(*DeriveKid(*ikm) != *DeriveKid(*ParseKeyMaterial(testing::NewBase64Key())));
+}
+
+TEST_CASE("DeriveKid refuses empty key material instead of returning an empty kid", "[keyring]") {
+  auto kid = DeriveKid(SecretBytes());
+  REQUIRE_FALSE(kid.ok());
+  CHECK(kid.status().code() == StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("keyring: primary encrypts, fallbacks decrypt, duplicates refused", "[keys]") {

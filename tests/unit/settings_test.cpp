@@ -105,7 +105,7 @@ TEST_CASE("flags beat environment beat config file beat defaults", "[config]") {
   auto from_file = ResolveSettings(flags, FakeEnv({}));
   REQUIRE(from_file.ok());
   CHECK(from_file->database_url == "postgresql://file/db");
-  CHECK(from_file->environment == "staging");
+  CHECK(from_file->environment == credvault::Environment::kStaging);
   CHECK(from_file->migrations_dir == dir.path() + "/mig");  // relative to the config file
   REQUIRE(from_file->primary_key);
   CHECK(from_file->primary_key->location == dir.path() + "/keys/p.key");
@@ -121,7 +121,7 @@ TEST_CASE("flags beat environment beat config file beat defaults", "[config]") {
                                                   {"SECRET_KEY_FALLBACKS", "a,b,c"}}));
   REQUIRE(from_env.ok());
   CHECK(from_env->database_url == "postgresql://env/db");
-  CHECK(from_env->environment == "development");
+  CHECK(from_env->environment == credvault::Environment::kDevelopment);
   CHECK(from_env->primary_key->kind == KeySource::Kind::kEnvironment);
   CHECK(from_env->fallback_keys.size() == 3);
 
@@ -134,7 +134,7 @@ TEST_CASE("flags beat environment beat config file beat defaults", "[config]") {
                                                     {"SECRET_KEY", "x"}}));
   REQUIRE(from_flags.ok());
   CHECK(from_flags->database_url == "postgresql://flag/db");
-  CHECK(from_flags->environment == "production");
+  CHECK(from_flags->environment == credvault::Environment::kProduction);
   CHECK(from_flags->primary_key->location == "/k/primary.key");
   REQUIRE(from_flags->fallback_keys.size() == 1);
   CHECK(from_flags->fallback_keys[0].location == "/k/old.key");
@@ -146,7 +146,7 @@ TEST_CASE("defaults: production, text logs, batch 5000, libpq environment", "[co
   flags.config_file = empty.WriteFile("empty.toml", "");
   auto settings = ResolveSettings(flags, FakeEnv({}));
   REQUIRE(settings.ok());
-  CHECK(settings->environment == "production");
+  CHECK(settings->environment == credvault::Environment::kProduction);
   CHECK(settings->log_format == "text");
   CHECK(settings->batch_size == 5000);
   CHECK(settings->lock_timeout_seconds == 60);
