@@ -53,7 +53,7 @@ TEST_CASE("encrypt 20k realistic rows - verify - decrypt equals the original - r
                  "c.refresh_token IS DISTINCT FROM o.refresh_token").text(0, 0) == "0");
 }
 
-TEST_CASE("a job whose event cannot be recorded fails; its writes stay and a rerun records it", "[jobs][events]") {
+TEST_CASE("a job whose event cannot be recorded fails - its writes stay and a rerun records it", "[jobs][events]") {
   TestDatabase db;
   Populate(db, 300);
   const std::string key = credvault::testing::NewBase64Key();
