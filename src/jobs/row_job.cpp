@@ -264,10 +264,11 @@ class Engine {
   // One batch read and transformed, not yet written.
   struct Prepared {
     std::vector<Row> rows;  // ids and row versions (the values read are dropped once transformed)
-    std::vector<std::array<std::optional<std::string>, kCredentialColumnCount>> fresh;
+    std::vector<std::array<std::optional<std::string>, kCredentialColumnCount>> fresh;  // dropped once in `arrays`
     std::vector<BadValue> bad;  // values left alone: they do not decrypt
     Counts expected{};          // new values per column
     std::uint64_t values_to_write = 0;
+    db::Params arrays;          // kApplyBatch's parameters (when values_to_write > 0)
   };
 
   // Fetches the next batch after `last_id` on reader_ and transforms it on
@@ -319,6 +320,10 @@ class Engine {
       batch.rows[i].account_id = std::string();
     }
     for (std::uint64_t n : batch.expected) batch.values_to_write += n;
+    // Up to three batches are in flight: keep the new values once, as the
+    // statement's parameters, not also one string per value.
+    if (batch.values_to_write > 0) batch.arrays = BatchArrays(batch);
+    batch.fresh = {};
     options_.log->trace("prepare {} rows: fetch {:.3f} s, crypto {:.3f} s", rows.size(),
                         std::chrono::duration<double>(crypto_start - fetch_start).count(), Seconds(crypto_start));
     return batch;
@@ -377,8 +382,7 @@ class Engine {
 
   StatusOr<db::Rows> WriteBatch(db::Connection& conn, const Prepared& batch) {
     const auto start = std::chrono::steady_clock::now();
-    const db::Params params = BatchArrays(batch);
-    const auto built = std::chrono::steady_clock::now();
+    const db::Params& params = batch.arrays;
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn.Begin());
     CV_RETURN_IF_ERROR(tx->Exec(kBatchSettings));
     // No separate SELECT ... FOR UPDATE in id order first: it cost a WAL
@@ -387,9 +391,8 @@ class Engine {
     CV_ASSIGN_OR_RETURN(db::Rows written, tx->Query(kApplyBatch, params));
     const auto updated = std::chrono::steady_clock::now();
     CV_RETURN_IF_ERROR(tx->Commit());
-    options_.log->trace("write: arrays {:.3f} s, update {:.3f} s, commit {:.3f} s",
-                        std::chrono::duration<double>(built - start).count(),
-                        std::chrono::duration<double>(updated - built).count(), Seconds(updated));
+    options_.log->trace("write: update {:.3f} s, commit {:.3f} s",
+                        std::chrono::duration<double>(updated - start).count(), Seconds(updated));
     return written;
   }
 
@@ -400,9 +403,11 @@ class Engine {
     const auto& fresh = batch.fresh;
     std::string ids = "{", xmins = "{";
     std::array<std::string, kCredentialColumnCount> values;
-    for (auto& column : values) {
-      column.reserve(64 + 400 * rows.size());
-      column = "{";
+    for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
+      std::size_t bytes = 2;  // the braces
+      for (const auto& row : fresh) bytes += row[c] ? row[c]->size() + 3 : 5;  // quotes and comma, or NULL,
+      values[c].reserve(bytes);
+      values[c] = "{";
     }
     bool first = true;
     for (std::size_t i = 0; i < rows.size(); ++i) {
