@@ -23,19 +23,23 @@ std::string ValueOf(const PQconninfoOption* options, const char* keyword) {
 }  // namespace
 
 StatusOr<ConnectionTarget> ResolveConnectionTarget(const std::string& conninfo) {
-  OptionsPtr given(nullptr, &PQconninfoFree);
+  std::vector<ConninfoOption> given;
   if (!conninfo.empty()) {
-    char* error = nullptr;
-    given.reset(PQconninfoParse(conninfo.c_str(), &error));
-    // libpq's message may quote the string, which may hold a password.
-    if (error != nullptr) PQfreemem(error);
-    if (!given) return InvalidArgumentError("libpq cannot parse the connection string");
+    auto parsed = ParseConninfo(conninfo);
+    if (!parsed) return InvalidArgumentError("libpq cannot parse the connection string");
+    given = std::move(*parsed);
   }
+  auto given_value = [&](const char* keyword) {
+    for (const ConninfoOption& option : given) {
+      if (option.keyword == keyword) return option.value;
+    }
+    return std::string();
+  };
   // The environment and built-in defaults, exactly as libpq applies them to
   // whatever the string leaves out.
   OptionsPtr defaults(PQconndefaults(), &PQconninfoFree);
   auto resolve = [&](const char* keyword) {
-    std::string value = ValueOf(given.get(), keyword);
+    std::string value = given_value(keyword);
     return value.empty() ? ValueOf(defaults.get(), keyword) : value;
   };
   ConnectionTarget target;
@@ -45,7 +49,7 @@ StatusOr<ConnectionTarget> ResolveConnectionTarget(const std::string& conninfo) 
   target.user = resolve("user");
   target.dbname = resolve("dbname");
   if (target.dbname.empty()) target.dbname = target.user;
-  target.service = ValueOf(given.get(), "service");
+  target.service = given_value("service");
   return target;
 }
 

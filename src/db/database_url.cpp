@@ -11,35 +11,6 @@
 namespace credvault::db {
 namespace {
 
-struct Option {
-  std::string keyword;
-  std::string value;
-  bool secret = false;
-};
-
-// libpq's parse of a conninfo: the parameters that were given, in libpq's
-// keyword order; nullopt when libpq cannot parse the text. libpq's error
-// message is dropped on purpose: it can quote the text (a mistyped %-escape
-// in a password, say).
-std::optional<std::vector<Option>> Parse(const std::string& conninfo) {
-  char* error = nullptr;
-  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(PQconninfoParse(conninfo.c_str(), &error),
-                                                                      &PQconninfoFree);
-  if (error != nullptr) PQfreemem(error);
-  if (!options) return std::nullopt;
-  std::vector<Option> given;
-  for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
-    if (o->val == nullptr) continue;
-    const std::string keyword = o->keyword;
-    // dispchar "*" is libpq's own mark for a password-like parameter; the
-    // two known ones are named as well, in case a libpq build marks neither.
-    const bool secret = (o->dispchar != nullptr && std::string_view(o->dispchar).find('*') != std::string_view::npos) ||
-                        keyword == "password" || keyword == "sslpassword";
-    given.push_back({keyword, o->val, secret});
-  }
-  return given;
-}
-
 bool IsUrl(std::string_view text) {
   return text.rfind("postgresql://", 0) == 0 || text.rfind("postgres://", 0) == 0;
 }
@@ -81,7 +52,7 @@ bool LooksLikeConninfo(const std::string& value) { return value.find('=') != std
 
 // A dbname may itself be a connection string (libpq expands one): its
 // secrets are hidden too, one level deep; anything deeper is hidden whole.
-std::string Shown(const Option& option, bool nested) {
+std::string Shown(const ConninfoOption& option, bool nested) {
   if (option.secret) return kHidden;
   if (option.keyword == "dbname" && LooksLikeConninfo(option.value)) {
     return nested ? std::string(kHidden) : Redact(option.value, true);
@@ -89,23 +60,23 @@ std::string Shown(const Option& option, bool nested) {
   return option.value;
 }
 
-std::string RenderKeywordValue(const std::vector<Option>& options, bool nested) {
+std::string RenderKeywordValue(const std::vector<ConninfoOption>& options, bool nested) {
   std::string out;
-  for (const Option& option : options) {
+  for (const ConninfoOption& option : options) {
     if (!out.empty()) out += ' ';
     out += option.keyword + "=" + (option.secret ? std::string(kHidden) : QuoteValue(Shown(option, nested)));
   }
   return out;
 }
 
-std::string RenderUrl(const std::vector<Option>& options, bool nested) {
-  const Option* user = nullptr;
-  const Option* password = nullptr;
-  const Option* host = nullptr;
-  const Option* port = nullptr;
-  const Option* dbname = nullptr;
-  std::vector<const Option*> rest;
-  for (const Option& option : options) {
+std::string RenderUrl(const std::vector<ConninfoOption>& options, bool nested) {
+  const ConninfoOption* user = nullptr;
+  const ConninfoOption* password = nullptr;
+  const ConninfoOption* host = nullptr;
+  const ConninfoOption* port = nullptr;
+  const ConninfoOption* dbname = nullptr;
+  std::vector<const ConninfoOption*> rest;
+  for (const ConninfoOption& option : options) {
     if (option.keyword == "user") {
       user = &option;
     } else if (option.keyword == "password") {
@@ -145,7 +116,7 @@ std::string RenderUrl(const std::vector<Option>& options, bool nested) {
 }
 
 std::string Redact(const std::string& text, bool nested) {
-  auto parsed = Parse(text);
+  auto parsed = ParseConninfo(text);
   if (!parsed) return "(unparsable connection string)";
   return IsUrl(text) ? RenderUrl(*parsed, nested) : RenderKeywordValue(*parsed, nested);
 }
@@ -183,6 +154,25 @@ std::string TranslateAsyncpgSsl(const std::string& url) {
 
 }  // namespace
 
+std::optional<std::vector<ConninfoOption>> ParseConninfo(const std::string& conninfo) {
+  char* error = nullptr;
+  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(PQconninfoParse(conninfo.c_str(), &error),
+                                                                      &PQconninfoFree);
+  if (error != nullptr) PQfreemem(error);
+  if (!options) return std::nullopt;
+  std::vector<ConninfoOption> given;
+  for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    const std::string keyword = o->keyword;
+    // dispchar "*" is libpq's own mark for a password-like parameter; the
+    // two known ones are named as well, in case a libpq build marks neither.
+    const bool secret = (o->dispchar != nullptr && std::string_view(o->dispchar).find('*') != std::string_view::npos) ||
+                        keyword == "password" || keyword == "sslpassword";
+    given.push_back({keyword, o->val, secret});
+  }
+  return given;
+}
+
 StatusOr<std::string> NormalizeDatabaseUrl(std::string_view url) {
   // Trim surrounding blanks: .env files are often written with them.
   while (!url.empty() && std::isspace(static_cast<unsigned char>(url.front()))) url.remove_prefix(1);
@@ -216,7 +206,7 @@ StatusOr<std::string> NormalizeDatabaseUrl(std::string_view url) {
       conninfo = "postgresql://" + std::string(url.substr(scheme_end + 3));
     }
   }
-  if (!Parse(conninfo)) {
+  if (!ParseConninfo(conninfo)) {
     return InvalidArgumentError(
         scheme_end != std::string_view::npos
             ? "database URL is not one libpq accepts (check its query parameters and %-escapes; the URL is not "
@@ -230,10 +220,10 @@ StatusOr<std::string> NormalizeDatabaseUrl(std::string_view url) {
 std::string RedactDatabaseUrl(std::string_view url) { return Redact(std::string(url), false); }
 
 StatusOr<std::string> WithApplicationName(const std::string& conninfo, const std::string& application_name) {
-  auto parsed = Parse(conninfo);
+  auto parsed = ParseConninfo(conninfo);
   if (!parsed) return InvalidArgumentError("the connection string is not one libpq accepts");
   std::string out;
-  for (const Option& option : *parsed) {
+  for (const ConninfoOption& option : *parsed) {
     if (option.keyword == "application_name") continue;
     out += option.keyword + "=" + QuoteValue(option.value) + " ";
   }

@@ -4,12 +4,27 @@
 // parameter that carries a secret is found wherever it was written.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "credvault/status.hpp"
 
 namespace credvault::db {
+
+// One parameter libpq found in a connection string.
+struct ConninfoOption {
+  std::string keyword;
+  std::string value;
+  bool secret = false;  // password, sslpassword: never shown
+};
+
+// libpq's parse of a conninfo (PQconninfoParse): the parameters given, in
+// libpq's keyword order; nullopt when libpq cannot parse it. libpq's own
+// message is dropped: it can quote the text (a mistyped %-escape in a
+// password, say).
+std::optional<std::vector<ConninfoOption>> ParseConninfo(const std::string& conninfo);
 
 // Turns what a user may put in DATABASE_URL into a libpq conninfo:
 //  - "postgresql://..." and "postgres://..." pass through unchanged;

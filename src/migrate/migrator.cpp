@@ -391,12 +391,20 @@ Status RefuseSessionWorkThroughPooler(db::Connection& conn, const std::vector<co
       "needs_direct_url");
 }
 
-Status MigrateLocked(const MigratorOptions& options, db::Connection& conn, const MigrationSet& set,
-                     const std::string& target) {
+// What every migrate and rollback does first, with the lock held: the
+// bookkeeping tables exist, the environment matches, interrupted native steps
+// are set to run again (`up`: migrate; else rollback), and the state is read.
+StatusOr<SchemaState> ReadLockedState(const MigratorOptions& options, db::Connection& conn, const MigrationSet& set,
+                                      bool up) {
   CV_RETURN_IF_ERROR(EnsureHistoryTables(conn));
   CV_RETURN_IF_ERROR(CheckEnvironment(conn, options.environment));
-  CV_RETURN_IF_ERROR(ResumeInterruptedSteps(options, conn, set, true));
-  CV_ASSIGN_OR_RETURN(SchemaState state, ReadSchemaState(conn, set));
+  CV_RETURN_IF_ERROR(ResumeInterruptedSteps(options, conn, set, up));
+  return ReadSchemaState(conn, set);
+}
+
+Status MigrateLocked(const MigratorOptions& options, db::Connection& conn, const MigrationSet& set,
+                     const std::string& target) {
+  CV_ASSIGN_OR_RETURN(SchemaState state, ReadLockedState(options, conn, set, true));
   CV_RETURN_IF_ERROR(CheckStartable(state));
   CV_ASSIGN_OR_RETURN(std::vector<const Migration*> plan, PlanUp(set, state, target));
   if (plan.empty()) {
@@ -532,11 +540,8 @@ StatusOr<OutOfOrderPlan> PlanOutOfOrder(const MigrationSet& set, const SchemaSta
 Status MigrateOutOfOrder(const MigratorOptions& options, const MigrationSet& set, const std::string& target) {
   CV_ASSIGN_OR_RETURN(Session session, Lock(options));
   db::Connection& conn = *session.conn;
-  CV_RETURN_IF_ERROR(EnsureHistoryTables(conn));
-  CV_RETURN_IF_ERROR(CheckEnvironment(conn, options.environment));
   // As for a plain migrate: an interrupted native step is pending again, not a stamp job.
-  CV_RETURN_IF_ERROR(ResumeInterruptedSteps(options, conn, set, true));
-  CV_ASSIGN_OR_RETURN(SchemaState state, ReadSchemaState(conn, set));
+  CV_ASSIGN_OR_RETURN(SchemaState state, ReadLockedState(options, conn, set, true));
   CV_RETURN_IF_ERROR(CheckStartable(state));
   CV_ASSIGN_OR_RETURN(OutOfOrderPlan plan, PlanOutOfOrder(set, state, target));
   if (plan.migration == nullptr) {
@@ -580,10 +585,7 @@ StatusOr<std::vector<const Migration*>> PlanRollback(const MigrationSet& set, co
 Status Rollback(const MigratorOptions& options, const MigrationSet& set, const RollbackTarget& target) {
   CV_ASSIGN_OR_RETURN(Session session, Lock(options));
   db::Connection& conn = *session.conn;
-  CV_RETURN_IF_ERROR(EnsureHistoryTables(conn));
-  CV_RETURN_IF_ERROR(CheckEnvironment(conn, options.environment));
-  CV_RETURN_IF_ERROR(ResumeInterruptedSteps(options, conn, set, false));
-  CV_ASSIGN_OR_RETURN(SchemaState state, ReadSchemaState(conn, set));
+  CV_ASSIGN_OR_RETURN(SchemaState state, ReadLockedState(options, conn, set, false));
   if (!state.unfinished.empty()) return CheckStartable(state);
   CV_ASSIGN_OR_RETURN(std::vector<const Migration*> plan, PlanDown(set, state, target));
   if (plan.empty()) {
