@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "credvault/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -50,24 +52,24 @@ typedef struct credvault_credentials {
  *   anything else is refused with CREDVAULT_INVALID_ARGUMENT.
  * migrations_dir: folder whose head the schema must be at (NULL = installed).
  * On success *out is the vault; close it with credvault_close. */
-int credvault_open(const char* database_url, const char* primary_key, const char* const* fallback_keys,
+CREDVAULT_EXPORT int credvault_open(const char* database_url, const char* primary_key, const char* const* fallback_keys,
                    size_t n_fallback_keys, const char* environment, const char* migrations_dir,
                    credvault_vault** out);
 
-void credvault_close(credvault_vault* vault);
+CREDVAULT_EXPORT void credvault_close(credvault_vault* vault);
 
 /* Reads and decrypts an account's credentials into *out. */
-int credvault_get(credvault_vault* vault, int64_t account_id, credvault_credentials** out);
+CREDVAULT_EXPORT int credvault_get(credvault_vault* vault, int64_t account_id, credvault_credentials** out);
 
-void credvault_credentials_free(credvault_credentials* credentials);
+CREDVAULT_EXPORT void credvault_credentials_free(credvault_credentials* credentials);
 
 /* Encrypts and stores the fields that are not NULL; NULL fields keep their value. */
-int credvault_put(credvault_vault* vault, int64_t account_id, const char* client_id, const char* client_secret,
+CREDVAULT_EXPORT int credvault_put(credvault_vault* vault, int64_t account_id, const char* client_id, const char* client_secret,
                   const char* refresh_token);
 
 /* The message of the last failed call on this thread ("" if none). Valid
  * until the next credvault call on this thread. */
-const char* credvault_last_error(void);
+CREDVAULT_EXPORT const char* credvault_last_error(void);
 
 #ifdef __cplusplus
 }

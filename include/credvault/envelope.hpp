@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "credvault/export.h"
 #include "credvault/status.hpp"
 
 namespace credvault {
@@ -26,7 +27,7 @@ enum class Algorithm : char {
 };
 
 // Nonce length in bytes for `alg` (24 or 12). The tag is always 16.
-std::size_t NonceLength(Algorithm alg);
+CREDVAULT_EXPORT std::size_t NonceLength(Algorithm alg);
 inline constexpr std::size_t kTagLength = 16;
 
 // Where a value is stored. Bound into the AAD, so a value copied to another
@@ -49,7 +50,7 @@ struct Envelope {
 // distinct `reason`: "not_envelope" (no "cv1:" prefix), "bad_version",
 // "bad_algorithm", "bad_kid", "bad_structure" (missing or extra ':'),
 // "bad_base64", "padding", "too_short".
-StatusOr<Envelope> ParseEnvelope(std::string_view text);
+CREDVAULT_EXPORT StatusOr<Envelope> ParseEnvelope(std::string_view text);
 
 // What a stored value is, for the row jobs.
 enum class ValueKind {
@@ -57,21 +58,16 @@ enum class ValueKind {
   kMalformedEnvelope,  // starts with "cv1:" but does not parse: never treated as plaintext
   kPlaintext,          // anything else
 };
-ValueKind ClassifyValue(std::string_view text);
+CREDVAULT_EXPORT ValueKind ClassifyValue(std::string_view text);
 
 // AAD for a value with `header` ("cv1:x:0a1b2c3d:") stored at `context`.
-std::string BuildAad(std::string_view header, const ValueContext& context);
+CREDVAULT_EXPORT std::string BuildAad(std::string_view header, const ValueContext& context);
 
 // Characters of the stored value for an n-byte plaintext:
 // 15 + ceil(4 * (nonce + 16 + n) / 3).
-std::size_t CiphertextLength(std::size_t plaintext_bytes, Algorithm alg);
+CREDVAULT_EXPORT std::size_t CiphertextLength(std::size_t plaintext_bytes, Algorithm alg);
 // Largest plaintext whose ciphertext fits in `column_chars` characters
 // (332 for VARCHAR(512) with x, 344 with g). 0 if even an empty one does not fit.
-std::size_t MaxPlaintextLength(std::size_t column_chars, Algorithm alg);
-
-// base64url without padding (RFC 4648 §5), strict: rejects '=', '+', '/',
-// whitespace and non-canonical trailing bits.
-std::string Base64UrlEncode(const std::uint8_t* data, std::size_t size);
-StatusOr<std::string> Base64UrlDecode(std::string_view text);
+CREDVAULT_EXPORT std::size_t MaxPlaintextLength(std::size_t column_chars, Algorithm alg);
 
 }  // namespace credvault

@@ -6,6 +6,7 @@
 
 #include <string_view>
 
+#include "credvault/export.h"
 #include "credvault/status.hpp"
 
 namespace credvault {
@@ -14,11 +15,11 @@ enum class Environment { kDevelopment, kStaging, kProduction };
 
 // "development", "staging" or "production": the text a user types and the
 // database records.
-const char* EnvironmentName(Environment environment);
+CREDVAULT_EXPORT const char* EnvironmentName(Environment environment);
 
 // The environment named `text` (exactly one of the three names), or
 // kInvalidArgument "environment must be development, staging or production;
 // got '<text>'".
-StatusOr<Environment> ParseEnvironment(std::string_view text);
+CREDVAULT_EXPORT StatusOr<Environment> ParseEnvironment(std::string_view text);
 
 }  // namespace credvault

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "credvault/envelope.hpp"
+#include "credvault/export.h"
 #include "credvault/secret.hpp"
 #include "credvault/status.hpp"
 
@@ -25,15 +26,15 @@ namespace credvault {
 // Parses key text into ikm. kInvalidArgument (never echoing the key) for
 // anything shorter than 32 bytes, a base64: key that is not exactly 32 bytes,
 // or invalid UTF-8. A trailing "\n" or "\r\n" (as in a key file) is ignored.
-StatusOr<SecretBytes> ParseKeyMaterial(std::string_view text);
+CREDVAULT_EXPORT StatusOr<SecretBytes> ParseKeyMaterial(std::string_view text);
 
 // A new random key in the "base64:..." form.
-SecretBytes GenerateKeyText();
+CREDVAULT_EXPORT SecretBytes GenerateKeyText();
 
 // The kid (8 lowercase hex chars) of already-parsed ikm. kInvalidArgument for
 // empty ikm (ParseKeyMaterial never returns one); kInternal if OpenSSL cannot
 // run HKDF-SHA256 (no default provider, out of memory): never an empty kid.
-StatusOr<std::string> DeriveKid(const SecretBytes& ikm);
+CREDVAULT_EXPORT StatusOr<std::string> DeriveKid(const SecretBytes& ikm);
 
 // One key as the caller supplies it.
 struct KeySpec {
@@ -47,7 +48,7 @@ struct KeyInfo {
   std::string source;
 };
 
-class Keyring {
+class CREDVAULT_EXPORT Keyring {
  public:
   // Parses every key. Fails (kInvalidArgument) on a bad key, naming its source,
   // or when two keys share a kid (the same key given twice).

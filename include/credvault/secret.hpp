@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <string_view>
 
+#include "credvault/export.h"
+
 namespace credvault {
 
-class SecretBytes {
+class CREDVAULT_EXPORT SecretBytes {
  public:
   SecretBytes() noexcept = default;
   // `size` zero bytes.

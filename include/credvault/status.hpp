@@ -11,6 +11,8 @@
 #include <string>
 #include <utility>
 
+#include "credvault/export.h"
+
 namespace credvault {
 
 enum class StatusCode {
@@ -29,9 +31,9 @@ enum class StatusCode {
 };
 
 // "ok", "invalid argument", ... for messages.
-const char* StatusCodeName(StatusCode code);
+CREDVAULT_EXPORT const char* StatusCodeName(StatusCode code);
 
-class [[nodiscard]] Status {
+class [[nodiscard]] CREDVAULT_EXPORT Status {
  public:
   Status() = default;  // ok
   Status(StatusCode code, std::string message, std::string reason = {})
@@ -57,22 +59,22 @@ class [[nodiscard]] Status {
 };
 
 // Shorthands in the style of absl/Tink.
-Status InvalidArgumentError(std::string message, std::string reason = {});
-Status NotFoundError(std::string message, std::string reason = {});
-Status AlreadyExistsError(std::string message, std::string reason = {});
-Status PermissionDeniedError(std::string message, std::string reason = {});
-Status FailedPreconditionError(std::string message, std::string reason = {});
-Status UnavailableError(std::string message, std::string reason = {});
-Status DataLossError(std::string message, std::string reason = {});
-Status AbortedError(std::string message, std::string reason = {});
-Status CancelledError(std::string message, std::string reason = {});
-Status UnimplementedError(std::string message, std::string reason = {});
-Status InternalError(std::string message, std::string reason = {});
+CREDVAULT_EXPORT Status InvalidArgumentError(std::string message, std::string reason = {});
+CREDVAULT_EXPORT Status NotFoundError(std::string message, std::string reason = {});
+CREDVAULT_EXPORT Status AlreadyExistsError(std::string message, std::string reason = {});
+CREDVAULT_EXPORT Status PermissionDeniedError(std::string message, std::string reason = {});
+CREDVAULT_EXPORT Status FailedPreconditionError(std::string message, std::string reason = {});
+CREDVAULT_EXPORT Status UnavailableError(std::string message, std::string reason = {});
+CREDVAULT_EXPORT Status DataLossError(std::string message, std::string reason = {});
+CREDVAULT_EXPORT Status AbortedError(std::string message, std::string reason = {});
+CREDVAULT_EXPORT Status CancelledError(std::string message, std::string reason = {});
+CREDVAULT_EXPORT Status UnimplementedError(std::string message, std::string reason = {});
+CREDVAULT_EXPORT Status InternalError(std::string message, std::string reason = {});
 
 namespace internal {
 // Prints "credvault: value() of a failed StatusOr: <status>" to stderr and
 // aborts. Out of line so that every StatusOr<T> shares one copy.
-[[noreturn]] void DieOnFailedStatusOrAccess(const Status& status);
+[[noreturn]] CREDVAULT_EXPORT void DieOnFailedStatusOrAccess(const Status& status);
 }  // namespace internal
 
 // Either a value or a non-ok Status. Accessing the value of a failed
@@ -119,16 +121,3 @@ class [[nodiscard]] StatusOr {
 }  // namespace credvault
 
 // Early-return helpers for code inside credvault (and its CLI).
-#define CV_RETURN_IF_ERROR(expr)              \
-  do {                                        \
-    ::credvault::Status cv_status_ = (expr);  \
-    if (!cv_status_.ok()) return cv_status_;  \
-  } while (0)
-
-#define CV_CONCAT_INNER(a, b) a##b
-#define CV_CONCAT(a, b) CV_CONCAT_INNER(a, b)
-#define CV_ASSIGN_OR_RETURN(lhs, expr) CV_ASSIGN_OR_RETURN_IMPL(CV_CONCAT(cv_statusor_, __LINE__), lhs, expr)
-#define CV_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                             \
-  if (!tmp.ok()) return tmp.status();            \
-  lhs = std::move(tmp).value()

@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "credvault/environment.hpp"
+#include "credvault/export.h"
 #include "credvault/keyring.hpp"
 #include "credvault/secret.hpp"
 #include "credvault/status.hpp"
@@ -66,7 +67,7 @@ struct CredentialsUpdate {
   std::optional<std::string_view> refresh_token;
 };
 
-class Vault {
+class CREDVAULT_EXPORT Vault {
  public:
   // Connects, checks that the schema is at the head of options.migrations_dir
   // (behind in production/staging → kFailedPrecondition naming the pending

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/migrator_access.hpp"
+#include "common/status_macros.hpp"
 #include "migrate/drift.hpp"
 
 namespace credvault::cli {

@@ -8,6 +8,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "cli/migrator_access.hpp"
+#include "common/status_macros.hpp"
 
 namespace credvault::cli {
 namespace {

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/migrator_access.hpp"
+#include "common/status_macros.hpp"
 
 namespace credvault::cli {
 

@@ -1,6 +1,7 @@
 // credvault decrypt: turn every ciphertext back into plaintext (the data
 // migration's down; never in production).
 #include "cli/job_access.hpp"
+#include "common/status_macros.hpp"
 
 namespace credvault::cli {
 

@@ -1,5 +1,6 @@
 // credvault encrypt: encrypt every plaintext credential (the data migration; re-runnable).
 #include "cli/job_access.hpp"
+#include "common/status_macros.hpp"
 
 namespace credvault::cli {
 

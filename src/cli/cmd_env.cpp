@@ -1,6 +1,7 @@
 // credvault env set NEW --from OLD: change the environment recorded in the
 // database (the record that refuses runs for another environment).
 #include "cli/migrator_access.hpp"
+#include "common/status_macros.hpp"
 
 namespace credvault::cli {
 

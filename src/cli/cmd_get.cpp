@@ -5,6 +5,7 @@
 
 #include "cli/command.hpp"
 #include "cli/vault_access.hpp"
+#include "common/status_macros.hpp"
 
 namespace credvault::cli {
 namespace {

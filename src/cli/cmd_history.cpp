@@ -4,6 +4,7 @@
 #include <set>
 
 #include "cli/migrator_access.hpp"
+#include "common/status_macros.hpp"
 
 namespace credvault::cli {
 

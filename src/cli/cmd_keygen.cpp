@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/command.hpp"
+#include "common/status_macros.hpp"
 #include "credvault/keyring.hpp"
 #include "crypto/key_file.hpp"
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
+#include "common/status_macros.hpp"
 #include "jobs/jobs.hpp"
 
 namespace credvault::cli {

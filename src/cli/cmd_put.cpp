@@ -12,6 +12,7 @@
 #include "cli/exit_codes.hpp"
 #include "cli/read_all.hpp"
 #include "cli/vault_access.hpp"
+#include "common/status_macros.hpp"
 
 namespace credvault::cli {
 namespace {

@@ -1,5 +1,6 @@
 // credvault reset: drop everything and migrate from base (never in production).
 #include "cli/migrator_access.hpp"
+#include "common/status_macros.hpp"
 
 namespace credvault::cli {
 

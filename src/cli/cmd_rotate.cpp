@@ -1,5 +1,6 @@
 // credvault rotate: re-encrypt every value not under the primary key.
 #include "cli/job_access.hpp"
+#include "common/status_macros.hpp"
 
 namespace credvault::cli {
 

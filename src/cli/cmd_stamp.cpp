@@ -1,6 +1,7 @@
 // credvault stamp: record a revision as applied without running it.
 #include "cli/exit_codes.hpp"
 #include "cli/migrator_access.hpp"
+#include "common/status_macros.hpp"
 
 namespace credvault::cli {
 

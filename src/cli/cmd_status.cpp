@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/migrator_access.hpp"
+#include "common/status_macros.hpp"
 #include "migrate/drift.hpp"
 #include "migrate/migration_lock.hpp"
 

@@ -9,6 +9,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "cli/job_access.hpp"
+#include "common/status_macros.hpp"
 
 namespace credvault::cli {
 namespace {

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <iostream>
 
+#include "common/status_macros.hpp"
 #include "db/connection_target.hpp"
 
 namespace credvault::cli {

@@ -1,6 +1,7 @@
 #include "cli/job_access.hpp"
 
 #include "cli/progress.hpp"
+#include "common/status_macros.hpp"
 
 namespace credvault::cli {
 

@@ -1,6 +1,7 @@
 #include "cli/migrator_access.hpp"
 
 #include "cli/job_access.hpp"
+#include "common/status_macros.hpp"
 
 namespace credvault::cli {
 namespace {

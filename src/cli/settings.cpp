@@ -11,6 +11,7 @@
 
 #include <toml++/toml.h>
 
+#include "common/status_macros.hpp"
 #include "crypto/key_file.hpp"
 #include "db/database_url.hpp"
 

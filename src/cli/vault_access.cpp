@@ -1,5 +1,7 @@
 #include "cli/vault_access.hpp"
 
+#include "common/status_macros.hpp"
+
 namespace credvault::cli {
 
 StatusOr<Vault> OpenVault(CommandContext& context) {

@@ -1,6 +1,6 @@
-// Base64url (RFC 4648 §5, no padding) for the ciphertext payload, without
-// the allocations of the public Base64UrlEncode/Base64UrlDecode: the row jobs
-// run these for every value. The payload is public, so table lookups (not
+// Base64url (RFC 4648 §5, no padding) for the ciphertext payload. The row
+// jobs run the Append/DecodeChecked forms for every value: they allocate
+// nothing. The payload is public, so table lookups (not
 // constant time) are fine.
 #pragma once
 
@@ -9,7 +9,13 @@
 #include <string>
 #include <string_view>
 
+#include "credvault/status.hpp"
+
 namespace credvault::crypto {
+
+// Strict: rejects '=', '+', '/', whitespace and non-canonical trailing bits.
+std::string Base64UrlEncode(const std::uint8_t* data, std::size_t size);
+StatusOr<std::string> Base64UrlDecode(std::string_view text);
 
 // Appends the encoding of data[0, size) to `appended_to`.
 void AppendBase64Url(const std::uint8_t* data, std::size_t size, std::string& appended_to);

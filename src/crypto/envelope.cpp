@@ -1,5 +1,6 @@
 #include "credvault/envelope.hpp"
 
+#include "common/status_macros.hpp"
 #include "crypto/base64url.hpp"
 
 #include <sodium.h>
@@ -117,20 +118,20 @@ std::size_t MaxPlaintextLength(std::size_t column_chars, Algorithm alg) {
   return n;
 }
 
+namespace crypto {
+
 std::string Base64UrlEncode(const std::uint8_t* data, std::size_t size) {
   std::string out;
-  crypto::AppendBase64Url(data, size, out);
+  AppendBase64Url(data, size, out);
   return out;
 }
 
 StatusOr<std::string> Base64UrlDecode(std::string_view text) {
   CV_ASSIGN_OR_RETURN(std::size_t decoded, CheckBase64Url(text));
   std::string out(decoded, '\0');
-  crypto::DecodeCheckedBase64Url(text, reinterpret_cast<std::uint8_t*>(out.data()));
+  DecodeCheckedBase64Url(text, reinterpret_cast<std::uint8_t*>(out.data()));
   return out;
 }
-
-namespace crypto {
 
 void AppendBase64Url(const std::uint8_t* data, std::size_t size, std::string& appended_to) {
   // Encodes ciphertext (public), so a table lookup is fine; libsodium's

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include "common/status_macros.hpp"
 #include "crypto/aead.hpp"
 #include "crypto/hkdf.hpp"
 #include "crypto/nonce.hpp"

@@ -1,5 +1,6 @@
 #include "crypto/seal.hpp"
 
+#include "common/status_macros.hpp"
 #include "crypto/base64url.hpp"
 
 #include <cstring>

@@ -1,5 +1,6 @@
 #include "db/connection.hpp"
 
+#include "common/status_macros.hpp"
 #include "db/database_url.hpp"
 #include "db/sqlstate.hpp"
 

@@ -1,5 +1,7 @@
 #include "jobs/credentials_table.hpp"
 
+#include "common/status_macros.hpp"
+
 namespace credvault::jobs {
 
 StatusOr<std::map<std::string, std::size_t>> ReadColumnCapacities(db::Connection& conn) {

@@ -3,6 +3,7 @@
 #include <map>
 #include <vector>
 
+#include "common/status_macros.hpp"
 #include "credvault/envelope.hpp"
 #include "jobs/credentials_table.hpp"
 

@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "common/status_macros.hpp"
 #include "db/connection.hpp"
 #include "db/sqlstate.hpp"
 #include "jobs/credentials_table.hpp"

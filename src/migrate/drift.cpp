@@ -4,6 +4,8 @@
 #include <random>
 #include <regex>
 
+#include "common/status_macros.hpp"
+
 namespace credvault::migrate {
 namespace {
 

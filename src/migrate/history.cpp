@@ -1,5 +1,7 @@
 #include "migrate/history.hpp"
 
+#include "common/status_macros.hpp"
+
 namespace credvault::migrate {
 namespace {
 

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <thread>
 
+#include "common/status_macros.hpp"
+
 namespace credvault::migrate {
 namespace {
 

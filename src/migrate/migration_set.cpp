@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/status_macros.hpp"
+
 namespace credvault::migrate {
 
 StatusOr<MigrationSet> MigrationSet::Load(const std::string& dir) {

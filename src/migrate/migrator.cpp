@@ -6,6 +6,7 @@
 #include <thread>
 #include <tuple>
 
+#include "common/status_macros.hpp"
 #include "db/connection_target.hpp"
 #include "db/sqlstate.hpp"
 #include "migrate/drift.hpp"

@@ -4,6 +4,7 @@
 
 #include <spdlog/sinks/base_sink.h>
 
+#include "common/status_macros.hpp"
 #include "jobs/jobs.hpp"
 #include "migrate/migration_set.hpp"
 #include "migrate/migrator.hpp"

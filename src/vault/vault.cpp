@@ -3,6 +3,7 @@
 #include <array>
 #include <map>
 
+#include "common/status_macros.hpp"
 #include "db/database_url.hpp"
 #include "db/sqlstate.hpp"
 #include "jobs/credentials_table.hpp"

@@ -5,6 +5,7 @@
 
 #include "credvault/envelope.hpp"
 #include "credvault/keyring.hpp"
+#include "crypto/base64url.hpp"
 
 namespace {
 
@@ -25,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // A parsed value is exactly its header and payload, and classifies as ciphertext.
     if (std::string(envelope->header) + std::string(envelope->payload) != text) std::abort();
     if (kind != credvault::ValueKind::kCiphertext) std::abort();
-    if (!credvault::Base64UrlDecode(envelope->payload).ok()) std::abort();
+    if (!credvault::crypto::Base64UrlDecode(envelope->payload).ok()) std::abort();
   } else if (kind == credvault::ValueKind::kCiphertext) {
     std::abort();
   }

@@ -7,6 +7,7 @@
 #include "credvault/envelope.hpp"
 #include "credvault/keyring.hpp"
 #include "crypto/aead.hpp"
+#include "crypto/base64url.hpp"
 #include "crypto/seal.hpp"
 #include "support/test_support.hpp"
 
@@ -178,12 +179,12 @@ TEST_CASE("realistic plaintexts are never taken for ciphertext", "[envelope]") {
 
 TEST_CASE("base64url is strict and canonical", "[envelope]") {
   const std::uint8_t bytes[] = {0xfb, 0xff, 0x01};
-  CHECK(Base64UrlEncode(bytes, 3) == "-_8B");
-  CHECK(Base64UrlEncode(bytes, 2) == "-_8");
-  CHECK(*Base64UrlDecode("-_8") == std::string("\xfb\xff", 2));
-  CHECK(!Base64UrlDecode("-_9").ok());   // non-zero trailing bits
-  CHECK(!Base64UrlDecode("-_8=").ok());  // padding
-  CHECK(!Base64UrlDecode("+/8").ok());   // standard alphabet
-  CHECK(!Base64UrlDecode("A").ok());     // impossible length
-  CHECK(!Base64UrlDecode("AB C").ok());
+  CHECK(crypto::Base64UrlEncode(bytes, 3) == "-_8B");
+  CHECK(crypto::Base64UrlEncode(bytes, 2) == "-_8");
+  CHECK(*crypto::Base64UrlDecode("-_8") == std::string("\xfb\xff", 2));
+  CHECK(!crypto::Base64UrlDecode("-_9").ok());   // non-zero trailing bits
+  CHECK(!crypto::Base64UrlDecode("-_8=").ok());  // padding
+  CHECK(!crypto::Base64UrlDecode("+/8").ok());   // standard alphabet
+  CHECK(!crypto::Base64UrlDecode("A").ok());     // impossible length
+  CHECK(!crypto::Base64UrlDecode("AB C").ok());
 }

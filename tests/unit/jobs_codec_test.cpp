@@ -8,6 +8,7 @@
 #include <string>
 
 #include "credvault/envelope.hpp"
+#include "crypto/base64url.hpp"
 
 using namespace credvault;
 
@@ -39,7 +40,7 @@ TEST_CASE("Base64UrlDecode gives libsodium's answer on random text, canonical or
     std::string text(random() % 13, ' ');
     for (char& c : text) c = chars[random() % chars.size()];
     INFO("text '" << text << "'");
-    auto ours = Base64UrlDecode(text);
+    auto ours = crypto::Base64UrlDecode(text);
     auto theirs = SodiumDecode(text);
     REQUIRE(ours.ok() == theirs.has_value());
     if (ours.ok()) {
@@ -58,8 +59,8 @@ TEST_CASE("Base64UrlDecode inverts Base64UrlEncode for every length up to 600 by
   for (std::size_t size = 0; size <= 600; ++size) {
     std::string bytes(size, '\0');
     for (char& c : bytes) c = static_cast<char>(random());
-    const std::string text = Base64UrlEncode(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-    auto decoded = Base64UrlDecode(text);
+    const std::string text = crypto::Base64UrlEncode(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    auto decoded = crypto::Base64UrlDecode(text);
     REQUIRE(decoded.ok());
     REQUIRE(*decoded == bytes);
   }
@@ -75,6 +76,6 @@ TEST_CASE("Base64UrlEncode gives libsodium's text for every length up to 600 byt
     std::string expected(sodium_base64_ENCODED_LEN(size, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
     sodium_bin2base64(expected.data(), expected.size(), data, size, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     expected.resize(expected.size() - 1);  // the terminating NUL
-    REQUIRE(Base64UrlEncode(data, size) == expected);
+    REQUIRE(crypto::Base64UrlEncode(data, size) == expected);
   }
 }
