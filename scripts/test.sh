@@ -12,7 +12,8 @@
 # two to three times faster than g++) with line tables only (file:line in
 # reports, no full debug info): ASan+UBSan at -O0, TSan at -O1.
 # Database tests run in parallel, each in its own database; the one test that
-# restarts the server runs alone (tests/CMakeLists.txt).
+# restarts the server runs alone, and the tests that pause the hot standby's
+# replay run one at a time (tests/CMakeLists.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
