@@ -21,6 +21,8 @@
 #     logins from 127.0.0.1 only, no TLS), streaming from the server. With
 #     DATABASE_URL, the caller sets CREDVAULT_TEST_STANDBY_URL for a standby of
 #     that server; without it the standby tests FAIL (they are never skipped).
+#     CREDVAULT_TEST_NO_STANDBY=1 skips making one, for a command that runs
+#     none of the [standby] tests (it saves a few seconds).
 # The command sees:
 #   CREDVAULT_TEST_POOLER_HOST, CREDVAULT_TEST_POOLER_PORT  the pgbouncer
 #   CREDVAULT_TEST_TLS_CA         CA file of the server's certificate (throwaway cluster)
@@ -270,5 +272,6 @@ fi
 options+=(-o max_connections=200 -o "ssl_cert_file=$work/tls/server.crt"
           -o "ssl_key_file=$work/tls/server.key")
 rc=0
-CREDVAULT_WITH_POSTGRES_STANDBY=1 CREDVAULT_WITH_POSTGRES_OWN_TLS=1 CREDVAULT_WITH_POSTGRES_INNER=1 pg_virtualenv "${options[@]}" "$self" "$@" || rc=$?
+[ "${CREDVAULT_TEST_NO_STANDBY:-0}" = 1 ] || export CREDVAULT_WITH_POSTGRES_STANDBY=1
+CREDVAULT_WITH_POSTGRES_OWN_TLS=1 CREDVAULT_WITH_POSTGRES_INNER=1 pg_virtualenv "${options[@]}" "$self" "$@" || rc=$?
 exit "$rc"
