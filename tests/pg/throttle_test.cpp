@@ -307,6 +307,14 @@ TEST_CASE("a throttle that cannot be evaluated stops the job before it writes - 
   INFO(granted.err);
   CHECK(granted.exit_code == 0);
   ExpectAllEncryptedAndEqual(db, Ring(key));
+
+  // With a throttle it can evaluate, migrate's data step runs throttled and the plan is applied.
+  const std::string rated = dir.WriteFile("rated.toml", "[jobs]\nmax_rate = 1000\n");
+  auto migrated = RunCli({"--config", rated, "migrate"}, KeyEnv(db, key));
+  INFO(migrated.err);
+  CHECK(migrated.exit_code == 0);
+  CHECK(migrated.err.find("encrypt: throttled: at most 1000 rows/s") != std::string::npos);
+  CHECK(db.Query("SELECT count(*) FROM credvault_schema_history WHERE revision = '20260215_0002'").text(0, 0) == "1");
 }
 
 TEST_CASE("rotate --max-replica-lag waits while the standby's replay is paused and finishes after it resumes",
