@@ -46,4 +46,4 @@ fi
 echo "== built $build_dir/credvault"
 
 export CREDVAULT_BIN="$PWD/$build_dir/credvault"
-exec scripts/with-postgres.sh bash scripts/demo/run.sh
+CREDVAULT_TEST_NO_STANDBY=1 exec scripts/with-postgres.sh bash scripts/demo/run.sh

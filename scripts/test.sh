@@ -12,7 +12,8 @@
 # two to three times faster than g++) with line tables only (file:line in
 # reports, no full debug info): ASan+UBSan at -O0, TSan at -O1.
 # Database tests run in parallel, each in its own database; the one test that
-# restarts the server runs alone (tests/CMakeLists.txt).
+# restarts the server runs alone, and the tests that pause the hot standby's
+# replay run one at a time (tests/CMakeLists.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -117,7 +118,7 @@ cmake --build build-tsan -j"$jobs" --target credvault credvault_unit_tests credv
 # on kernels with high mmap entropy. The spawned CLI is the TSan build too.
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" setarch "$(uname -m)" -R \
   build-tsan/tests/credvault_unit_tests --warn NoTests "[keys],[pool]"
-TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" setarch "$(uname -m)" -R \
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" CREDVAULT_TEST_NO_STANDBY=1 setarch "$(uname -m)" -R \
   scripts/with-postgres.sh build-tsan/tests/credvault_pg_tests --warn NoTests "[concurrency],[vault]"
 
 # --- fuzzing -----------------------------------------------------------------

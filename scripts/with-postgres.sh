@@ -16,10 +16,18 @@
 #     default_pool_size = 3; a `*` fallback so every database is reachable)
 #     is started in front of the server and stopped when the command ends.
 #     A missing pgbouncer is an error (exit 4), never a skip.
+#   - With the throwaway cluster, a hot standby of it too: pg_basebackup -R
+#     into this run's folder, started on its own port on 127.0.0.1 (trust
+#     logins from 127.0.0.1 only, no TLS), streaming from the server. With
+#     DATABASE_URL, the caller sets CREDVAULT_TEST_STANDBY_URL for a standby of
+#     that server; without it the standby tests FAIL (they are never skipped).
+#     CREDVAULT_TEST_NO_STANDBY=1 skips making one, for a command that runs
+#     none of the [standby] tests (it saves a few seconds).
 # The command sees:
 #   CREDVAULT_TEST_POOLER_HOST, CREDVAULT_TEST_POOLER_PORT  the pgbouncer
 #   CREDVAULT_TEST_TLS_CA         CA file of the server's certificate (throwaway cluster)
 #   CREDVAULT_TEST_TLS_WRONG_CA   another self-made CA that signed nothing the server has
+#   CREDVAULT_TEST_STANDBY_URL    conninfo (no dbname) of the hot standby
 # Usage: scripts/with-postgres.sh COMMAND [ARGS...]
 set -euo pipefail
 [ $# -gt 0 ] || { echo "usage: $0 COMMAND [ARGS...]" >&2; exit 2; }
@@ -48,6 +56,60 @@ make_tls_material() {
     rm -f server.csr server.ext ca.srl ca.key wrong-ca.key
     chmod 600 server.key
   ) || die "openssl could not make the test certificates (run scripts/setup.sh)"
+}
+
+# start_standby HOST PORT USER PASSWORD: a hot standby of the throwaway
+# cluster in $work/standby (pg_basebackup -R), on a free port of 127.0.0.1;
+# exports CREDVAULT_TEST_STANDBY_URL. The data folder holds no configuration
+# of its own (Debian keeps it elsewhere): a minimal postgresql.conf and
+# pg_hba.conf are written; ssl is off on the command line (the copied
+# postgresql.auto.conf says on, without the certificate files).
+start_standby() {
+  local host=$1 port=$2 user=$3 password=$4
+  local bindir as_pg=()
+  bindir=$("${PG_CONFIG:-pg_config}" --bindir) || die "pg_config not found"
+  standby_dir=$work/standby
+  mkdir -m 700 "$standby_dir"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres: "$standby_dir"
+    as_pg=(runuser -u postgres --)
+  fi
+  "${as_pg[@]}" env PGPASSWORD="$password" "$bindir/pg_basebackup" -h "$host" -p "$port" -U "$user" \
+    -D "$standby_dir/data" -R -X stream -c fast >"$work/standby.log" 2>&1 \
+    || { cat "$work/standby.log" >&2; die "pg_basebackup could not copy the throwaway cluster"; }
+  "${as_pg[@]}" sh -c "printf 'local all all trust\\nhost all all 127.0.0.1/32 trust\\n' >'$standby_dir/data/pg_hba.conf'"
+  local standby_port started=0
+  for _ in 1 2 3 4 5; do
+    standby_port=$(free_port)
+    "${as_pg[@]}" sh -c "cat >'$standby_dir/data/postgresql.conf'" <<EOF
+port = $standby_port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$standby_dir'
+hot_standby = on
+max_connections = 200
+fsync = off
+full_page_writes = off
+wal_receiver_status_interval = 1s
+EOF
+    if "${as_pg[@]}" "$bindir/pg_ctl" -D "$standby_dir/data" -l "$standby_dir/server.log" -o "-c ssl=off" \
+        -w -t 60 start >>"$work/standby.log" 2>&1; then
+      started=1
+      break
+    fi
+  done
+  if [ "$started" != 1 ]; then
+    cat "$work/standby.log" "$standby_dir/server.log" >&2 2>/dev/null || true
+    die "the hot standby did not start (5 ports tried)"
+  fi
+  export CREDVAULT_TEST_STANDBY_URL="host=127.0.0.1 port=$standby_port user=$user sslmode=disable"
+}
+
+stop_standby() {
+  [ -n "${standby_dir:-}" ] || return 0
+  local bindir as_pg=()
+  bindir=$("${PG_CONFIG:-pg_config}" --bindir) || return 0
+  if [ "$(id -u)" -eq 0 ]; then as_pg=(runuser -u postgres --); fi
+  "${as_pg[@]}" "$bindir/pg_ctl" -D "$standby_dir/data" -m immediate -w stop >/dev/null 2>&1 || true
 }
 
 # Inside the server's environment (PG* or DATABASE_URL): start pgbouncer,
@@ -93,6 +155,12 @@ EOF
     [ "$tls_ok" = 1 ] || die "the throwaway cluster does not accept sslmode=verify-full with the test CA"
   fi
 
+  standby_dir=
+  if [ "${CREDVAULT_WITH_POSTGRES_STANDBY:-}" = 1 ]; then
+    unset CREDVAULT_WITH_POSTGRES_STANDBY
+    start_standby "$host" "$port" "$user" "$password"
+  fi
+
   local dir="$work/pgbouncer"
   mkdir -p "$dir"
   local pooler_port auth_type=scram-sha-256
@@ -108,7 +176,7 @@ EOF
     kill "$pooler_pid" 2>/dev/null || true
     wait "$pooler_pid" 2>/dev/null || true
   }
-  trap stop_pooler EXIT
+  trap 'stop_pooler; stop_standby' EXIT
   trap 'exit 130' INT TERM
   # The free port may be taken by someone else before pgbouncer binds it
   # (other test runs share this machine): then try another one.
@@ -207,6 +275,7 @@ options+=(-o max_connections=200 -o "ssl_cert_file=$work/tls/server.crt"
 # only avoids registered clusters, so two runs at once (-t clusters are not
 # registered) would both pick 5433 and one would fail.
 rc=0
+[ "${CREDVAULT_TEST_NO_STANDBY:-0}" = 1 ] || export CREDVAULT_WITH_POSTGRES_STANDBY=1
 PGPORT=$(free_port) CREDVAULT_WITH_POSTGRES_OWN_TLS=1 CREDVAULT_WITH_POSTGRES_INNER=1 \
   pg_virtualenv "${options[@]}" "$self" "$@" || rc=$?
 exit "$rc"

@@ -106,3 +106,8 @@ printf '{"rows": %s, "baseline_rows_per_s": %s, "encrypt_rows_per_s": %s, "encry
 echo "== Python package: Keyring.decrypt, Fernet decrypt, AsyncVault latency" >&2
 SECRET_KEY=$key_b "$cv" -q encrypt  # the Fernet block leaves plaintext; re-runnable
 SECRET_KEY=$key_b PYTHONPATH="$PWD/python/src" /usr/bin/python3 scripts/bench/python_bench.py "$PWD/migrations"
+
+# The online impact of rotate: the application's latency idle / during rotate
+# / during rotate --max-rate, and WAL per row against the baseline UPDATE.
+SECRET_KEY=$key_b "$cv" -q encrypt  # (again: the Python block may leave plaintext)
+bash scripts/bench/online.sh "$cv" "$rows" "$key_a" "$key_b"

@@ -1,17 +1,20 @@
 // credvault encrypt: encrypt every plaintext credential (the data migration; re-runnable).
 #include "cli/job_access.hpp"
+#include "cli/throttle_flags.hpp"
 #include "common/status_macros.hpp"
 
 namespace credvault::cli {
 
 void RegisterEncryptCommand(CLI::App& app, CommandTable& commands) {
   CLI::App* sub = app.add_subcommand("encrypt", "Encrypt every plaintext credential (the data migration; re-runnable)");
-  struct Options { bool dry_run = false; std::size_t batch_size = 0; };
+  struct Options { bool dry_run = false; std::size_t batch_size = 0; ThrottleFlags throttle; };
   auto options = std::make_shared<Options>();
   sub->add_flag("--dry-run", options->dry_run, "Count and check capacity; write nothing");
   sub->add_option("--batch-size", options->batch_size, "Rows per transaction (default 5000)")->check(WholeNumber(1, kMaxBatchSize));
+  AddThrottleFlags(*sub, options->throttle);
   commands.Add(sub, [options](CommandContext& context) -> Status {
     CV_ASSIGN_OR_RETURN(jobs::JobOptions job, JobOptionsFor(context, "encrypt", options->batch_size, 0, options->dry_run));
+    CV_RETURN_IF_ERROR(ApplyThrottleFlags(options->throttle, job));
     CV_ASSIGN_OR_RETURN(jobs::JobReport report, jobs::Encrypt(job));
     const auto& c = report.by_column;
     auto count = [&](const char* column) { return c.count(column) ? c.at(column) : 0; };

@@ -1,6 +1,7 @@
 #include "cli/job_access.hpp"
 
 #include "cli/progress.hpp"
+#include "cli/throttle_flags.hpp"
 #include "common/status_macros.hpp"
 
 namespace credvault::cli {
@@ -18,6 +19,8 @@ StatusOr<jobs::JobOptions> JobOptionsFor(CommandContext& context, const std::str
   options.stop = context.stop_flag();
   options.log = context.logger();
   options.progress = MakeProgress(context, label);
+  options.throttle = ThrottleFromSettings(context.settings());
+  options.on_pause = MakePauseReporter(context, label);
   // Fail fast with the database named when it cannot be reached.
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> probe, context.Connect("credvault " + label));
   return options;

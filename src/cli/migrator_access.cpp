@@ -2,6 +2,7 @@
 
 #include "cli/job_access.hpp"
 #include "common/status_macros.hpp"
+#include "jobs/throttle.hpp"
 
 namespace credvault::cli {
 namespace {
@@ -21,6 +22,11 @@ class RowJobSteps final : public migrate::StepRunner {
     }
     // Keys first: no key, no migration at all (exit 3), before anything is applied.
     CV_ASSIGN_OR_RETURN(jobs::JobOptions options, Options(step));
+    // A [jobs] throttle that cannot be evaluated stops the plan before
+    // anything is applied, like a missing key.
+    CV_RETURN_IF_ERROR(jobs::Throttle::Start(options.throttle, options.conninfo, "credvault migrate", step, options.log,
+                                             nullptr, nullptr)
+                           .status());
     // The table may not exist yet (it comes with an earlier migration of the
     // same plan); the job checks capacity again before its first write.
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, context_.Connect("credvault migrate"));

@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -43,6 +44,9 @@ struct FileSettings {
   std::optional<std::string> primary_file;
   std::optional<std::vector<std::string>> fallback_files;
   std::optional<std::int64_t> lock_timeout, batch_size, workers, lock_wait;
+  std::optional<double> max_rate, max_replica_lag;
+  std::optional<std::int64_t> max_active;
+  std::optional<std::vector<std::string>> replica_urls;
 };
 
 Status ReadString(const std::string& file, const toml::node& node, const std::string& key,
@@ -57,6 +61,33 @@ Status ReadInt(const std::string& file, const toml::node& node, const std::strin
                std::optional<std::int64_t>& out) {
   if (!node.is_integer()) return WrongType(file, node, key, "an integer");
   out = *node.value<std::int64_t>();
+  return Status::Ok();
+}
+
+// An integer or a float, e.g. max_replica_lag = 1 or 0.5.
+Status ReadNumber(const std::string& file, const toml::node& node, const std::string& key,
+                  std::optional<double>& out) {
+  if (node.is_integer()) {
+    out = static_cast<double>(*node.value<std::int64_t>());
+  } else if (node.is_floating_point()) {
+    out = *node.value<double>();
+  } else {
+    return WrongType(file, node, key, "a number");
+  }
+  return Status::Ok();
+}
+
+Status ReadStrings(const std::string& file, const toml::node& node, const std::string& key,
+                   std::optional<std::vector<std::string>>& out) {
+  const toml::array* array = node.as_array();
+  if (array == nullptr) return WrongType(file, node, key, "an array of strings");
+  std::vector<std::string> values;
+  for (const auto& element : *array) {
+    auto value = element.value<std::string>();
+    if (!element.is_string() || !value) return WrongType(file, element, key, "an array of strings");
+    values.push_back(*value);
+  }
+  out = values;
   return Status::Ok();
 }
 
@@ -108,6 +139,14 @@ StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
           CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.workers));
         } else if (key == "jobs" && sub_key == "lock_wait") {
           CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.lock_wait));
+        } else if (key == "jobs" && sub_key == "max_rate") {
+          CV_RETURN_IF_ERROR(ReadNumber(file, sub, full, out.max_rate));
+        } else if (key == "jobs" && sub_key == "max_replica_lag") {
+          CV_RETURN_IF_ERROR(ReadNumber(file, sub, full, out.max_replica_lag));
+        } else if (key == "jobs" && sub_key == "replica_urls") {
+          CV_RETURN_IF_ERROR(ReadStrings(file, sub, full, out.replica_urls));
+        } else if (key == "jobs" && sub_key == "max_active") {
+          CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.max_active));
         } else {
           return Unknown(file, sub, full);
         }
@@ -253,6 +292,34 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
   CV_RETURN_IF_ERROR(ApplyBounded(config_file, "jobs.workers", file.workers, 0, kMaxWorkers, settings.workers));
   CV_RETURN_IF_ERROR(ApplyBounded(config_file, "jobs.lock_wait", file.lock_wait, 0, kMaxWaitSeconds,
                                   settings.job_lock_wait_seconds));
+
+  // Throttles: a number in range, or not set (0 / -1: off).
+  auto positive = [&config_file](const char* name, const std::optional<double>& value, double maximum,
+                                 double& target) -> Status {
+    if (!value) return Status::Ok();
+    if (!(*value > 0 && *value <= maximum)) {
+      char limit[32];
+      std::snprintf(limit, sizeof limit, "%g", maximum);
+      return InvalidArgumentError(config_file + ": " + name + " must be a number above 0 and at most " + limit);
+    }
+    target = *value;
+    return Status::Ok();
+  };
+  CV_RETURN_IF_ERROR(positive("jobs.max_rate", file.max_rate, kMaxRowsPerSecond, settings.max_rate));
+  CV_RETURN_IF_ERROR(positive("jobs.max_replica_lag", file.max_replica_lag, static_cast<double>(kMaxWaitSeconds),
+                              settings.max_replica_lag));
+  CV_RETURN_IF_ERROR(ApplyBounded(config_file, "jobs.max_active", file.max_active, 0, kMaxActiveSessions,
+                                  settings.max_active));
+  if (file.replica_urls) {
+    for (const auto& url : *file.replica_urls) {
+      auto normalized = db::NormalizeDatabaseUrl(url);
+      if (!normalized.ok()) return normalized.status().Annotate(config_file + ": jobs.replica_urls");
+      settings.replica_urls.push_back(*normalized);
+    }
+    if (!settings.replica_urls.empty() && settings.max_replica_lag <= 0) {
+      return InvalidArgumentError(config_file + ": jobs.replica_urls needs jobs.max_replica_lag (the lag to hold them to)");
+    }
+  }
 
   // Keys: primary and fallbacks each from their highest-precedence source.
   if (!flags.key_files.empty()) {

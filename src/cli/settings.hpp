@@ -42,6 +42,8 @@ struct KeySource {
 inline constexpr long long kMaxBatchSize = 1000000;
 inline constexpr long long kMaxWorkers = 256;
 inline constexpr long long kMaxWaitSeconds = 86400;  // migrate.lock_timeout, jobs.lock_wait
+inline constexpr double kMaxRowsPerSecond = 1e9;      // jobs.max_rate, --max-rate
+inline constexpr long long kMaxActiveSessions = 100000;  // jobs.max_active, --max-active
 
 struct Settings {
   std::string config_file;         // the file used, "" if none
@@ -56,6 +58,13 @@ struct Settings {
   int job_lock_wait_seconds = 60;  // row jobs: waiting for row/table locks in all
   std::size_t batch_size = 5000;
   unsigned workers = 0;            // 0 = one per core
+  // Row-job throttles ([jobs] max_rate, max_replica_lag, replica_urls,
+  // max_active; the job commands' flags override them): see
+  // jobs/throttle_options.hpp. 0 / 0 / empty / -1 = off.
+  double max_rate = 0;
+  double max_replica_lag = 0;
+  std::vector<std::string> replica_urls;  // normalized like database_url
+  int max_active = -1;
   std::optional<KeySource> primary_key;
   std::vector<KeySource> fallback_keys;
 };

@@ -22,6 +22,7 @@
 
 #include "credvault/keyring.hpp"
 #include "credvault/status.hpp"
+#include "jobs/throttle_options.hpp"
 
 namespace credvault::jobs {
 
@@ -45,6 +46,12 @@ struct JobOptions {
   // The command a refusal's fix ends with ("credvault migrate" when the job
   // runs as a migration step); "" = the job's own command.
   std::string rerun_command;
+  // Pauses between batches (encrypt, decrypt, rotate; not verify): see
+  // jobs/throttle_options.hpp. A throttle that cannot be evaluated fails the
+  // job before its first write. `on_pause` reports lag and session pauses;
+  // without it they are logged.
+  ThrottleOptions throttle;
+  PauseFunction on_pause;
 };
 
 // A value that verify could not decrypt, or that a job found malformed.
@@ -69,6 +76,7 @@ struct JobReport {
   std::uint64_t bad_value_count = 0;              // all failures
   std::map<std::string, std::uint64_t> bad_by_reason;  // all failures per BadValue::reason
   double seconds = 0;
+  double throttled_seconds = 0;  // of `seconds`, waited for the throttles between batches
 };
 
 // plaintext → ciphertext under the primary key. Preflight (before any write):

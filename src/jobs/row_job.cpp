@@ -17,6 +17,7 @@
 #include "jobs/credentials_table.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/preflight.hpp"
+#include "jobs/throttle.hpp"
 #include "jobs/worker_pool.hpp"
 #include "migrate/history.hpp"
 
@@ -164,6 +165,9 @@ class Engine {
       CV_ASSIGN_OR_RETURN(writer, db::Connection::Open(options_.conninfo, application_name));
     }
     CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, application_name));
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<Throttle> throttle,
+                        Throttle::Start(options_.throttle, options_.conninfo, application_name, spec_.name,
+                                        options_.log, options_.on_pause, options_.stop));
     CV_ASSIGN_OR_RETURN(std::uint64_t total, CountRowsToDo());
     if (options_.progress) options_.progress(0, total);
     std::uint64_t done = 0;
@@ -189,9 +193,27 @@ class Engine {
         if (options_.progress) options_.progress(std::min(done, total), std::max(total, done));
         return Status::Ok();
       };
+      auto stop_now = [&]() -> Status {
+        CV_RETURN_IF_ERROR(finish_write());
+        report_.seconds = Seconds(start);
+        // The stop is what the caller must hear about; a missing event only warns here.
+        Status recorded = RecordEvent("_interrupted");
+        if (!recorded.ok()) options_.log->warn("{}", recorded.message());
+        return CancelledError(std::string(spec_.name) + " stopped on request after " + std::to_string(done) +
+                              " rows (" + std::to_string(report_.values_written) +
+                              " values written, every batch complete); rerun to finish");
+      };
       CV_ASSIGN_OR_RETURN(Prepared first, Prepare("0"));
       auto current = std::make_unique<Prepared>(std::move(first));
       for (std::size_t writer = 0; !current->rows.empty(); writer ^= 1) {
+        // Throttles wait here, between batches; the write in flight is
+        // finished first (finish_write), so no transaction of the job is open.
+        if (throttle) {
+          CV_RETURN_IF_ERROR(throttle->BeforeBatch(current->rows.size(), finish_write));
+          report_.throttled_seconds = throttle->waited_seconds();
+          // Stopped during a pause: not one more batch.
+          if (options_.stop != nullptr && options_.stop->load()) return stop_now();
+        }
         auto next = std::async(std::launch::async, [this, last = current->rows.back().id] { return Prepare(last); });
         auto write = std::async(std::launch::async, [this, batch = current.get(), conn = writers_[writer].get()] {
           return WriteOn(*conn, *batch);
@@ -204,16 +226,7 @@ class Engine {
           (void)finish_write();
           return previous.ok() ? prepared.status() : previous;
         }
-        if (options_.stop != nullptr && options_.stop->load()) {
-          CV_RETURN_IF_ERROR(finish_write());
-          report_.seconds = Seconds(start);
-          // The stop is what the caller must hear about; a missing event only warns here.
-          Status recorded = RecordEvent("_interrupted");
-          if (!recorded.ok()) options_.log->warn("{}", recorded.message());
-          return CancelledError(std::string(spec_.name) + " stopped on request after " + std::to_string(done) +
-                                " rows (" + std::to_string(report_.values_written) +
-                                " values written, every batch complete); rerun to finish");
-        }
+        if (options_.stop != nullptr && options_.stop->load()) return stop_now();
         current = std::make_unique<Prepared>(std::move(prepared).value());
       }
       CV_RETURN_IF_ERROR(finish_write());

@@ -1,0 +1,45 @@
+// The row-job throttles on the command line: --max-rate, --max-replica-lag,
+// --replica-url (repeatable) and --max-active on encrypt, decrypt and
+// rotate. Each overrides its [jobs] key in credvault.toml; migrate's data
+// steps take the config keys alone. docs/RUNBOOK.md, "Throttling a row job".
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/command.hpp"
+#include "jobs/jobs.hpp"
+
+namespace credvault::cli {
+
+struct ThrottleFlags {
+  double max_rate = 0;
+  double max_replica_lag = 0;
+  std::vector<std::string> replica_urls;
+  int max_active = -1;
+  // Which were given (an option not given leaves the setting from the config).
+  CLI::Option* max_rate_option = nullptr;
+  CLI::Option* max_replica_lag_option = nullptr;
+  CLI::Option* replica_url_option = nullptr;
+  CLI::Option* max_active_option = nullptr;
+};
+
+// Adds the four options to a job command.
+void AddThrottleFlags(CLI::App& command, ThrottleFlags& flags);
+
+// The settings' throttles (what JobOptionsFor put in job.throttle) with the
+// given flags over them. A --replica-url that is not a database URL, or
+// replicas without a maximum lag, is a usage error (exit 2).
+Status ApplyThrottleFlags(const ThrottleFlags& flags, jobs::JobOptions& job);
+
+// The throttles of `settings` (config file) as job options.
+jobs::ThrottleOptions ThrottleFromSettings(const Settings& settings);
+
+// Reports pauses as log lines (jobs::DescribePause); on a terminal the
+// progress bar's line is ended first so the message stands on its own line.
+jobs::PauseFunction MakePauseReporter(const CommandContext& context, const std::string& label);
+
+}  // namespace credvault::cli

@@ -1,0 +1,46 @@
+// What an operator asks of a row job so that the applications sharing the
+// database do not notice it (docs/RUNBOOK.md, "Throttling a row job"): a
+// ceiling on the rows written per second, on the standbys' replay lag and on
+// the other sessions busy on the database. Pauses happen between batches,
+// never inside a transaction. The Throttle that enforces them is in
+// jobs/throttle.hpp.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace credvault::jobs {
+
+struct ThrottleOptions {
+  // Rows per second, averaged from the job's start (no burst after a pause);
+  // 0 = no limit.
+  double max_rate = 0;
+  // Seconds a standby may lag behind before the job waits; 0 = not watched.
+  double max_replica_lag = 0;
+  // The standbys to watch, as conninfos (queried directly: exact replay
+  // positions); empty = every standby streaming in the server's
+  // pg_stat_replication (needs pg_monitor or pg_read_all_stats).
+  std::vector<std::string> replica_conninfos;
+  // The job waits while more than this many other sessions run a statement on
+  // its database (pg_stat_activity state 'active', excluding the job's own
+  // sessions); -1 = not watched. Needs pg_monitor or pg_read_all_stats.
+  int max_active = -1;
+
+  bool enabled() const { return max_rate > 0 || max_replica_lag > 0 || max_active >= 0; }
+};
+
+// A pause for replica lag or active sessions (rate waits are not reported one
+// by one: the progress line's rows/s shows them).
+struct ThrottlePause {
+  enum class Phase { kStarted, kContinuing, kEnded };
+  Phase phase = Phase::kStarted;
+  std::string throttle;  // "max_replica_lag" or "max_active"
+  std::string reason;    // what holds the job, e.g. "standby walreceiver (127.0.0.1) is 3.2 s behind (max 1 s)"
+  double seconds = 0;    // length of this pause so far (kEnded: in all)
+};
+
+// Called when a pause starts, about every 5 s while it lasts, and when it ends.
+using PauseFunction = std::function<void(const ThrottlePause&)>;
+
+}  // namespace credvault::jobs
