@@ -12,6 +12,7 @@ void RegisterEncryptCommand(CLI::App& app, CommandTable& commands) {
   commands.Add(sub, [options](CommandContext& context) -> Status {
     CV_ASSIGN_OR_RETURN(jobs::JobOptions job, JobOptionsFor(context, "encrypt", options->batch_size, 0, options->dry_run));
     CV_ASSIGN_OR_RETURN(jobs::JobReport report, jobs::Encrypt(job));
+    context.metrics().JobReport(report);
     const auto& c = report.by_column;
     auto count = [&](const char* column) { return c.count(column) ? c.at(column) : 0; };
     context.log().info("{}: {} value(s) {} under key {} (client_id {}, client_secret {}, refresh_token {}) in {:.1f} s{}",

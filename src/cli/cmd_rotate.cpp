@@ -15,6 +15,7 @@ void RegisterRotateCommand(CLI::App& app, CommandTable& commands) {
                         JobOptionsFor(context, "rotate", options->batch_size, options->workers, options->dry_run));
     const std::string primary = job.keyring->primary_kid();
     CV_ASSIGN_OR_RETURN(jobs::JobReport report, jobs::Rotate(job));
+    context.metrics().JobReport(report);
     std::uint64_t encrypted = 0, under_others = 0;
     std::string others;
     for (const auto& [kid, n] : report.by_kid) {

@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", flags.quiet, "Only warnings and errors");
   app.add_option("--log-format", flags.log_format, "text | json (one JSON object per line)")
       ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--metrics-file", flags.metrics_file,
+                 "Write Prometheus metrics to FILE (atomically; default: $CREDVAULT_METRICS_FILE)")
+      ->type_name("FILE");
 
   CommandTable commands;
   RegisterMigrateCommand(app, commands);
@@ -122,12 +125,17 @@ int main(int argc, char** argv) {
   }
   InstallStopHandlers();
   CommandContext context(std::move(settings).value(), logger, &g_stop_requested);
-  Status status;
+  Status status = context.metrics().Open(context.settings().metrics_file, commands.SelectedName(app), logger);
+  if (!status.ok()) {
+    logger->error("{}", status.message());
+    return ExitCodeFor(status);
+  }
   try {
     status = (*run)(context);
   } catch (const std::exception& e) {
     status = InternalError(std::string("unexpected error: ") + e.what());
   }
   if (!status.ok()) logger->error("{}", status.message());
+  context.metrics().Finish(ExitCodeFor(status));
   return ExitCodeFor(status);
 }
