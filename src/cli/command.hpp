@@ -107,6 +107,8 @@ void RegisterRotateCommand(CLI::App& app, CommandTable& commands);
 void RegisterVerifyCommand(CLI::App& app, CommandTable& commands);
 void RegisterPutCommand(CLI::App& app, CommandTable& commands);
 void RegisterGetCommand(CLI::App& app, CommandTable& commands);
+// Hidden: writes the man pages and bash completion of every registered command.
+void RegisterGenDocsCommand(CLI::App& app, CommandTable& commands);
 
 // An option that takes a whole number in [minimum, maximum]. Anything else is
 // a usage error (exit 2) that says so in words: CLI11's own PositiveNumber

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/command.hpp"
+#include "cli/git_commit.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/logging.hpp"
 #include "cli/settings.hpp"
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
   mallopt(M_ARENA_MAX, 1);
 
   CLI::App app{"credvault: encrypted API credentials in PostgreSQL, schema migrations and online key rotation"};
-  app.set_version_flag("--version", std::string("credvault ") + CREDVAULT_VERSION);
+  app.set_version_flag("--version", std::string("credvault ") + CREDVAULT_VERSION + " (git " + CREDVAULT_GIT_COMMIT + ")");
   app.require_subcommand(1);
   app.fallthrough();  // global options are accepted after the command too
 
@@ -100,6 +101,7 @@ int main(int argc, char** argv) {
   RegisterVerifyCommand(app, commands);
   RegisterPutCommand(app, commands);
   RegisterGetCommand(app, commands);
+  RegisterGenDocsCommand(app, commands);  // hidden; reads the whole app when it runs
 
   try {
     app.parse(argc, argv);
