@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The whole story on a throwaway database: installs dependencies, builds in
-# Release, starts a throwaway PostgreSQL (or uses DATABASE_URL), then runs
-# credvault end to end and says what each step did.
+# The whole story on a throwaway database: installs dependencies, builds the
+# credvault binary in Release, starts a throwaway PostgreSQL (or uses
+# DATABASE_URL), then runs credvault end to end and says what each step did;
+# an application (the Python package) reads and writes during the rotation
+# and prints its tally.
 #   CREDVAULT_BUILD_DIR=DIR  use (and update) an existing build folder instead
 #                            of build-release/ (its build type is kept)
 set -euo pipefail
@@ -31,9 +33,13 @@ progress() {
   fi
 }
 
+# Only the credvault binary is built: no test binaries, not the shared
+# library (the demo's application is the pure-Python package). The settings
+# are scripts/package.sh's, so a package built later reuses this folder.
 build() {
   if [ ! -f "$build_dir/CMakeCache.txt" ]; then
-    cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
+    cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+      -DCREDVAULT_TESTS=OFF -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON
   fi
   cmake --build "$build_dir" -j"$(nproc)" --target credvault
 }

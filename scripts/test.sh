@@ -81,12 +81,15 @@ run_suite() {  # $1 = build dir, rest = extra ctest args
   scripts/with-postgres.sh ctest --test-dir "$dir" --output-on-failure -j"$jobs" "$@"
 }
 
-# The targets the test stages run (not the benchmark helper).
-test_targets=(credvault credvault_lib credvault_unit_tests credvault_pg_tests)
+# The targets the test stages run (not the benchmark helper); credvault_docs:
+# the man pages and bash completion the script tests check.
+test_targets=(credvault credvault_lib credvault_docs credvault_unit_tests credvault_pg_tests)
 
 # --- main build ----------------------------------------------------------------
 stage build "RelWithDebInfo (default compiler) in build/"
-configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Prefix /usr: the Debian package test (tests/scripts/install_package.sh)
+# packages this build instead of making a second one.
+configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr
 cmake --build build -j"$jobs"
 
 stage tests "unit, CLI, PostgreSQL, interop (build/)"

@@ -64,16 +64,33 @@ run "$cv" --key-file "$work/primary.key" get --account 1
 note "--reveal prints the secrets in full: demo data here; on a real account mind who sees your terminal"
 run "$cv" --key-file "$work/primary.key" get --account 1 --reveal
 
-say "6. rotate SECRET_KEY: new primary, old key as fallback"
+say "6. rotate SECRET_KEY: new primary, old key as fallback, while an application reads and writes"
 run "$cv" keygen --out "$work/next.key"
 run "$cv" --key-file "$work/next.key" --fallback-key-file "$work/primary.key" keys
-run "$cv" --key-file "$work/next.key" --fallback-key-file "$work/primary.key" rotate
+note "the application (scripts/demo/app.py, the Python package in python/) runs with the same two keys, as it is deployed before a rotation"
+/usr/bin/python3 scripts/demo/app.py "$here/migrations" 2000 "$work/next.key" "$work/primary.key" \
+  "$work/app.ready" "$work/app.stop" "$work/app.rotating" &
+app=$!
+for _ in $(seq 300); do [ -e "$work/app.ready" ] || ! kill -0 "$app" 2>/dev/null && break; sleep 0.1; done
+[ -e "$work/app.ready" ] || { echo "demo: the application did not start" >&2; exit 1; }
+note "batches of 50 rows here, so that 2000 rows take long enough for the application to overlap; the default is 5000"
+touch "$work/app.rotating"
+run "$cv" --key-file "$work/next.key" --fallback-key-file "$work/primary.key" \
+  --metrics-file "$work/credvault.prom" rotate --batch-size 50
+rm "$work/app.rotating"
+touch "$work/app.stop"
+wait "$app"
 note "the same rotate again: it finds nothing left to do and writes nothing, so after an interruption you simply rerun it"
 run "$cv" --key-file "$work/next.key" --fallback-key-file "$work/primary.key" rotate
 
 say "7. verify with the new key alone, and the inventory"
 run "$cv" --key-file "$work/next.key" verify
-run "$cv" --key-file "$work/next.key" --fallback-key-file "$work/primary.key" keys
+run "$cv" --key-file "$work/next.key" --fallback-key-file "$work/primary.key" --metrics-file "$work/credvault.prom" keys
 run "$cv" --key-file "$work/next.key" get --account 1
 
-say "demo complete: plaintext → encrypted → rotated → verified, applications never stopped"
+say "8. what monitoring sees: --metrics-file (Prometheus text format, for node_exporter's textfile collector)"
+printf "\$ grep -E '%s' credvault.prom\n" '^credvault_(values|command_exit_code|job_rows_processed_total)'
+grep -E '^credvault_(values|command_exit_code|job_rows_processed_total)' "$work/credvault.prom"
+note "the old key's values are at 0: an alert on credvault_values{kid=\"<old kid>\"} > 0 after a rotation catches an unfinished one"
+
+say "demo complete: plaintext → encrypted → rotated → verified, while the application kept reading and writing"

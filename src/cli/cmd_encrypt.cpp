@@ -16,6 +16,7 @@ void RegisterEncryptCommand(CLI::App& app, CommandTable& commands) {
     CV_ASSIGN_OR_RETURN(jobs::JobOptions job, JobOptionsFor(context, "encrypt", options->batch_size, 0, options->dry_run));
     CV_RETURN_IF_ERROR(ApplyThrottleFlags(options->throttle, job));
     CV_ASSIGN_OR_RETURN(jobs::JobReport report, jobs::Encrypt(job));
+    context.metrics().JobReport(report);
     const auto& c = report.by_column;
     auto count = [&](const char* column) { return c.count(column) ? c.at(column) : 0; };
     context.log().info("{}: {} value(s) {} under key {} (client_id {}, client_secret {}, refresh_token {}) in {:.1f} s{}",

@@ -19,6 +19,9 @@ void RegisterKeysCommand(CLI::App& app, CommandTable& commands) {
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> probe, context.Connect("credvault keys"));
     auto counts = jobs::CountValuesByKid(context.settings().database_url);
     if (!counts.ok()) return counts.status();
+    std::vector<std::string> ring_kids;
+    for (const auto& key : keyring.keys()) ring_kids.push_back(key.kid);
+    context.metrics().ValueCounts(*counts, ring_kids);
     auto total = [&](const std::string& kid) {
       std::uint64_t n = 0;
       if (counts->count(kid)) {

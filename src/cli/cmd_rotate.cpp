@@ -19,6 +19,7 @@ void RegisterRotateCommand(CLI::App& app, CommandTable& commands) {
     CV_RETURN_IF_ERROR(ApplyThrottleFlags(options->throttle, job));
     const std::string primary = job.keyring->primary_kid();
     CV_ASSIGN_OR_RETURN(jobs::JobReport report, jobs::Rotate(job));
+    context.metrics().JobReport(report);
     std::uint64_t encrypted = 0, under_others = 0;
     std::string others;
     for (const auto& [kid, n] : report.by_kid) {

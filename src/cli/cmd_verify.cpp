@@ -1,7 +1,11 @@
 // credvault verify: decrypt every value; counts per column and kid; names the
 // account (and credentials.id) of any value that does not decrypt or is not
 // encrypted: exit 3 when the only failures are values under keys the keyring
-// lacks, else exit 6.
+// lacks, else exit 6. The text output starts with the summary and the
+// failures per reason, then lists the first 20 failures (--limit N, --all);
+// --json holds the first 1000 whatever the limit.
+#include <algorithm>
+#include <cstdint>
 #include <iostream>
 #include <set>
 
@@ -13,6 +17,9 @@
 
 namespace credvault::cli {
 namespace {
+
+constexpr std::size_t kDefaultListed = 20;   // failures listed in the text output
+constexpr std::size_t kJsonListed = 1000;    // failures in the JSON output
 
 const char* Explain(const std::string& reason) {
   if (reason == "auth_failed") {
@@ -29,13 +36,19 @@ const char* Explain(const std::string& reason) {
 
 void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
   CLI::App* sub = app.add_subcommand("verify", "Decrypt every value; counts per kid; lists the account of every value that fails");
-  struct Options { bool json = false; };
+  struct Options { bool json = false; std::size_t limit = kDefaultListed; bool all = false; };
   auto options = std::make_shared<Options>();
-  sub->add_flag("--json", options->json, "Machine-readable output");
+  sub->add_flag("--json", options->json, "Machine-readable output (the first 1000 failures, whatever --limit)");
+  auto* limit = sub->add_option("--limit", options->limit, "List at most N failing values (default 20)")
+                    ->check(WholeNumber(0, 100000000));
+  sub->add_flag("--all", options->all, "List every failing value")->excludes(limit);
   commands.Add(sub, [options](CommandContext& context) -> Status {
     CV_ASSIGN_OR_RETURN(jobs::JobOptions job, JobOptionsFor(context, "verify", 0, 0, false));
-    if (options->json) job.progress = nullptr;
+    const std::size_t listed = options->all ? SIZE_MAX : options->limit;
+    job.max_listed_bad_values = std::max<std::size_t>(kJsonListed, listed);
+    if (options->json) job.progress = MetricsProgress(context);
     CV_ASSIGN_OR_RETURN(jobs::JobReport report, jobs::Verify(job));
+    context.metrics().JobReport(report);
     std::uint64_t values = 0;
     for (const auto& [column, n] : report.by_column) values += n;
     if (options->json) {
@@ -45,7 +58,8 @@ void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
                             {"failure_count", report.bad_value_count}, {"failures_by_reason", report.bad_by_reason},
                             {"ok", report.bad_value_count == 0}, {"seconds", report.seconds}};
       out["failures"] = nlohmann::json::array();  // the first 1000, in row order
-      for (const auto& bad : report.bad_values) {
+      for (std::size_t i = 0; i < report.bad_values.size() && i < kJsonListed; ++i) {
+        const auto& bad = report.bad_values[i];
         out["failures"].push_back({{"account_id", bad.account_id}, {"row_id", bad.row_id}, {"column", bad.column},
                                    {"reason", bad.reason}, {"kid", bad.kid}});
       }
@@ -54,20 +68,22 @@ void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
       std::cout << "checked " << values << " value(s) in " << report.rows_seen << " row(s) (" << report.null_values
                 << " NULL) in " << fmt::format("{:.2f}", report.seconds) << " s: " << values - report.bad_value_count
                 << " ok, " << report.bad_value_count << " failed\n";
+      for (const auto& [reason, n] : report.bad_by_reason) {
+        std::cout << "  failed, " << reason << ": " << n << " — " << Explain(reason) << "\n";
+      }
       for (const auto& [column, n] : report.by_column) std::cout << "  column " << column << ": " << n << "\n";
       for (const auto& [kid, n] : report.by_kid) {
         std::cout << "  key " << kid << (kid == job.keyring->primary_kid() ? " (primary)" : "") << ": " << n << "\n";
       }
-      for (const auto& [reason, n] : report.bad_by_reason) {
-        std::cout << "  failed, " << reason << ": " << n << " — " << Explain(reason) << "\n";
-      }
-      for (const auto& bad : report.bad_values) {
+      const std::size_t shown = std::min<std::size_t>(listed, report.bad_values.size());
+      for (std::size_t i = 0; i < shown; ++i) {
+        const auto& bad = report.bad_values[i];
         std::cout << "  FAILED account " << bad.account_id << " " << bad.column << ": " << bad.reason
                   << (bad.kid.empty() ? "" : " (key " + bad.kid + ")") << " [credentials.id " << bad.row_id << "]\n";
       }
-      if (report.bad_values.size() < report.bad_value_count) {
-        std::cout << "  ... and " << report.bad_value_count - report.bad_values.size() << " more (the first "
-                  << report.bad_values.size() << " are listed)\n";
+      if (shown < report.bad_value_count) {
+        std::cout << "  ... and " << report.bad_value_count - shown << " more (the first " << shown
+                  << " are listed; --limit N or --all for more, --json for the first " << kJsonListed << ")\n";
       }
       std::cout << std::flush;
     }

@@ -51,6 +51,15 @@ const CommandRunner* CommandTable::Selected(const CLI::App& app) const {
   return nullptr;
 }
 
+std::string CommandTable::SelectedName(const CLI::App& app) const {
+  for (const CLI::App* sub : app.get_subcommands()) {
+    if (runners_.count(sub)) return sub->get_name();
+    std::string nested = SelectedName(*sub);
+    if (!nested.empty()) return sub->get_name() + " " + nested;
+  }
+  return "";
+}
+
 CLI::Validator WholeNumber(long long minimum, long long maximum) {
   const std::string range = std::to_string(minimum) + " to " + std::to_string(maximum);
   return CLI::Validator(

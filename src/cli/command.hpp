@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cli/metrics.hpp"
 #include "cli/settings.hpp"
 #include "credvault/environment.hpp"
 #include "credvault/keyring.hpp"
@@ -60,11 +61,16 @@ class CommandContext {
   static bool StdoutIsTty();
   static bool StderrIsTty();
 
+  // --metrics-file (disabled when not given): main opens and finishes it;
+  // commands add what they measured.
+  CommandMetrics& metrics() { return metrics_; }
+
  private:
   Settings settings_;
   std::shared_ptr<spdlog::logger> logger_;
   const std::atomic<bool>* stop_;
   std::optional<Keyring> keyring_;
+  CommandMetrics metrics_;
 };
 
 using CommandRunner = std::function<Status(CommandContext&)>;
@@ -75,6 +81,8 @@ class CommandTable {
   void Add(CLI::App* subcommand, CommandRunner runner) { runners_[subcommand] = std::move(runner); }
   // The runner of the subcommand that was parsed, or nullptr.
   const CommandRunner* Selected(const CLI::App& app) const;
+  // The name of that subcommand ("rotate"; nested: "env set"), or "".
+  std::string SelectedName(const CLI::App& app) const;
 
  private:
   std::map<const CLI::App*, CommandRunner> runners_;
@@ -99,6 +107,8 @@ void RegisterRotateCommand(CLI::App& app, CommandTable& commands);
 void RegisterVerifyCommand(CLI::App& app, CommandTable& commands);
 void RegisterPutCommand(CLI::App& app, CommandTable& commands);
 void RegisterGetCommand(CLI::App& app, CommandTable& commands);
+// Hidden: writes the man pages and bash completion of every registered command.
+void RegisterGenDocsCommand(CLI::App& app, CommandTable& commands);
 
 // An option that takes a whole number in [minimum, maximum]. Anything else is
 // a usage error (exit 2) that says so in words: CLI11's own PositiveNumber

@@ -23,7 +23,25 @@ StatusOr<jobs::JobOptions> JobOptionsFor(CommandContext& context, const std::str
   options.on_pause = MakePauseReporter(context, label);
   // Fail fast with the database named when it cannot be reached.
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> probe, context.Connect("credvault " + label));
+  if (context.metrics().enabled()) {
+    options.counters = std::make_shared<jobs::JobCounters>();
+    context.metrics().WatchJob(options.counters);
+    std::vector<std::string> kids;
+    for (const auto& key : options.keyring->keys()) kids.push_back(key.kid);
+    context.metrics().CountValuesAtFinish(options.conninfo, std::move(kids));
+    options.progress = [show = std::move(options.progress), metrics = MetricsProgress(context)](
+                           std::uint64_t done, std::uint64_t total) {
+      show(done, total);
+      metrics(done, total);
+    };
+  }
   return options;
+}
+
+jobs::ProgressFunction MetricsProgress(CommandContext& context) {
+  if (!context.metrics().enabled()) return nullptr;
+  CommandMetrics* metrics = &context.metrics();
+  return [metrics](std::uint64_t done, std::uint64_t total) { metrics->JobProgress(done, total); };
 }
 
 }  // namespace credvault::cli

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/command.hpp"
+#include "cli/git_commit.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/logging.hpp"
 #include "cli/settings.hpp"
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
   mallopt(M_ARENA_MAX, 1);
 
   CLI::App app{"credvault: encrypted API credentials in PostgreSQL, schema migrations and online key rotation"};
-  app.set_version_flag("--version", std::string("credvault ") + CREDVAULT_VERSION);
+  app.set_version_flag("--version", std::string("credvault ") + CREDVAULT_VERSION + " (git " + CREDVAULT_GIT_COMMIT + ")");
   app.require_subcommand(1);
   app.fallthrough();  // global options are accepted after the command too
 
@@ -77,6 +78,9 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", flags.quiet, "Only warnings and errors");
   app.add_option("--log-format", flags.log_format, "text | json (one JSON object per line)")
       ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--metrics-file", flags.metrics_file,
+                 "Write Prometheus metrics to FILE (atomically; default: $CREDVAULT_METRICS_FILE)")
+      ->type_name("FILE");
 
   CommandTable commands;
   RegisterMigrateCommand(app, commands);
@@ -97,6 +101,7 @@ int main(int argc, char** argv) {
   RegisterVerifyCommand(app, commands);
   RegisterPutCommand(app, commands);
   RegisterGetCommand(app, commands);
+  RegisterGenDocsCommand(app, commands);  // hidden; reads the whole app when it runs
 
   try {
     app.parse(argc, argv);
@@ -122,12 +127,17 @@ int main(int argc, char** argv) {
   }
   InstallStopHandlers();
   CommandContext context(std::move(settings).value(), logger, &g_stop_requested);
-  Status status;
+  Status status = context.metrics().Open(context.settings().metrics_file, commands.SelectedName(app), logger);
+  if (!status.ok()) {
+    logger->error("{}", status.message());
+    return ExitCodeFor(status);
+  }
   try {
     status = (*run)(context);
   } catch (const std::exception& e) {
     status = InternalError(std::string("unexpected error: ") + e.what());
   }
   if (!status.ok()) logger->error("{}", status.message());
+  context.metrics().Finish(ExitCodeFor(status));
   return ExitCodeFor(status);
 }

@@ -42,6 +42,7 @@ Status WrongType(const std::string& file, const toml::node& node, const std::str
 struct FileSettings {
   std::optional<std::string> database_url, direct_url, migrations_dir, environment, log_format;
   std::optional<std::string> primary_file;
+  std::optional<std::string> metrics_file;
   std::optional<std::vector<std::string>> fallback_files;
   std::optional<std::int64_t> lock_timeout, batch_size, workers, lock_wait;
   std::optional<double> max_rate, max_replica_lag;
@@ -112,6 +113,9 @@ StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
       CV_RETURN_IF_ERROR(ReadString(file, node, key, out.environment));
     } else if (key == "log_format") {
       CV_RETURN_IF_ERROR(ReadString(file, node, key, out.log_format));
+    } else if (key == "metrics_file") {
+      CV_RETURN_IF_ERROR(ReadString(file, node, key, out.metrics_file));
+      out.metrics_file = RelativeTo(file, *out.metrics_file);
     } else if (key == "keys" || key == "migrate" || key == "jobs") {
       const toml::table* table = node.as_table();
       if (table == nullptr) return WrongType(file, node, key, "a table [" + key + "]");
@@ -284,6 +288,11 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
       return InvalidArgumentError("log format must be text or json; got '" + *format + "'");
     }
     settings.log_format = *format;
+  }
+
+  if (auto metrics = FirstOf<std::string>({FlagValue(flags.metrics_file), NonEmpty(env("CREDVAULT_METRICS_FILE")),
+                                           file.metrics_file})) {
+    settings.metrics_file = *metrics;
   }
 
   CV_RETURN_IF_ERROR(ApplyBounded(config_file, "migrate.lock_timeout", file.lock_timeout, 0, kMaxWaitSeconds,

@@ -28,6 +28,7 @@ struct GlobalFlags {
   int verbose = 0;
   bool quiet = false;
   std::string log_format;
+  std::string metrics_file;
 };
 
 // Where one key comes from; read only when a command needs the keyring.
@@ -54,6 +55,7 @@ struct Settings {
   std::string migrations_dir;
   Environment environment = Environment::kProduction;
   std::string log_format = "text";
+  std::string metrics_file;        // Prometheus text file to write; "" = none
   int lock_timeout_seconds = 60;   // migrate: waiting for another migrator
   int job_lock_wait_seconds = 60;  // row jobs: waiting for row/table locks in all
   std::size_t batch_size = 5000;

@@ -29,6 +29,13 @@ namespace credvault::jobs {
 // Called after every committed batch (and once at the start with done = 0).
 using ProgressFunction = std::function<void(std::uint64_t rows_done, std::uint64_t rows_total)>;
 
+// What a job adds up while it runs, from any of its threads, for monitoring
+// (the CLI's --metrics-file reads it when progress is reported).
+struct JobCounters {
+  std::atomic<std::uint64_t> retries{0};            // batch statements rolled back and tried again
+  std::atomic<std::uint64_t> lock_wait_seconds{0};  // spent in lock waits that timed out
+};
+
 struct JobOptions {
   std::string conninfo;
   std::optional<Keyring> keyring;
@@ -43,6 +50,9 @@ struct JobOptions {
   const std::atomic<bool>* stop = nullptr;  // set → stop after the current batch, kCancelled
   std::shared_ptr<spdlog::logger> log;
   ProgressFunction progress;
+  std::shared_ptr<JobCounters> counters;  // optional
+  // How many failures JobReport::bad_values keeps (all are counted).
+  std::size_t max_listed_bad_values = 1000;
   // The command a refusal's fix ends with ("credvault migrate" when the job
   // runs as a migration step); "" = the job's own command.
   std::string rerun_command;
@@ -72,7 +82,7 @@ struct JobReport {
   std::map<std::string, std::uint64_t> by_kid;    // values per kid (rotate: before; verify: found)
   std::uint64_t plaintext_values = 0;             // verify/rotate: values not encrypted
   std::uint64_t null_values = 0;                  // verify: NULLs (left alone everywhere)
-  std::vector<BadValue> bad_values;               // failures, in row order; the first 1000 only
+  std::vector<BadValue> bad_values;               // failures, in row order; the first max_listed_bad_values only
   std::uint64_t bad_value_count = 0;              // all failures
   std::map<std::string, std::uint64_t> bad_by_reason;  // all failures per BadValue::reason
   double seconds = 0;

@@ -26,7 +26,6 @@ namespace {
 
 constexpr int kMaxPasses = 5;
 constexpr int kMaxBatchAttempts = 5;
-constexpr std::size_t kMaxListedBadValues = 1000;
 constexpr int kLockWaitSeconds = 5;  // per statement; see JobOptions::lock_wait_seconds
 
 using Counts = std::array<std::uint64_t, kCredentialColumnCount>;
@@ -370,6 +369,7 @@ class Engine {
       }
       options_.log->warn("batch after id {} collided with another writer ({}); retrying", first_id,
                          applied.status().reason());
+      if (options_.counters) ++options_.counters->retries;
     }
     options_.log->debug("{} batch up to id {}: {} rows written in {:.3f} s", spec_.name, batch.rows.back().id,
                         batch.rows.size(), Seconds(start));
@@ -383,7 +383,7 @@ class Engine {
       if (!bad_seen_.insert({bad.row_id, bad.column}).second) continue;
       ++report_.bad_value_count;
       ++report_.bad_by_reason[bad.reason];
-      if (report_.bad_values.size() < kMaxListedBadValues) report_.bad_values.push_back(bad);
+      if (report_.bad_values.size() < options_.max_listed_bad_values) report_.bad_values.push_back(bad);
     }
     for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
       // A dry run writes nothing and reports what it would write.
@@ -453,6 +453,7 @@ class Engine {
   Status WaitedForLock(db::Connection& conn, int waits, const std::string& doing) {
     const std::string holders = DescribeLockHolders(conn);
     const int waited = waits * kLockWaitSeconds;
+    if (options_.counters) options_.counters->lock_wait_seconds += kLockWaitSeconds;
     if (waited >= options_.lock_wait_seconds) {
       return AbortedError(std::string(spec_.name) + " waited " + std::to_string(waited) + " s for locks on credentials " +
                               "while " + doing + " and stopped (every earlier batch is kept; rerun to finish). " +
@@ -460,6 +461,7 @@ class Engine {
                           "lock_busy");
     }
     options_.log->warn("{}: waited {} s for a lock while {}; retrying. {}", spec_.name, kLockWaitSeconds, doing, holders);
+    if (options_.counters) ++options_.counters->retries;
     return Status::Ok();
   }
 
@@ -664,7 +666,7 @@ StatusOr<JobReport> Verify(const JobOptions& options) {
       report.bad_value_count += partial.bad.size();
       for (auto& bad : partial.bad) {
         ++report.bad_by_reason[bad.reason];
-        if (report.bad_values.size() < kMaxListedBadValues) report.bad_values.push_back(std::move(bad));
+        if (report.bad_values.size() < options.max_listed_bad_values) report.bad_values.push_back(std::move(bad));
       }
     }
     report.rows_seen += rows.size();

@@ -34,7 +34,9 @@ int main() {
 CPP
 cmake -S "$work/consumer" -B "$work/consumer/build" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/consumer/build" >/dev/null
-out=$(LD_LIBRARY_PATH="$work/prefix/lib:$work/prefix/lib64:${LD_LIBRARY_PATH:-}" "$work/consumer/build/consumer")
+# lib/, lib64/ or, for a build configured with prefix /usr, the Debian multiarch lib/<triplet>/.
+libdirs=$(dirname "$(find "$work/prefix" -name 'libcredvault.so.0' | head -n 1)")
+out=$(LD_LIBRARY_PATH="$libdirs:${LD_LIBRARY_PATH:-}" "$work/consumer/build/consumer")
 test "$out" = "e2eb3ad8 hello" || { echo "consumer printed: $out" >&2; exit 1; }
 "$work/prefix/bin/credvault" --version
 echo "install + find_package consumer: ok"

@@ -1,0 +1,257 @@
+#include "cli/metrics.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace credvault::cli {
+namespace {
+
+constexpr auto kWriteInterval = std::chrono::seconds(2);
+
+// The file as it is now; an empty set when it does not exist. A file that
+// is not in the format credvault writes is replaced (with a warning).
+StatusOr<MetricSet> ReadExisting(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return MetricSet{};
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto parsed = ParseMetrics(text.str());
+  if (!parsed.ok()) return parsed.status().Annotate(path + " is not a metrics file credvault wrote; replacing it");
+  return parsed;
+}
+
+// Holds an exclusive flock on a folder: two credvault commands sharing one
+// metrics file merge into it one at a time.
+class FolderLock {
+ public:
+  explicit FolderLock(const std::string& file) {
+    namespace fs = std::filesystem;
+    const fs::path folder = fs::path(file).has_parent_path() ? fs::path(file).parent_path() : fs::path(".");
+    fd_ = open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ >= 0) {
+      while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+      }
+    }
+  }
+  ~FolderLock() {
+    if (fd_ >= 0) close(fd_);  // releases the lock
+  }
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+double Now() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec / 1000000) / 1000.0;
+}
+
+}  // namespace
+
+Status CommandMetrics::Open(const std::string& path, const std::string& command, std::shared_ptr<spdlog::logger> log) {
+  if (path.empty()) return Status::Ok();
+  path_ = path;
+  command_ = command;
+  log_ = std::move(log);
+  start_ = std::chrono::steady_clock::now();
+  {
+    FolderLock lock(path_);
+    auto existing = ReadExisting(path_);
+    if (existing.ok()) {
+      for (auto& [name, family] : *existing) {
+        if (family.type == "counter") baseline_[name] = std::move(family);
+      }
+    } else {
+      log_->warn("{}", existing.status().message());
+    }
+  }
+  Gauge("credvault_command_running", "1 while the command runs, 0 once it has ended", {{"command", command_}}, 1);
+  Status written = Write();
+  if (!written.ok()) {
+    path_.clear();  // disabled: the caller reports the failure
+    return written.Annotate("--metrics-file");
+  }
+  return Status::Ok();
+}
+
+void CommandMetrics::Gauge(const std::string& name, const std::string& help, const MetricLabels& labels,
+                           double value) {
+  MetricFamily& family = own_[name];
+  family.help = help;
+  family.type = "gauge";
+  family.samples[RenderLabels(labels)] = value;
+}
+
+void CommandMetrics::Count(const std::string& name, const std::string& help, const MetricLabels& labels,
+                           double increase) {
+  MetricFamily& family = own_[name];
+  family.help = help;
+  family.type = "counter";
+  family.samples[RenderLabels(labels)] = increase;
+}
+
+void CommandMetrics::UpdateJobGauges() {
+  const MetricLabels labels = {{"command", command_}};
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  Gauge("credvault_job_rows_done", "Rows the current pass of the row job has finished", labels,
+        static_cast<double>(last_done_));
+  Gauge("credvault_job_rows_to_do", "Rows the current pass of the row job has to do", labels,
+        static_cast<double>(rows_total_));
+  Gauge("credvault_job_rows_per_second", "Rows finished per second since the command started", labels,
+        elapsed > 0 ? static_cast<double>(rows_processed_) / elapsed : 0);
+  Count("credvault_job_rows_processed_total", "Rows finished by row jobs, over every run", labels,
+        static_cast<double>(rows_processed_));
+  if (counters_) {
+    Count("credvault_job_retries_total", "Batch statements rolled back (lock wait, deadlock) and tried again", labels,
+          static_cast<double>(counters_->retries.load()));
+    Count("credvault_job_lock_wait_seconds_total", "Seconds row jobs spent in lock waits that timed out", labels,
+          static_cast<double>(counters_->lock_wait_seconds.load()));
+  }
+}
+
+void CommandMetrics::JobProgress(std::uint64_t rows_done, std::uint64_t rows_total) {
+  if (!enabled()) return;
+  // A new pass starts again from 0: its rows add to what earlier passes did.
+  rows_processed_ += rows_done >= last_done_ ? rows_done - last_done_ : rows_done;
+  last_done_ = rows_done;
+  rows_total_ = rows_total;
+  UpdateJobGauges();
+  if (std::chrono::steady_clock::now() - last_write_ < kWriteInterval) return;
+  Status written = Write();
+  if (!written.ok() && !warned_) {
+    warned_ = true;
+    log_->warn("{}", written.message());
+  }
+}
+
+void CommandMetrics::JobReport(const jobs::JobReport& report) {
+  if (!enabled()) return;
+  for (const auto& [column, n] : report.by_column) {
+    // verify's by_column counts values checked, not written.
+    if (command_ == "verify") {
+      Gauge("credvault_verify_values_checked", "Values the last verify checked", {{"column", column}},
+            static_cast<double>(n));
+    } else {
+      // A dry run's by_column counts what it would write; it wrote nothing.
+      Count("credvault_job_values_written_total", "Values the row jobs replaced, over every run",
+            {{"command", command_}, {"column", column}}, report.values_written > 0 ? static_cast<double>(n) : 0);
+    }
+  }
+  if (command_ == "verify") {
+    OwnWhole("credvault_verify_values_checked");
+    OwnWhole("credvault_verify_failed_values");
+    for (const char* reason : {"auth_failed", "unknown_kid", "malformed", "plaintext"}) {
+      auto found = report.bad_by_reason.find(reason);
+      Gauge("credvault_verify_failed_values", "Values the last verify could not decrypt, per reason",
+            {{"reason", reason}}, found == report.bad_by_reason.end() ? 0 : static_cast<double>(found->second));
+    }
+  }
+  Gauge("credvault_job_passes", "Passes the last run of the row job made", {{"command", command_}},
+        static_cast<double>(report.passes));
+}
+
+void CommandMetrics::ValueCounts(const std::map<std::string, std::map<std::string, std::uint64_t>>& counts,
+                                 const std::vector<std::string>& ring_kids) {
+  if (!enabled()) return;
+  static const char* const kColumns[] = {"client_id", "client_secret", "refresh_token"};
+  std::map<std::string, std::map<std::string, std::uint64_t>> all = counts;
+  for (const auto& kid : ring_kids) all[kid];  // 0 where unused
+  own_.erase("credvault_values");
+  own_.erase("credvault_plaintext_values");
+  OwnWhole("credvault_values");
+  OwnWhole("credvault_plaintext_values");
+  for (const auto& [kid, columns] : all) {
+    for (const char* column : kColumns) {
+      auto found = columns.find(column);
+      const double n = found == columns.end() ? 0 : static_cast<double>(found->second);
+      if (kid.empty()) {
+        Gauge("credvault_plaintext_values", "Values of credentials not encrypted yet, per column", {{"column", column}}, n);
+      } else {
+        Gauge("credvault_values", "Encrypted values of credentials per key id (every key of the ring, 0 where unused)",
+              {{"kid", kid}, {"column", column}}, n);
+      }
+    }
+  }
+  if (!all.count("")) {
+    for (const char* column : kColumns) {
+      Gauge("credvault_plaintext_values", "Values of credentials not encrypted yet, per column", {{"column", column}}, 0);
+    }
+  }
+}
+
+void CommandMetrics::CountValuesAtFinish(std::string conninfo, std::vector<std::string> ring_kids) {
+  count_conninfo_ = std::move(conninfo);
+  count_ring_kids_ = std::move(ring_kids);
+  count_at_finish_ = true;
+}
+
+void CommandMetrics::Finish(int exit_code) {
+  if (!enabled()) return;
+  if (count_at_finish_) {
+    auto counts = jobs::CountValuesByKid(count_conninfo_);
+    if (counts.ok()) {
+      ValueCounts(*counts, count_ring_kids_);
+    } else {
+      log_->warn("--metrics-file: values per key not counted: {}", counts.status().message());
+    }
+  }
+  if (counters_ || rows_total_ > 0) UpdateJobGauges();
+  const MetricLabels labels = {{"command", command_}};
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  Gauge("credvault_command_running", "1 while the command runs, 0 once it has ended", labels, 0);
+  Gauge("credvault_command_duration_seconds", "How long the last run of the command took", labels, seconds);
+  Gauge("credvault_command_exit_code", "Exit code of the last run of the command (0 = success)", labels, exit_code);
+  Count("credvault_command_runs_total", "Runs of the command, over every run", labels, 1);
+  Count("credvault_command_failures_total", "Runs of the command that exited non-zero", labels, exit_code != 0 ? 1 : 0);
+  if (exit_code == 0) {
+    Gauge("credvault_command_last_success_timestamp_seconds", "When the command last succeeded (Unix time)", labels,
+          Now());
+  }
+  Status written = Write();
+  if (!written.ok()) log_->warn("{}", written.message());
+}
+
+Status CommandMetrics::Write() {
+  last_write_ = std::chrono::steady_clock::now();
+  FolderLock lock(path_);
+  auto current = ReadExisting(path_);
+  MetricSet out = current.ok() ? std::move(current).value() : MetricSet{};
+  for (const auto& [name, family] : own_) {
+    MetricFamily& target = out[name];
+    if (target.type != family.type) target.samples.clear();  // a family credvault no longer writes this way
+    if (whole_families_.count(name)) {
+      target.samples.clear();
+    } else {
+      for (auto it = target.samples.begin(); it != target.samples.end();) {
+        it = LabelValue(it->first, "command") == command_ ? target.samples.erase(it) : std::next(it);
+      }
+    }
+    target.help = family.help;
+    target.type = family.type;
+    for (const auto& [labels, value] : family.samples) {
+      double base = 0;
+      if (family.type == "counter") {
+        auto counter = baseline_.find(name);
+        if (counter != baseline_.end()) {
+          auto sample = counter->second.samples.find(labels);
+          if (sample != counter->second.samples.end()) base = sample->second;
+        }
+      }
+      target.samples[labels] = base + value;
+    }
+  }
+  return WriteFileAtomically(path_, RenderMetrics(out));
+}
+
+}  // namespace credvault::cli
