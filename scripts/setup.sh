@@ -11,6 +11,7 @@ packages=(
   python3 python3-nacl python3-psycopg2 python3-cryptography
   python3-asyncpg python3-sqlalchemy python3-pytest python3-venv python3-setuptools python3-pip python3-wheel
   time bc
+  libp11-kit-dev softhsm2 opensc
 )
 
 missing=()
