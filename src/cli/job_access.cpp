@@ -1,5 +1,6 @@
 #include "cli/job_access.hpp"
 
+#include "cli/audit.hpp"
 #include "cli/progress.hpp"
 
 namespace credvault::cli {
@@ -17,6 +18,9 @@ StatusOr<jobs::JobOptions> JobOptionsFor(CommandContext& context, const std::str
   options.stop = context.stop_flag();
   options.log = context.logger();
   options.progress = MakeProgress(context, label);
+  const Origin origin = CurrentOrigin();
+  options.os_user = origin.os_user;
+  options.host = origin.host;
   // Fail fast with the database named when it cannot be reached.
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> probe, context.Connect("credvault " + label));
   return options;
