@@ -184,3 +184,6 @@ def test_retired_kid_is_refused_even_with_the_key_in_the_ring(cli, db, tmp_path)
             vault.get_credentials(9)
         assert e.value.kid == ring_a.primary_kid and e.value.reason == "retired_kid"
         assert "old-under-a" not in str(e.value)
+    with Vault.open(f"dbname={db}", Keyring(a), migrations_dir=MIGRATIONS) as vault:  # a retired primary
+        with pytest.raises(RetiredKid):
+            vault.put_credentials(10, client_secret="never-under-a")

@@ -34,7 +34,13 @@ void RegisterKeysCommand(CLI::App& app, CommandTable& commands) {
     for (const auto& [kid, columns] : *counts) {
       if (!kid.empty()) used.push_back(kid);
     }
-    CV_RETURN_IF_ERROR(jobs::RecordKidsSeen(*probe, used));
+    // Listing keys needs no write: a role that may not record (no INSERT on
+    // credvault_keys) still gets its listing, with a warning; --max-age,
+    // which depends on the record, fails instead.
+    if (Status recorded = jobs::RecordKidsSeen(*probe, used); !recorded.ok()) {
+      if (options->max_age_days >= 0) return recorded.Annotate("recording the kids in use in credvault_keys");
+      context.log().warn("could not record the kids in use in credvault_keys (first_seen): {}", recorded.message());
+    }
     CV_ASSIGN_OR_RETURN(auto lifecycle, jobs::ReadKeyLifecycle(*probe));
     auto lifecycle_json = [&lifecycle](const std::string& kid) {
       nlohmann::json out = {{"state", nullptr}, {"first_seen", nullptr}, {"retired_at", nullptr}};

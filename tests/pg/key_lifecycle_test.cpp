@@ -193,6 +193,17 @@ TEST_CASE("exec: key sources work end to end and a failing command writes nothin
   REQUIRE(RunCli({"rotate"}, KeyEnv(db, exec_b, exec_a)).exit_code == 0);
   ExpectAllEncryptedAndEqual(db, Ring(b), "originals", Ring(b).primary_kid());
   CHECK(RunCli({"get", "--account", "2"}, KeyEnv(db, exec_b)).exit_code == 0);
+  // The C ABI takes them too.
+  credvault_vault* c_vault = nullptr;
+  REQUIRE(credvault_open(db.url().c_str(), exec_b.c_str(), nullptr, 0, "development",
+                         (SourceDir() + "/migrations").c_str(), &c_vault) == CREDVAULT_OK);
+  credvault_credentials* creds = nullptr;
+  CHECK(credvault_get(c_vault, 2, &creds) == CREDVAULT_OK);
+  credvault_credentials_free(creds);
+  credvault_close(c_vault);
+  CHECK(credvault_open(db.url().c_str(), "exec:echo no-such-vault-path >&2; exit 2", nullptr, 0, "development",
+                       (SourceDir() + "/migrations").c_str(), &c_vault) == CREDVAULT_INVALID_ARGUMENT);
+  CHECK(Contains(credvault_last_error(), "no-such-vault-path"));
   // The config file takes them as well (an exec: command is not made relative).
   const std::string config = dir.WriteFile("credvault.toml", "[keys]\nprimary_file = \"" + exec_b + "\"\n");
   CHECK(RunCli({"--config", config, "verify"}, KeyEnv(db, "")).exit_code == 0);

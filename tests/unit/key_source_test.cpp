@@ -11,6 +11,7 @@
 
 #include "credvault/key_source.hpp"
 #include "credvault/keyring.hpp"
+#include "credvault/keyring_from_env.hpp"
 #include "crypto/pkcs11_token.hpp"
 #include "crypto/pkcs11_uri.hpp"
 #include "crypto/wrapped_key.hpp"
@@ -115,6 +116,26 @@ TEST_CASE("exec: the command inherits neither SECRET_KEY nor the PKCS#11 PIN", "
   unsetenv("CREDVAULT_PKCS11_PIN");
   REQUIRE(seen.ok());
   CHECK(seen->view() == "none|none|padding-to-thirty-two-bytes");
+}
+
+TEST_CASE("KeyringFromEnvironment resolves key sources in SECRET_KEY and SECRET_KEY_FALLBACKS", "[keysource]") {
+  const std::string a = NewBase64Key(), b = NewBase64Key();
+  TempDir dir;
+  const std::string file_a = dir.WriteFile("a.key", a + "\n");
+  setenv("SECRET_KEY", ("exec:cat '" + file_a + "'").c_str(), 1);
+  setenv("SECRET_KEY_FALLBACKS", (b + ",file:" + file_a).c_str(), 1);
+  auto duplicate = KeyringFromEnvironment();  // a listed twice, through two sources: one kid twice
+  CHECK(duplicate.status().code() == StatusCode::kInvalidArgument);
+  setenv("SECRET_KEY_FALLBACKS", b.c_str(), 1);
+  auto ring = KeyringFromEnvironment();
+  setenv("SECRET_KEY", "exec:exit 9", 1);
+  auto failed = KeyringFromEnvironment();
+  unsetenv("SECRET_KEY");
+  unsetenv("SECRET_KEY_FALLBACKS");
+  REQUIRE(ring.ok());
+  CHECK(ring->primary_kid() == MakeKeyring(a).primary_kid());
+  CHECK(ring->HasKid(MakeKeyring(b).primary_kid()));
+  CHECK(failed.status().message().find("environment variable SECRET_KEY") != std::string::npos);
 }
 
 TEST_CASE("pkcs11: URIs name a token and a key and never carry a PIN", "[keysource]") {

@@ -31,6 +31,7 @@ SELECT_WITH_RETIRED_SQL = ("SELECT client_id, client_secret, refresh_token, "
                            "(SELECT string_agg(kid, ',') FROM credvault_keys WHERE state = 'retired') "
                            "FROM credentials WHERE account_id = :account_id")
 LIFECYCLE_EXISTS_SQL = "SELECT to_regclass('credvault_keys') IS NOT NULL"
+KID_RETIRED_SQL = "SELECT 1 FROM credvault_keys WHERE kid = :kid AND state = 'retired'"
 ACCOUNT_EXISTS_SQL = "SELECT 1 FROM accounts WHERE id = :account_id"
 CAPACITY_SQL = ("SELECT column_name, character_maximum_length FROM information_schema.columns "
                 "WHERE table_schema = current_schema() AND table_name = 'credentials' "
@@ -168,6 +169,12 @@ class _Core:
             out.append(self.keyring.decrypt(stored, column=column, account_id=account_id, table=TABLE))
         return Credentials(*out)
 
+    def refuse_retired_primary(self, retired_rows: Sequence[Any]) -> None:
+        if retired_rows:
+            kid = self.keyring.primary_kid
+            raise RetiredKid(f"the primary key {kid} is retired: nothing may be encrypted under it; configure a new "
+                             "primary key", kid)
+
     def encode(self, account_id: int, values: Dict[str, Optional[PlaintextLike]]) -> Dict[str, Any]:
         params: Dict[str, Any] = {"account_id": account_id}
         any_value = False
@@ -299,6 +306,10 @@ class Vault:
         _check_account_id(account_id)
         params = self._core.encode(account_id, {"client_id": client_id, "client_secret": client_secret,
                                                 "refresh_token": refresh_token})
+        if self._core.lifecycle:
+            kid = {"kid": self._core.keyring.primary_kid}
+            self._core.refuse_retired_primary(
+                self._run(lambda cur: (cur.execute(_to_pyformat(KID_RETIRED_SQL), kid), cur.fetchall())[1]))
         try:
             self._run(lambda cur: cur.execute(_to_pyformat(UPSERT_SQL), params))
         except psycopg2.errors.ForeignKeyViolation:
@@ -358,6 +369,9 @@ class AsyncVault:
         _check_account_id(account_id)
         params = self._core.encode(account_id, {"client_id": client_id, "client_secret": client_secret,
                                                 "refresh_token": refresh_token})
+        if self._core.lifecycle:
+            self._core.refuse_retired_primary(
+                await self._backend.fetch(KID_RETIRED_SQL, {"kid": self._core.keyring.primary_kid}))
         try:
             await self._backend.execute(UPSERT_SQL, params)
         except Exception as e:  # the driver's foreign-key violation, whichever driver
