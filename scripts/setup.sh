@@ -12,6 +12,7 @@ packages=(
   python3-asyncpg python3-sqlalchemy python3-pytest python3-venv python3-setuptools python3-pip python3-wheel
   time bc
   dpkg-dev lintian man-db bsdextrautils
+  libp11-kit-dev softhsm2 opensc
 )
 
 missing=()

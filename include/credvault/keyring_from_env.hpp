@@ -1,5 +1,7 @@
 // For applications that want the CLI's key configuration: builds a Keyring
-// from SECRET_KEY (primary) and SECRET_KEY_FALLBACKS (comma-separated).
+// from SECRET_KEY (primary) and SECRET_KEY_FALLBACKS (comma-separated), each
+// a key or a key source (exec:, file:, wrapped:; see key_source.hpp), with
+// CREDVAULT_PKCS11_MODULE and CREDVAULT_PKCS11_PIN for wrapped: keys.
 //
 // Header-only on purpose: the credvault library itself never reads the
 // environment; this code runs in your application, which chose to.
@@ -9,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "credvault/key_source.hpp"
 #include "credvault/keyring.hpp"
 
 namespace credvault {
@@ -18,20 +21,30 @@ inline StatusOr<Keyring> KeyringFromEnvironment() {
   if (primary == nullptr || *primary == '\0') {
     return InvalidArgumentError("SECRET_KEY is not set", "no_key");
   }
+  KeySourceOptions options;
+  if (const char* module = std::getenv("CREDVAULT_PKCS11_MODULE")) options.pkcs11_module = module;
+  if (const char* pin = std::getenv("CREDVAULT_PKCS11_PIN")) options.pkcs11_pin = SecretBytes::FromString(pin);
+  auto resolve = [&options](std::string_view text, std::string source) -> StatusOr<KeySpec> {
+    auto key = ResolveKeySource(SecretBytes::FromString(text), options);
+    if (!key.ok()) return key.status().Annotate(source);
+    return KeySpec{std::move(key).value(), std::move(source)};
+  };
   std::vector<KeySpec> fallbacks;
   if (const char* list = std::getenv("SECRET_KEY_FALLBACKS")) {
     std::string_view rest(list);
     std::size_t index = 1;
     while (!rest.empty()) {
       std::string_view entry = rest.substr(0, rest.find(','));
-      fallbacks.push_back(KeySpec{SecretBytes::FromString(entry),
-                                  "SECRET_KEY_FALLBACKS entry " + std::to_string(index++)});
+      auto key = resolve(entry, "SECRET_KEY_FALLBACKS entry " + std::to_string(index++));
+      if (!key.ok()) return key.status();
+      fallbacks.push_back(std::move(key).value());
       if (entry.size() == rest.size()) break;
       rest.remove_prefix(entry.size() + 1);
     }
   }
-  return Keyring::Create(KeySpec{SecretBytes::FromString(primary), "environment variable SECRET_KEY"},
-                         std::move(fallbacks));
+  auto key = resolve(primary, "environment variable SECRET_KEY");
+  if (!key.ok()) return key.status();
+  return Keyring::Create(std::move(key).value(), std::move(fallbacks));
 }
 
 }  // namespace credvault

@@ -73,7 +73,8 @@ class CREDVAULT_EXPORT Vault {
   // (behind in production/staging → kFailedPrecondition naming the pending
   // revisions, nothing changed; behind in development with allow_auto_migrate
   // → migrates, logging a warning) and keeps the keyring.
-  // kInvalidArgument without a keyring; kUnavailable if the server is unreachable.
+  // kInvalidArgument without a keyring; kUnavailable if the server is unreachable;
+  // kFailedPrecondition when credvault_keys exists but this role may not read it.
   static StatusOr<Vault> Open(VaultOptions options);
 
   Vault(Vault&&) noexcept;
@@ -84,12 +85,15 @@ class CREDVAULT_EXPORT Vault {
   // not exist (reason "no_such_account") or has no credentials row (reason
   // "no_credentials"); kDataLoss (never garbage) when a value fails to
   // authenticate (tampered, moved, or under a key not in the ring: reason
-  // "unknown_kid" then); kFailedPrecondition for a value still in plaintext.
+  // "unknown_kid" then; "retired_kid" for a value under a kid retired with
+  // `credvault keys retire`, even if that key is still in the ring);
+  // kFailedPrecondition for a value still in plaintext.
   StatusOr<Credentials> GetCredentials(std::int64_t account_id) const;
 
   // Encrypts the given fields under the primary key and writes them, creating
   // the credentials row if the account has none. kNotFound if the account
-  // does not exist (reason "no_such_account"); kFailedPrecondition if a value is too long for its column.
+  // does not exist (reason "no_such_account"); kFailedPrecondition if a value is too long for its column
+  // or the primary key is retired (reason "retired_kid").
   Status PutCredentials(std::int64_t account_id, const CredentialsUpdate& update) const;
 
   const Keyring& keyring() const;

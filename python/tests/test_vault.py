@@ -161,3 +161,29 @@ def test_retry_once_on_a_lost_connection(cli, db, caplog):
 
     asyncio.run(main())
     assert caplog.text.count("retrying once") == 4
+
+
+def test_retired_kid_is_refused_even_with_the_key_in_the_ring(cli, db, tmp_path):
+    from credvault import RetiredKid
+
+    a, b = cli.keygen(), cli.keygen()
+    key_file = tmp_path / "a.key"
+    key_file.write_text(a + "\n")
+    key_file.chmod(0o600)
+    # exec: sources resolve as in the C++ tool.
+    ring_a = Keyring.from_env({"SECRET_KEY": f"exec:cat '{key_file}'"})
+    assert ring_a.primary_kid == Keyring(a).primary_kid
+    with Vault.open(f"dbname={db}", ring_a, migrations_dir=MIGRATIONS) as vault:
+        vault.put_credentials(9, client_secret="old-under-a")
+    old = sql(db, "SELECT client_secret FROM credentials WHERE account_id = 9")[0][0]
+    cli.run("rotate", db=db, key=b, fallbacks=[a])
+    cli.run("keys", "retire", ring_a.primary_kid, "--yes", db=db, key=b)
+    sql(db, "UPDATE credentials SET client_secret = %s WHERE account_id = 9", (old,))  # an old backup restored
+    with Vault.open(f"dbname={db}", Keyring(b, [a]), migrations_dir=MIGRATIONS) as vault:
+        with pytest.raises(RetiredKid) as e:
+            vault.get_credentials(9)
+        assert e.value.kid == ring_a.primary_kid and e.value.reason == "retired_kid"
+        assert "old-under-a" not in str(e.value)
+    with Vault.open(f"dbname={db}", Keyring(a), migrations_dir=MIGRATIONS) as vault:  # a retired primary
+        with pytest.raises(RetiredKid):
+            vault.put_credentials(10, client_secret="never-under-a")

@@ -6,6 +6,7 @@
 
 #include "cli/cli_docs.hpp"
 #include "cli/command.hpp"
+#include "common/status_macros.hpp"
 
 namespace credvault::cli {
 namespace {

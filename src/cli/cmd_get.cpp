@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdio>
 
+#include "cli/audit.hpp"
 #include "cli/command.hpp"
 #include "cli/vault_access.hpp"
 #include "common/status_macros.hpp"
@@ -84,6 +85,12 @@ void RegisterGetCommand(CLI::App& app, CommandTable& commands) {
     auto read = vault.GetCredentials(options->account);
     if (!read.ok()) return WithRemedy(read.status(), options->account);
     const Credentials& credentials = *read;
+    // Recorded before anything is shown: no reveal without its audit record.
+    if (options->reveal) {
+      CV_RETURN_IF_ERROR(RecordEvent(
+          context, "get_reveal",
+          migrate::EventDetails().AddCount("account", static_cast<unsigned long long>(options->account))));
+    }
     const std::array<std::pair<const char*, const std::optional<SecretBytes>*>, 3> fields = {{
         {"client_id", &credentials.client_id},
         {"client_secret", &credentials.client_secret},

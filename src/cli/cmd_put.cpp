@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/audit.hpp"
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/read_all.hpp"
@@ -102,7 +103,17 @@ void RegisterPutCommand(CLI::App& app, CommandTable& commands) {
     CV_ASSIGN_OR_RETURN(Vault vault, OpenVault(context));
     CV_RETURN_IF_ERROR(vault.PutCredentials(options->account, update));
     std::string stored;
-    for (const auto& [name, value] : reader.fields) stored += (stored.empty() ? "" : ", ") + name;
+    std::vector<std::string> names;
+    for (const auto& [name, value] : reader.fields) {
+      stored += (stored.empty() ? "" : ", ") + name;
+      names.push_back(name);
+    }
+    // Which fields, never their values.
+    CV_RETURN_IF_ERROR(RecordEvent(context, "put",
+                                   migrate::EventDetails()
+                                       .AddCount("account", static_cast<unsigned long long>(options->account))
+                                       .AddTextList("fields", names)
+                                       .AddText("kid", vault.keyring().primary_kid())));
     context.log().info("stored {} for account {} under key {}", stored, options->account,
                        vault.keyring().primary_kid());
     return Status::Ok();

@@ -27,6 +27,10 @@ const char* Explain(const std::string& reason) {
            "new value)";
   }
   if (reason == "unknown_kid") return "its key is not in the keyring";
+  if (reason == "retired_kid") {
+    return "under a retired key (`credvault keys retire`): restored from an old backup, or written by a process "
+           "still holding the old key; store the current value with `credvault put --account ID`";
+  }
   if (reason == "plaintext") return "not encrypted (run `credvault encrypt`)";
   if (reason == "malformed") return "starts with cv1: but is not a valid credvault value";
   return "cannot be decrypted";

@@ -43,10 +43,11 @@ bool CommandContext::StderrIsTty() { return isatty(STDERR_FILENO) != 0; }
 
 const CommandRunner* CommandTable::Selected(const CLI::App& app) const {
   for (const CLI::App* sub : app.get_subcommands()) {
+    // Nested commands (`env set`, `keys retire`): the innermost one with a
+    // runner wins over its parent's.
+    if (const CommandRunner* nested = Selected(*sub)) return nested;
     auto it = runners_.find(sub);
     if (it != runners_.end()) return &it->second;
-    // Nested commands (`env set`): the runner belongs to the innermost one.
-    if (const CommandRunner* nested = Selected(*sub)) return nested;
   }
   return nullptr;
 }

@@ -101,6 +101,9 @@ void RegisterCheckCommand(CLI::App& app, CommandTable& commands);
 void RegisterEnvCommand(CLI::App& app, CommandTable& commands);
 void RegisterKeygenCommand(CLI::App& app, CommandTable& commands);
 void RegisterKeysCommand(CLI::App& app, CommandTable& commands);
+// `keys retire` and `keys rewrap`, added under `keys` by RegisterKeysCommand.
+void RegisterKeysRetireCommand(CLI::App& keys, CommandTable& commands);
+void RegisterKeysRewrapCommand(CLI::App& keys, CommandTable& commands);
 void RegisterEncryptCommand(CLI::App& app, CommandTable& commands);
 void RegisterDecryptCommand(CLI::App& app, CommandTable& commands);
 void RegisterRotateCommand(CLI::App& app, CommandTable& commands);

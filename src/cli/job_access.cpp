@@ -1,5 +1,6 @@
 #include "cli/job_access.hpp"
 
+#include "cli/audit.hpp"
 #include "cli/progress.hpp"
 #include "cli/throttle_flags.hpp"
 #include "common/status_macros.hpp"
@@ -21,6 +22,9 @@ StatusOr<jobs::JobOptions> JobOptionsFor(CommandContext& context, const std::str
   options.progress = MakeProgress(context, label);
   options.throttle = ThrottleFromSettings(context.settings());
   options.on_pause = MakePauseReporter(context, label);
+  const Origin origin = CurrentOrigin();
+  options.os_user = origin.os_user;
+  options.host = origin.host;
   // Fail fast with the database named when it cannot be reached.
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> probe, context.Connect("credvault " + label));
   if (context.metrics().enabled()) {

@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "common/status_macros.hpp"
+#include "credvault/key_source.hpp"
 #include "crypto/key_file.hpp"
 #include "db/database_url.hpp"
 
@@ -29,6 +30,18 @@ std::string Where(const std::string& file, const toml::source_region& region) {
 std::string RelativeTo(const std::string& config_file, const std::string& path) {
   if (path.empty() || fs::path(path).is_absolute()) return path;
   return (fs::path(config_file).parent_path() / path).lexically_normal().string();
+}
+
+// A key source from the config file: file: and wrapped: paths (and a bare
+// path) are relative to the config file's folder; an exec: command is kept
+// as written.
+std::string KeySourceRelativeTo(const std::string& config_file, const std::string& source) {
+  for (const char* prefix : {"file:", "wrapped:"}) {
+    const std::size_t length = std::strlen(prefix);
+    if (source.compare(0, length, prefix) == 0) return prefix + RelativeTo(config_file, source.substr(length));
+  }
+  if (source.rfind("exec:", 0) == 0) return source;
+  return RelativeTo(config_file, source);
 }
 
 Status Unknown(const std::string& file, const toml::node& node, const std::string& key) {
@@ -124,7 +137,7 @@ StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
         std::string full = key + "." + sub_key;
         if (key == "keys" && sub_key == "primary_file") {
           CV_RETURN_IF_ERROR(ReadString(file, sub, full, out.primary_file));
-          out.primary_file = RelativeTo(file, *out.primary_file);
+          out.primary_file = KeySourceRelativeTo(file, *out.primary_file);
         } else if (key == "keys" && sub_key == "fallback_files") {
           const toml::array* array = sub.as_array();
           if (array == nullptr) return WrongType(file, sub, full, "an array of strings");
@@ -132,7 +145,7 @@ StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
           for (const auto& element : *array) {
             auto path = element.value<std::string>();
             if (!element.is_string() || !path) return WrongType(file, element, full, "an array of strings");
-            files.push_back(RelativeTo(file, *path));
+            files.push_back(KeySourceRelativeTo(file, *path));
           }
           out.fallback_files = files;
         } else if (key == "migrate" && sub_key == "lock_timeout") {
@@ -188,8 +201,16 @@ void WipeEnvironmentVariable(const char* name) {
   unsetenv(name);
 }
 
-StatusOr<SecretBytes> ReadKeyText(const KeySource& source) {
-  if (source.kind == KeySource::Kind::kFile) return crypto::ReadKeyFile(source.location);
+// The text configured for a key: a flag's or the config file's value, or
+// the environment variable (its index-th comma-separated entry for
+// SECRET_KEY_FALLBACKS). A path names a key file; a source form (exec:,
+// file:, wrapped:, or in the environment a literal key) is kept as text.
+StatusOr<SecretBytes> ReadSourceText(const KeySource& source) {
+  if (source.kind == KeySource::Kind::kFile) {
+    CV_ASSIGN_OR_RETURN(ParsedKeySource parsed, ParseKeySource(source.location));
+    if (parsed.kind == KeySourceKind::kLiteral) return SecretBytes::FromString("file:" + source.location);
+    return SecretBytes::FromString(source.location);
+  }
   const char* value = std::getenv(source.location.c_str());
   if (value == nullptr) return NotFoundError(source.Describe() + " is not set");
   if (source.location == "SECRET_KEY") return SecretBytes::FromString(value);
@@ -201,6 +222,26 @@ StatusOr<SecretBytes> ReadKeyText(const KeySource& source) {
     all.remove_prefix(comma + 1);
   }
   return SecretBytes::FromString(all.substr(0, all.find(',')));
+}
+
+// The key text of one configured key, its source resolved (a file read, a
+// command run, a wrapped key unwrapped), and where it came from for `keys`.
+StatusOr<KeySpec> ReadKey(const KeySource& source, const KeySourceOptions& options) {
+  CV_ASSIGN_OR_RETURN(SecretBytes text, ReadSourceText(source));
+  CV_ASSIGN_OR_RETURN(ParsedKeySource parsed, ParseKeySource(text.view()));
+  std::string described = source.Describe();
+  if (source.kind == KeySource::Kind::kEnvironment && parsed.kind != KeySourceKind::kLiteral) {
+    described += " (" + DescribeKeySource(parsed) + ")";
+  } else if (parsed.kind == KeySourceKind::kExec || parsed.kind == KeySourceKind::kWrapped) {
+    described = DescribeKeySource(parsed);
+  }
+  auto resolved = ResolveKeySource(text, options);
+  if (!resolved.ok() && (parsed.kind == KeySourceKind::kExec || parsed.kind == KeySourceKind::kWrapped)) {
+    const Status& error = resolved.status();
+    return Status(error.code(), described + ": " + error.message(), error.reason());
+  }
+  if (!resolved.ok()) return resolved.status();
+  return KeySpec{std::move(resolved).value(), described};
 }
 
 // Copies a numeric setting read from the config file into `target` when it
@@ -220,7 +261,11 @@ Status ApplyBounded(const std::string& config_file, const std::string& name, con
 }  // namespace
 
 std::string KeySource::Describe() const {
-  if (kind == Kind::kFile) return "key file " + location;
+  if (kind == Kind::kFile) {
+    auto parsed = ParseKeySource(location);
+    if (parsed.ok() && parsed->kind != KeySourceKind::kLiteral) return DescribeKeySource(*parsed);
+    return "key file " + location;
+  }
   if (location == "SECRET_KEY_FALLBACKS") return "SECRET_KEY_FALLBACKS entry " + std::to_string(index + 1);
   return "environment variable " + location;
 }
@@ -353,6 +398,21 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
   return settings;
 }
 
+KeySourceOptions KeySourceOptionsFromEnvironment() {
+  // The PIN is wiped from the environment when first read; kept here for a
+  // second use in the same run.
+  static SecretBytes* pin = nullptr;
+  if (pin == nullptr) {
+    const char* value = std::getenv("CREDVAULT_PKCS11_PIN");
+    pin = new SecretBytes(value != nullptr ? SecretBytes::FromString(value) : SecretBytes());
+    WipeEnvironmentVariable("CREDVAULT_PKCS11_PIN");
+  }
+  KeySourceOptions options;
+  if (const char* module = std::getenv("CREDVAULT_PKCS11_MODULE")) options.pkcs11_module = module;
+  options.pkcs11_pin = pin->Clone();
+  return options;
+}
+
 StatusOr<Keyring> LoadKeyring(const Settings& settings) {
   if (!settings.primary_key) {
     return InvalidArgumentError(
@@ -360,17 +420,18 @@ StatusOr<Keyring> LoadKeyring(const Settings& settings) {
         "credvault.toml (create a key with `credvault keygen --out FILE`)",
         "no_key");
   }
+  const KeySourceOptions options = KeySourceOptionsFromEnvironment();
   std::vector<KeySpec> fallbacks;
   KeySpec primary;
   {
-    auto text = ReadKeyText(*settings.primary_key);
-    if (!text.ok()) return text.status().Annotate("primary key");
-    primary = KeySpec{std::move(text).value(), settings.primary_key->Describe()};
+    auto key = ReadKey(*settings.primary_key, options);
+    if (!key.ok()) return key.status().Annotate("primary key");
+    primary = std::move(key).value();
   }
   for (const auto& source : settings.fallback_keys) {
-    auto text = ReadKeyText(source);
-    if (!text.ok()) return text.status().Annotate("fallback key");
-    fallbacks.push_back(KeySpec{std::move(text).value(), source.Describe()});
+    auto key = ReadKey(source, options);
+    if (!key.ok()) return key.status().Annotate("fallback key");
+    fallbacks.push_back(std::move(key).value());
   }
   WipeEnvironmentVariable("SECRET_KEY");
   WipeEnvironmentVariable("SECRET_KEY_FALLBACKS");

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "credvault/key_source.hpp"
 #include "credvault/keyring.hpp"
 #include "credvault/environment.hpp"
 #include "credvault/status.hpp"
@@ -78,7 +79,12 @@ EnvLookup ProcessEnvironment();
 // Resolves settings; a bad config file is kInvalidArgument naming file and line.
 StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& env);
 
-// Builds the keyring from the resolved key sources. Key files must be 0600
+// For wrapped: keys: CREDVAULT_PKCS11_MODULE and CREDVAULT_PKCS11_PIN (the
+// PIN is wiped from the environment on first read).
+KeySourceOptions KeySourceOptionsFromEnvironment();
+
+// Builds the keyring from the resolved key sources (a path, or a key source
+// as in credvault/key_source.hpp: exec:, file:, wrapped:). Key files must be 0600
 // (no group/other bits). Secrets read from the environment are wiped from the
 // process environment afterwards. kInvalidArgument when no primary key is
 // configured, naming the three ways to give one.

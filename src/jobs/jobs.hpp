@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,13 @@ struct JobOptions {
   std::shared_ptr<JobCounters> counters;  // optional
   // How many failures JobReport::bad_values keeps (all are counted).
   std::size_t max_listed_bad_values = 1000;
+  // Kids retired in credvault_keys (`credvault keys retire`); nullopt = the
+  // job reads them when it starts. A value under a retired kid is never
+  // decrypted: verify reports it (reason "retired_kid"), rotate and decrypt
+  // leave it and fail naming it, and encrypt/rotate refuse a retired primary.
+  std::optional<std::set<std::string>> retired_kids;
+  // os_user and host recorded in the job's event (who ran it).
+  std::string os_user, host;
   // The command a refusal's fix ends with ("credvault migrate" when the job
   // runs as a migration step); "" = the job's own command.
   std::string rerun_command;
@@ -69,7 +77,7 @@ struct BadValue {
   std::int64_t row_id = 0;      // credentials.id
   std::int64_t account_id = 0;  // credentials.account_id: what `put --account` and `get --account` take
   std::string column;
-  std::string reason;  // "auth_failed" (wrong key, tampered or moved), "unknown_kid", "malformed", "plaintext"
+  std::string reason;  // "auth_failed" (wrong key, tampered or moved), "unknown_kid", "retired_kid", "malformed", "plaintext"
   std::string kid;     // when known
 };
 

@@ -1,6 +1,7 @@
 #include "jobs/preflight.hpp"
 
 #include <map>
+#include <set>
 #include <vector>
 
 #include "common/status_macros.hpp"
@@ -51,10 +52,12 @@ StatusOr<KidCounts> ReadKidCounts(db::Connection& conn, const Keyring& ring) {
   return counts;
 }
 
-Status CheckAllKidsKnown(const KidCounts& counts, const Keyring& ring) {
+// Values under a retired kid are not needed keys: the job leaves them and
+// names them (reason retired_kid), key in the ring or not.
+Status CheckAllKidsKnown(const KidCounts& counts, const Keyring& ring, const std::set<std::string>& retired) {
   std::string missing;
   for (const auto& [kid, n] : counts.by_kid) {
-    if (!ring.HasKid(kid)) missing += (missing.empty() ? "" : ", ") + kid + " (" + std::to_string(n) + " values)";
+    if (!ring.HasKid(kid) && retired.count(kid) == 0) missing += (missing.empty() ? "" : ", ") + kid + " (" + std::to_string(n) + " values)";
   }
   if (missing.empty()) return Status::Ok();
   return NotFoundError("values are encrypted under key(s) not in the keyring: " + missing +
@@ -168,13 +171,13 @@ Status EncryptPreflight(const JobOptions& options) {
 Status DecryptPreflight(const JobOptions& options) {
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault decrypt"));
   CV_ASSIGN_OR_RETURN(KidCounts counts, ReadKidCounts(*conn, *options.keyring));
-  return CheckAllKidsKnown(counts, *options.keyring);
+  return CheckAllKidsKnown(counts, *options.keyring, options.retired_kids.value_or(std::set<std::string>()));
 }
 
 StatusOr<KidCounts> RotatePreflight(const JobOptions& options) {
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault rotate"));
   CV_ASSIGN_OR_RETURN(KidCounts counts, ReadKidCounts(*conn, *options.keyring));
-  CV_RETURN_IF_ERROR(CheckAllKidsKnown(counts, *options.keyring));
+  CV_RETURN_IF_ERROR(CheckAllKidsKnown(counts, *options.keyring, options.retired_kids.value_or(std::set<std::string>())));
   if (counts.algorithm_changes) {
     const Keyring& ring = *options.keyring;
     CV_RETURN_IF_ERROR(CheckCapacity(*conn, ring,

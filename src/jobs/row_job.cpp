@@ -16,6 +16,7 @@
 #include "db/sqlstate.hpp"
 #include "jobs/credentials_table.hpp"
 #include "jobs/jobs.hpp"
+#include "jobs/key_lifecycle.hpp"
 #include "jobs/preflight.hpp"
 #include "jobs/throttle.hpp"
 #include "jobs/worker_pool.hpp"
@@ -67,6 +68,7 @@ std::string KidOf(const std::string& value) {
 // The reason a value cannot be transformed, when the fault is the value's
 // (the job leaves it and goes on); nullptr for anything else (the job stops).
 const char* BadValueReason(const Status& status) {
+  if (status.reason() == "retired_kid") return "retired_kid";
   switch (status.code()) {
     case StatusCode::kInvalidArgument: return "malformed";
     case StatusCode::kNotFound: return "unknown_kid";
@@ -506,6 +508,8 @@ class Engine {
         .AddCount("passes", report_.passes)
         .AddSeconds("seconds", report_.seconds)
         .AddText("primary_kid", options_.keyring->primary_kid());
+    if (!options_.os_user.empty()) details.AddText("os_user", options_.os_user);
+    if (!options_.host.empty()) details.AddText("host", options_.host);
     Status status = migrate::AppendEvent(*writers_[0], spec_.name + suffix, "", details);
     if (!status.ok()) {
       return status.Annotate(std::string(spec_.name) + ": every batch is committed (" +
@@ -550,9 +554,38 @@ std::string AnyColumn(const std::string& per_column_template) {
   return out;
 }
 
+// The options with retired_kids read from credvault_keys unless given. A job
+// that encrypts (`writes_primary`) refuses a retired primary and records the
+// primary's kid as seen.
+StatusOr<JobOptions> WithKeyLifecycle(const JobOptions& options, bool writes_primary) {
+  JobOptions out = options;
+  if (out.retired_kids && !writes_primary) return out;
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault keys"));
+  if (!out.retired_kids) {
+    CV_ASSIGN_OR_RETURN(out.retired_kids, ReadRetiredKids(*conn));
+  }
+  if (!writes_primary) return out;
+  const std::string& primary = options.keyring->primary_kid();
+  if (out.retired_kids->count(primary)) {
+    return FailedPreconditionError("the primary key " + primary +
+                                       " is retired: nothing may be encrypted under it; make a new key with "
+                                       "`credvault keygen` and use it as the primary; nothing was written",
+                                   "retired_kid");
+  }
+  if (!options.dry_run) CV_RETURN_IF_ERROR(RecordKidsSeen(*conn, {primary}));
+  return out;
+}
+
+Status RetiredKidError(const std::string& kid) {
+  return DataLossError("key " + kid + " is retired: a value under it is refused (restored from an old backup, or "
+                       "written by a process still holding the old key)",
+                       "retired_kid");
+}
+
 }  // namespace
 
-StatusOr<JobReport> Encrypt(const JobOptions& options) {
+StatusOr<JobReport> Encrypt(const JobOptions& given) {
+  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(given, true));
   CV_RETURN_IF_ERROR(EncryptPreflight(options));
   const Keyring& ring = *options.keyring;
   JobSpec spec{"encrypt", AnyColumn("{c} NOT LIKE 'cv1:%'"), false,
@@ -565,26 +598,33 @@ StatusOr<JobReport> Encrypt(const JobOptions& options) {
   return Engine(options, std::move(spec)).Run();
 }
 
-StatusOr<JobReport> Decrypt(const JobOptions& options) {
+StatusOr<JobReport> Decrypt(const JobOptions& given) {
+  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(given, false));
   CV_RETURN_IF_ERROR(DecryptPreflight(options));
   const Keyring& ring = *options.keyring;
+  const std::set<std::string>& retired = *options.retired_kids;
   JobSpec spec{"decrypt", AnyColumn("{c} LIKE 'cv1:%'"), false, IsEnvelopePrefixed,
-               [&ring](const std::string& value, const ValueContext& context,
-                       SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {
+               [&ring, &retired](const std::string& value, const ValueContext& context,
+                                 SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {
+                 if (retired.count(KidOf(value))) return RetiredKidError(KidOf(value));
                  CV_ASSIGN_OR_RETURN(std::size_t length, ring.DecryptInto(value, context, scratch));
                  return std::optional<std::string>(std::string(reinterpret_cast<const char*>(scratch.data()), length));
                }};
   return Engine(options, std::move(spec)).Run();
 }
 
-StatusOr<JobReport> Rotate(const JobOptions& options) {
+StatusOr<JobReport> Rotate(const JobOptions& given) {
+  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(given, true));
   CV_ASSIGN_OR_RETURN(KidCounts kids, RotatePreflight(options));
   const Keyring& ring = *options.keyring;
   const std::string primary = ring.primary_kid();
+  const std::set<std::string>& retired = *options.retired_kids;
   JobSpec spec{"rotate", AnyColumn("{c} LIKE 'cv1:%' AND split_part({c}, ':', 3) <> {kid}"), true,
                [primary](const std::string& value) { return IsEnvelopePrefixed(value) && KidOf(value) != primary; },
-               [&ring](const std::string& value, const ValueContext& context,
-                       SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {
+               [&ring, &retired](const std::string& value, const ValueContext& context,
+                                 SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {
+                 // Never re-encrypt (and so launder) a value under a retired key.
+                 if (retired.count(KidOf(value))) return RetiredKidError(KidOf(value));
                  CV_ASSIGN_OR_RETURN(std::size_t length, ring.DecryptInto(value, context, scratch));
                  auto sealed = ring.Encrypt(std::string_view(reinterpret_cast<const char*>(scratch.data()), length), context);
                  sodium_memzero(scratch.data(), length);
@@ -596,9 +636,11 @@ StatusOr<JobReport> Rotate(const JobOptions& options) {
   return report;
 }
 
-StatusOr<JobReport> Verify(const JobOptions& options) {
+StatusOr<JobReport> Verify(const JobOptions& given) {
   const auto start = std::chrono::steady_clock::now();
+  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(given, false));
   const Keyring& ring = *options.keyring;
+  const std::set<std::string>& retired = *options.retired_kids;
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault verify"));
   CV_ASSIGN_OR_RETURN(db::Rows total_rows, conn->Query("SELECT count(*) FROM credentials"));
   const std::uint64_t total = std::stoull(total_rows.text(0, 0));
@@ -649,6 +691,10 @@ StatusOr<JobReport> Verify(const JobOptions& options) {
           }
           const std::string kid = KidOf(*value);
           ++mine.by_kid[kid];
+          if (retired.count(kid)) {
+            mine.bad.push_back({row_id, account_id, kCredentialColumns[c], "retired_kid", kid});
+            continue;
+          }
           auto length = ring.DecryptInto(*value, ValueContext{kCredentialsTable, kCredentialColumns[c], rows[i].account_id}, scratch);
           if (!length.ok()) {
             mine.bad.push_back({row_id, account_id, kCredentialColumns[c], length.status().reason(), kid});

@@ -14,7 +14,7 @@ namespace {
 using Snapshot = std::map<std::string, std::map<std::string, std::string>>;
 
 constexpr const char* kSkipTables =
-    "c.relname NOT IN ('credvault_schema_history', 'credvault_events', 'credvault_settings', 'alembic_version')";
+    "c.relname NOT IN ('credvault_schema_history', 'credvault_events', 'credvault_settings', 'credvault_keys', 'alembic_version')";
 
 std::string Columns() {
   return std::string(

@@ -1,6 +1,7 @@
 #include "migrate/history.hpp"
 
 #include "common/status_macros.hpp"
+#include "jobs/key_lifecycle.hpp"
 
 namespace credvault::migrate {
 namespace {
@@ -50,7 +51,9 @@ constexpr const char* kInsertEvent =
 
 Status EnsureHistoryTables(db::Connection& conn) {
   // Only under the migration lock, so two creators never race.
-  return conn.ExecScript(kCreateTables);
+  CV_RETURN_IF_ERROR(conn.ExecScript(kCreateTables));
+  // The key lifecycle (credvault keys retire) is bookkeeping too.
+  return conn.ExecScript(jobs::kCreateKeyLifecycleTable);
 }
 
 StatusOr<std::map<std::string, HistoryRow>> ReadHistory(db::Connection& conn) {

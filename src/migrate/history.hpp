@@ -3,6 +3,7 @@
 //   credvault_events          append-only log of migrate, rollback, stamp,
 //                             reset, encrypt, rotate ... (who, when, what; never a secret)
 //   credvault_settings        the environment the database was migrated for
+//   credvault_keys            the key lifecycle: kids seen, retired (jobs/key_lifecycle.hpp)
 #pragma once
 
 #include <map>
@@ -30,7 +31,7 @@ struct HistoryRow {
   std::string applied_ahead_of;
 };
 
-// Creates the three tables (and the append-only trigger) if missing.
+// Creates the four tables (and the append-only trigger) if missing.
 Status EnsureHistoryTables(db::Connection& conn);
 
 // Every history row by revision; empty when the tables do not exist yet.

@@ -7,6 +7,7 @@
 #include <new>
 #include <string>
 
+#include "credvault/key_source.hpp"
 #include "credvault/vault.hpp"
 
 struct credvault_vault {
@@ -73,14 +74,21 @@ int credvault_open(const char* database_url, const char* primary_key, const char
     if (n_fallback_keys > 0 && fallback_keys == nullptr) {
       return FailWith(CREDVAULT_INVALID_ARGUMENT, "fallback_keys is NULL but n_fallback_keys > 0");
     }
+    // Key sources (exec:, file:, wrapped:) are resolved here; a wrapped: key's
+    // KEK URI must carry module-path and pin-source (this ABI reads no
+    // environment variable).
+    const credvault::KeySourceOptions sources;
     std::vector<credvault::KeySpec> fallbacks;
     for (size_t i = 0; i < n_fallback_keys; ++i) {
       if (fallback_keys[i] == nullptr) return FailWith(CREDVAULT_INVALID_ARGUMENT, "a fallback key is NULL");
-      fallbacks.push_back({credvault::SecretBytes::FromString(fallback_keys[i]),
-                           "fallback key " + std::to_string(i + 1)});
+      const std::string name = "fallback key " + std::to_string(i + 1);
+      auto key = credvault::ResolveKeySource(credvault::SecretBytes::FromString(fallback_keys[i]), sources);
+      if (!key.ok()) return Fail(key.status().Annotate(name));
+      fallbacks.push_back({std::move(key).value(), name});
     }
-    auto keyring = credvault::Keyring::Create({credvault::SecretBytes::FromString(primary_key), "primary key"},
-                                              std::move(fallbacks));
+    auto primary = credvault::ResolveKeySource(credvault::SecretBytes::FromString(primary_key), sources);
+    if (!primary.ok()) return Fail(primary.status().Annotate("primary key"));
+    auto keyring = credvault::Keyring::Create({std::move(primary).value(), "primary key"}, std::move(fallbacks));
     if (!keyring.ok()) return Fail(keyring.status());
     credvault::VaultOptions options;
     options.database_url = database_url != nullptr ? database_url : "";

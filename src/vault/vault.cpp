@@ -18,6 +18,15 @@ using jobs::kCredentialsTable;
 
 constexpr const char* kSelectCredentials =
     "SELECT client_id, client_secret, refresh_token FROM credentials WHERE account_id = $1";
+// The same, with the kids retired in credvault_keys (comma-separated, NULL
+// for none) in the same round trip: a retirement applies at once.
+constexpr const char* kSelectCredentialsAndRetired =
+    "SELECT client_id, client_secret, refresh_token, "
+    "(SELECT string_agg(kid, ',') FROM credvault_keys WHERE state = 'retired') "
+    "FROM credentials WHERE account_id = $1";
+constexpr const char* kLifecycleTableExists = "SELECT to_regclass('credvault_keys') IS NOT NULL";
+constexpr const char* kCanReadLifecycle = "SELECT has_table_privilege('credvault_keys', 'SELECT')";
+constexpr const char* kKidRetired = "SELECT 1 FROM credvault_keys WHERE kid = $1 AND state = 'retired'";
 constexpr const char* kAccountExists = "SELECT 1 FROM accounts WHERE id = $1";
 // $2..$4 new values, $5..$7 whether each is being set.
 constexpr const char* kUpsertCredentials =
@@ -41,6 +50,7 @@ struct Vault::State {
   Keyring keyring;
   mutable vault::ConnectionPool pool;  // thread-safe; lending a connection is not a change of the vault
   std::map<std::string, std::size_t> column_capacity;  // bounded columns only
+  bool lifecycle_table = false;  // credvault_keys exists: retired kids are refused
 
   State(VaultOptions opts, Keyring ring)
       : options(std::move(opts)), keyring(std::move(ring)), pool(options.database_url, options.max_connections) {}
@@ -82,6 +92,18 @@ StatusOr<Vault> Vault::Open(VaultOptions options) {
   CV_RETURN_IF_ERROR(vault::EnsureSchemaAtHead(**conn, state->options, state->keyring));
 
   CV_ASSIGN_OR_RETURN(state->column_capacity, jobs::ReadColumnCapacities(**conn));
+  CV_ASSIGN_OR_RETURN(db::Rows lifecycle, (*conn)->Query(kLifecycleTableExists));
+  state->lifecycle_table = lifecycle.text(0, 0) == "t";
+  if (state->lifecycle_table) {
+    // Fail closed: without it a retired key would go unnoticed.
+    CV_ASSIGN_OR_RETURN(db::Rows readable, (*conn)->Query(kCanReadLifecycle));
+    if (readable.text(0, 0) != "t") {
+      return FailedPreconditionError(
+          "this database role cannot read credvault_keys (the retired keys, which every reader must refuse): "
+          "GRANT SELECT ON credvault_keys TO the application role (docs/ROLES.md)",
+          "no_lifecycle_grant");
+    }
+  }
   return Vault(std::move(state));
 }
 
@@ -90,7 +112,9 @@ const Keyring& Vault::keyring() const { return state_->keyring; }
 StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
   const std::string row_key = std::to_string(account_id);
   auto rows = state_->WithConnection(
-      [&](db::Connection& conn) { return conn.Query(kSelectCredentials, {row_key}); });
+      [&](db::Connection& conn) {
+        return conn.Query(state_->lifecycle_table ? kSelectCredentialsAndRetired : kSelectCredentials, {row_key});
+      });
   if (!rows.ok()) return rows.status();
   if (rows->empty()) {
     // Only on this miss path: tell a wrong account id from an account that
@@ -104,6 +128,8 @@ StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
                          "no_credentials");
   }
 
+  // ",kid1,kid2,": kids retired (`credvault keys retire`).
+  const std::string retired = state_->lifecycle_table ? "," + rows->text(0, kCredentialColumns.size()) + "," : "";
   Credentials out;
   std::array<std::optional<SecretBytes>*, 3> fields = {&out.client_id, &out.client_secret, &out.refresh_token};
   for (std::size_t i = 0; i < kCredentialColumns.size(); ++i) {
@@ -114,6 +140,15 @@ StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
       return FailedPreconditionError(std::string("credentials.") + kCredentialColumns[i] + " of account " + row_key +
                                      " is not encrypted yet: run `credvault encrypt`",
                                      "plaintext");
+    }
+    // A valid value is "cv1:<alg>:<kid>:...": the kid is at 6..13.
+    const std::string kid = stored->size() > 14 ? stored->substr(6, 8) : std::string();
+    if (!retired.empty() && !kid.empty() && retired.find("," + kid + ",") != std::string::npos) {
+      return DataLossError(std::string("credentials.") + kCredentialColumns[i] + " of account " + row_key +
+                               " is under key " + kid +
+                               ", which is retired: refused (a value restored from an old backup, or written by a "
+                               "process still holding the old key); store a current value with put",
+                           "retired_kid");
     }
     auto plaintext = state_->keyring.Decrypt(*stored, context);
     if (!plaintext.ok()) {
@@ -152,6 +187,16 @@ Status Vault::PutCredentials(std::int64_t account_id, const CredentialsUpdate& u
     params[4 + i] = "true";
   }
   if (!any) return InvalidArgumentError("nothing to store: give at least one of client_id, client_secret, refresh_token");
+  if (state_->lifecycle_table) {
+    auto retired = state_->WithConnection(
+        [&](db::Connection& conn) { return conn.Query(kKidRetired, {state_->keyring.primary_kid()}); });
+    if (!retired.ok()) return retired.status();
+    if (!retired->empty()) {
+      return FailedPreconditionError("the primary key " + state_->keyring.primary_kid() +
+                                         " is retired: nothing may be encrypted under it; configure a new primary key",
+                                     "retired_kid");
+    }
+  }
 
   auto written = state_->WithConnection([&](db::Connection& conn) -> StatusOr<bool> {
     CV_RETURN_IF_ERROR(conn.Exec(kUpsertCredentials, params));

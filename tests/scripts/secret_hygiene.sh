@@ -74,6 +74,55 @@ wait "$job" || true
 SECRET_KEY="$key_b" SECRET_KEY_FALLBACKS="$key_a" "$cv" -q rotate >>"$log" 2>&1  # back under B for get below
 grep -q '^DATABASE_URL=' "$work/environ" || { echo "could not read the job's environment" >&2; exit 1; }
 
+# Key sources. exec: a slow helper, so that both argvs (credvault's and the
+# helper's /bin/sh -c) can be read while it runs; and a failing helper whose
+# stdout must not be quoted. wrapped: a SoftHSM2 token with its own
+# SOFTHSM2_CONF; the PIN travels only in CREDVAULT_PKCS11_PIN.
+"$cv" keygen --out "$work/c.key" >>"$log" 2>&1
+key_c=$(cat "$work/c.key")
+SECRET_KEY="exec:sleep 2; cat '$work/c.key'" SECRET_KEY_FALLBACKS="$key_b" "$cv" -vv rotate >>"$log" 2>&1 &
+job=$!
+sleep 1
+helper=$(pgrep -P "$job" | head -1 || true)
+[ -n "$helper" ] || { echo "the exec: helper was not running" >&2; exit 1; }
+tr '\0' '\n' <"/proc/$job/cmdline" >>"$log"
+tr '\0' '\n' <"/proc/$helper/cmdline" >>"$log"
+tr '\0' '\n' <"/proc/$helper/environ" >>"$log"
+wait "$job" || true
+SECRET_KEY="exec:echo HYGIENEEXECSTDOUT-0123456789abcdef0123456789; echo helper failed >&2; exit 7" "$cv" -vv verify >>"$log" 2>&1 || true
+SECRET_KEY="exec:cat '$work/c.key'" "$cv" -vv --log-format json keys >>"$log" 2>&1 || true
+
+hsm="$work/hsm"
+mkdir -p "$hsm/tokens"
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$hsm" >"$hsm/softhsm2.conf"
+export SOFTHSM2_CONF="$hsm/softhsm2.conf"
+module=/usr/lib/softhsm/libsofthsm2.so
+pin="HYGIENEPIN4921"
+softhsm2-util --init-token --free --label hygiene --pin "$pin" --so-pin 56781234 >/dev/null
+for kek in kek-a kek-b; do
+  pkcs11-tool --module "$module" --token-label hygiene --login --pin "$pin" --keygen --key-type AES:32 --usage-wrap \
+    --label "$kek" >/dev/null 2>&1
+done
+export CREDVAULT_PKCS11_MODULE="$module"
+CREDVAULT_PKCS11_PIN="$pin" "$cv" -vv keygen --wrap-with "pkcs11:token=hygiene;object=kek-a" --out "$work/w.wrapped" >>"$log" 2>&1
+for format in text json; do
+  CREDVAULT_PKCS11_PIN="$pin" SECRET_KEY="wrapped:$work/w.wrapped" SECRET_KEY_FALLBACKS="$key_c,$key_b" \
+    "$cv" -vv --log-format "$format" rotate >>"$log" 2>&1 || true
+  CREDVAULT_PKCS11_PIN="$pin" "$cv" -vv --log-format "$format" --key-file "wrapped:$work/w.wrapped" verify >>"$log" 2>&1 || true
+  CREDVAULT_PKCS11_PIN="wrong-$pin" "$cv" -vv --log-format "$format" --key-file "wrapped:$work/w.wrapped" verify >>"$log" 2>&1 || true
+  "$cv" -vv --log-format "$format" --key-file "wrapped:$work/w.wrapped" verify >>"$log" 2>&1 || true   # no PIN
+done
+CREDVAULT_PKCS11_PIN="$pin" "$cv" -vv keys rewrap --to "pkcs11:token=hygiene;object=kek-b" "$work/w.wrapped" >>"$log" 2>&1
+"$cv" -vv keygen --wrap-with "pkcs11:token=hygiene;object=kek-a?pin-value=$pin" --out "$work/x.wrapped" >>"$log" 2>&1 || true
+cat "$work/w.wrapped" >>"$log"
+# Back under B for get --reveal below.
+CREDVAULT_PKCS11_PIN="$pin" SECRET_KEY="$key_b" SECRET_KEY_FALLBACKS="wrapped:$work/w.wrapped,$key_c" \
+  "$cv" -q rotate >>"$log" 2>&1
+unset CREDVAULT_PKCS11_MODULE SOFTHSM2_CONF
+# The audit trail itself.
+psql -qAtd "$db" -c "SELECT kind, actor, details FROM credvault_events" >>"$log"
+grep -q '"os_user"' "$log" || { echo "the events were not read" >&2; exit 1; }
+
 fail=0
 check_absent() {
   if grep -F -q -- "$1" "$log"; then echo "LEAK: $2 found in output" >&2; grep -F -n -- "$1" "$log" | head -3 >&2; fail=1; fi
@@ -86,6 +135,11 @@ check_absent "HYGIENESECRET" "a client_secret plaintext"
 check_absent "HYGIENETOKEN" "a refresh_token plaintext"
 check_absent "PUTSECRET" "a secret given to put"
 check_absent "HYGIENEPASSWORD" "a database password"
+check_absent "${key_c#base64:}" "key C (from an exec: command)"
+check_absent "HYGIENEEXECSTDOUT" "a failing exec: command's stdout"
+check_absent "$pin" "the PKCS#11 PIN"
+# Any key text at all (an unwrapped data key would show as one).
+if grep -E -q 'base64:[A-Za-z0-9+/]{43}=' "$log"; then echo "LEAK: a base64: key found in output" >&2; fail=1; fi
 grep -q '"level":"debug"' "$log" || { echo "the JSON logs were not produced" >&2; fail=1; }
 lines=$(wc -l <"$log")
 # The one place secrets may appear: get --reveal, asked for explicitly.

@@ -11,7 +11,8 @@ IntegrityError (MalformedCiphertext), UnknownKid, SchemaError (SchemaBehind), No
 CapacityError, UsageError.
 """
 from .errors import (CapacityError, Error, InsecureKeyFile, IntegrityError, InvalidKey, MalformedCiphertext,
-                     NotCiphertext, NotFound, SchemaBehind, SchemaError, UnknownKid, UsageError)
+                     NotCiphertext, NotFound, RetiredKid, SchemaBehind, SchemaError, UnknownKid,
+                     UsageError)
 from .keyring import Keyring, Secret, ciphertext_length, is_ciphertext, max_plaintext_length
 from .vault import AsyncVault, Credentials, Vault, normalize_dsn
 
@@ -21,5 +22,5 @@ __all__ = [
     "Keyring", "Secret", "Vault", "AsyncVault", "Credentials", "ciphertext_length", "max_plaintext_length",
     "is_ciphertext", "normalize_dsn",
     "Error", "InvalidKey", "InsecureKeyFile", "NotCiphertext", "IntegrityError", "MalformedCiphertext",
-    "UnknownKid", "SchemaError", "SchemaBehind", "NotFound", "CapacityError", "UsageError",
+    "UnknownKid", "RetiredKid", "SchemaError", "SchemaBehind", "NotFound", "CapacityError", "UsageError",
 ]

@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 
 __all__ = [
     "Error", "InvalidKey", "InsecureKeyFile", "NotCiphertext", "IntegrityError", "MalformedCiphertext",
-    "UnknownKid", "SchemaError", "SchemaBehind", "NotFound", "CapacityError", "UsageError",
+    "UnknownKid", "RetiredKid", "SchemaError", "SchemaBehind", "NotFound", "CapacityError", "UsageError",
 ]
 
 
@@ -56,6 +56,18 @@ class MalformedCiphertext(IntegrityError):
     truncated value. Never treated as plaintext."""
 
     reason = "malformed"
+
+
+class RetiredKid(IntegrityError):
+    """The value is under a key (``kid``) retired with ``credvault keys retire``: refused even when
+    that key is still in the keyring (a value restored from an old backup, or written by a process
+    still holding the old key)."""
+
+    reason = "retired_kid"
+
+    def __init__(self, message: str, kid: str) -> None:
+        super().__init__(message)
+        self.kid = kid
 
 
 class UnknownKid(Error, LookupError):

@@ -119,6 +119,51 @@ def _parse_key_material(text: KeyText, source: str) -> bytes:
     return raw
 
 
+EXEC_TIMEOUT_SECONDS = 10
+_HIDDEN_FROM_COMMANDS = (b"SECRET_KEY", b"SECRET_KEY_FALLBACKS", b"CREDVAULT_PKCS11_PIN")
+
+
+def resolve_key_source(text: bytes, source: str) -> bytes:
+    """Key text for a key source, as the C++ tool resolves it: ``exec:COMMAND`` (stdout of
+    ``/bin/sh -c COMMAND``, one trailing newline trimmed, 10 s timeout, run without SECRET_KEY* or
+    the PKCS#11 PIN in its environment; a failure quotes its stderr, never its stdout) and
+    ``file:PATH`` (a 0600 key file). ``wrapped:PATH`` needs the HSM: open the vault through the C
+    ABI (``credvault_open`` accepts it; the KEK's URI then carries module-path and pin-source).
+    Anything else is the key itself."""
+    import subprocess
+
+    if text.startswith(b"file:"):
+        return read_key_file(os.fsdecode(text[5:].rstrip(b"\r\n")))
+    if text.startswith(b"wrapped:"):
+        raise InvalidKey(f"{source}: wrapped: keys are unwrapped by an HSM, which this package does not drive; use "
+                         "the C ABI (credvault_open) or unwrap with python3-pykcs11", "unsupported_source")
+    if not text.startswith(b"exec:"):
+        return text
+    command = text[5:].rstrip(b"\r\n")
+    if not command:
+        raise InvalidKey(f"{source}: key source exec: names nothing (exec:COMMAND)", "bad_key")
+    env = {k: v for k, v in os.environb.items() if k not in _HIDDEN_FROM_COMMANDS}
+    try:
+        done = subprocess.run([b"/bin/sh", b"-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=env, timeout=EXEC_TIMEOUT_SECONDS, start_new_session=True)
+    except subprocess.TimeoutExpired as e:
+        stderr = (e.stderr or b"")[:1000].decode("ascii", "replace")
+        raise InvalidKey(f"{source}: exec: key command did not finish within {EXEC_TIMEOUT_SECONDS} s (killed); "
+                         f"stderr: {stderr.strip()}", "key_command") from None
+    stderr = done.stderr[:1000].decode("ascii", "replace").strip()
+    if done.returncode != 0:
+        raise InvalidKey(f"{source}: exec: key command exited with status {done.returncode}; stderr: {stderr}",
+                         "key_command")
+    key = done.stdout
+    if key.endswith(b"\n"):
+        key = key[:-1]
+    if key.endswith(b"\r"):
+        key = key[:-1]
+    if not key:
+        raise InvalidKey(f"{source}: exec: key command printed nothing on stdout", "key_command")
+    return key
+
+
 def read_key_file(path: Union[str, "os.PathLike[str]"]) -> bytes:
     """A key file's content, refused as the C++ tool refuses it (not a regular file, mode & 077, > 64 KiB)."""
     path = os.fspath(path)
@@ -268,6 +313,9 @@ class Keyring:
         if joined:
             fallbacks = joined.split(b",")
             sources += [f"SECRET_KEY_FALLBACKS entry {i + 1}" for i in range(len(fallbacks))]
+        # Key sources (exec:, file:) are resolved here, once.
+        primary = resolve_key_source(primary, sources[0])
+        fallbacks = [resolve_key_source(text, source) for text, source in zip(fallbacks, sources[1:])]
         return cls(primary, fallbacks, alg=alg, _sources=sources)
 
     @classmethod

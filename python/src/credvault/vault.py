@@ -12,7 +12,7 @@ import logging
 import re
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from .errors import CapacityError, NotCiphertext, NotFound, UsageError
+from .errors import CapacityError, NotCiphertext, NotFound, RetiredKid, UsageError
 from .keyring import Keyring, PlaintextLike, Secret, ciphertext_length, max_plaintext_length
 from .schema import (HISTORY_EXISTS_SQL, HISTORY_SQL, check_at_head, check_environment, load_migrations,
                      resolve_migrations_dir)
@@ -26,6 +26,12 @@ COLUMNS = ("client_id", "client_secret", "refresh_token")
 
 # Named parameters (:name), converted for each driver; no '::' casts so the conversion is trivial.
 SELECT_SQL = "SELECT client_id, client_secret, refresh_token FROM credentials WHERE account_id = :account_id"
+# With the kids retired in credvault_keys (comma-separated or NULL), in the same round trip.
+SELECT_WITH_RETIRED_SQL = ("SELECT client_id, client_secret, refresh_token, "
+                           "(SELECT string_agg(kid, ',') FROM credvault_keys WHERE state = 'retired') "
+                           "FROM credentials WHERE account_id = :account_id")
+LIFECYCLE_EXISTS_SQL = "SELECT to_regclass('credvault_keys') IS NOT NULL"
+KID_RETIRED_SQL = "SELECT 1 FROM credvault_keys WHERE kid = :kid AND state = 'retired'"
 ACCOUNT_EXISTS_SQL = "SELECT 1 FROM accounts WHERE id = :account_id"
 CAPACITY_SQL = ("SELECT column_name, character_maximum_length FROM information_schema.columns "
                 "WHERE table_schema = current_schema() AND table_name = 'credentials' "
@@ -139,9 +145,15 @@ class _Core:
     def __init__(self, keyring: Keyring, capacity: Dict[str, int]) -> None:
         self.keyring = keyring
         self.capacity = capacity
+        self.lifecycle = False  # credvault_keys exists: values under retired kids are refused
+
+    @property
+    def select_sql(self) -> str:
+        return SELECT_WITH_RETIRED_SQL if self.lifecycle else SELECT_SQL
 
     def decode(self, account_id: int, row: Sequence[Optional[str]]) -> Credentials:
         out: List[Optional[Secret]] = []
+        retired = set((row[3] or "").split(",")) - {""} if len(row) > 3 else set()
         for column, stored in zip(COLUMNS, row):
             if stored is None:
                 out.append(None)
@@ -149,8 +161,19 @@ class _Core:
             if not stored.startswith("cv1:"):
                 raise NotCiphertext(f"credentials.{column} of account {account_id} is not encrypted yet: run "
                                     "`credvault encrypt`", "plaintext")
+            kid = stored[6:14]
+            if kid in retired:
+                raise RetiredKid(f"credentials.{column} of account {account_id} is under key {kid}, which is retired: "
+                                 "refused (a value restored from an old backup, or written by a process still "
+                                 "holding the old key)", kid)
             out.append(self.keyring.decrypt(stored, column=column, account_id=account_id, table=TABLE))
         return Credentials(*out)
+
+    def refuse_retired_primary(self, retired_rows: Sequence[Any]) -> None:
+        if retired_rows:
+            kid = self.keyring.primary_kid
+            raise RetiredKid(f"the primary key {kid} is retired: nothing may be encrypted under it; configure a new "
+                             "primary key", kid)
 
     def encode(self, account_id: int, values: Dict[str, Optional[PlaintextLike]]) -> Dict[str, Any]:
         params: Dict[str, Any] = {"account_id": account_id}
@@ -221,6 +244,7 @@ class Vault:
             history = vault._run(schema)
             check_at_head(history, migrations, environment, migrations_dir or "migrations")
             vault._core.capacity = _capacity(vault._run(lambda cur: (cur.execute(CAPACITY_SQL), cur.fetchall())[1]))
+            vault._core.lifecycle = bool(vault._run(lambda cur: (cur.execute(LIFECYCLE_EXISTS_SQL), cur.fetchone())[1])[0])
         except BaseException:
             vault.close()
             raise
@@ -261,7 +285,7 @@ class Vault:
         params = {"account_id": account_id}
 
         def fetch(cur: Any) -> Tuple[Optional[Tuple[Any, ...]], bool]:
-            cur.execute(_to_pyformat(SELECT_SQL), params)
+            cur.execute(_to_pyformat(self._core.select_sql), params)
             row = cur.fetchone()
             if row is not None:
                 return row, True
@@ -282,6 +306,10 @@ class Vault:
         _check_account_id(account_id)
         params = self._core.encode(account_id, {"client_id": client_id, "client_secret": client_secret,
                                                 "refresh_token": refresh_token})
+        if self._core.lifecycle:
+            kid = {"kid": self._core.keyring.primary_kid}
+            self._core.refuse_retired_primary(
+                self._run(lambda cur: (cur.execute(_to_pyformat(KID_RETIRED_SQL), kid), cur.fetchall())[1]))
         try:
             self._run(lambda cur: cur.execute(_to_pyformat(UPSERT_SQL), params))
         except psycopg2.errors.ForeignKeyViolation:
@@ -309,10 +337,13 @@ class AsyncVault:
                 history = [tuple(r) for r in await backend.fetch(HISTORY_SQL, {})]
             check_at_head(history, migrations, environment, migrations_dir or "migrations")
             capacity = _capacity(await backend.fetch(CAPACITY_SQL, {}))
+            lifecycle = bool((await backend.fetch(LIFECYCLE_EXISTS_SQL, {}))[0][0])
         except BaseException:
             await backend.close()
             raise
-        return cls(backend, _Core(keyring, capacity))
+        core = _Core(keyring, capacity)
+        core.lifecycle = lifecycle
+        return cls(backend, core)
 
     async def close(self) -> None:
         await self._backend.close()
@@ -326,7 +357,7 @@ class AsyncVault:
     async def get_credentials(self, account_id: int) -> Credentials:
         _check_account_id(account_id)
         params = {"account_id": account_id}
-        rows = await self._backend.fetch(SELECT_SQL, params)
+        rows = await self._backend.fetch(self._core.select_sql, params)
         if not rows:
             exists = await self._backend.fetch(ACCOUNT_EXISTS_SQL, params)
             raise _no_credentials(account_id) if exists else _no_such_account(account_id)
@@ -338,6 +369,9 @@ class AsyncVault:
         _check_account_id(account_id)
         params = self._core.encode(account_id, {"client_id": client_id, "client_secret": client_secret,
                                                 "refresh_token": refresh_token})
+        if self._core.lifecycle:
+            self._core.refuse_retired_primary(
+                await self._backend.fetch(KID_RETIRED_SQL, {"kid": self._core.keyring.primary_kid}))
         try:
             await self._backend.execute(UPSERT_SQL, params)
         except Exception as e:  # the driver's foreign-key violation, whichever driver

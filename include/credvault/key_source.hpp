@@ -1,0 +1,73 @@
+// Key sources: where a key's text comes from, named by a prefix on the text
+// given wherever a key is accepted (the CLI's --key-file and
+// --fallback-key-file, SECRET_KEY, SECRET_KEY_FALLBACKS, credvault.toml,
+// KeyringFromEnvironment, credvault_open):
+//
+//   base64:<32 bytes>   the key itself (as `credvault keygen` prints it)
+//   <any other text>    the key itself: a UTF-8 string of at least 32 bytes
+//   file:PATH           the contents of PATH (a key file: mode 0600)
+//   exec:COMMAND        the standard output of `/bin/sh -c COMMAND` (one
+//                       trailing newline trimmed); 10 s timeout; a non-zero
+//                       exit or a timeout fails quoting the command's stderr,
+//                       never its stdout
+//   wrapped:PATH        a data key wrapped by a key-encryption key (KEK) that
+//                       stays in an HSM; PATH (0600) names the KEK by its
+//                       pkcs11: URI; unwrapped through the PKCS#11 module
+//
+// A literal key that happens to begin with one of these prefixes must be
+// given as base64: instead.
+//
+// Resolving a source runs a command or reads a file: the library does so
+// only when its caller hands it such a text (the caller chose to), and never
+// reads the environment itself: the PKCS#11 module and PIN come in
+// KeySourceOptions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "credvault/secret.hpp"
+#include "credvault/status.hpp"
+
+namespace credvault {
+
+enum class KeySourceKind { kLiteral, kFile, kExec, kWrapped };
+
+struct ParsedKeySource {
+  KeySourceKind kind = KeySourceKind::kLiteral;
+  // The path (file:, wrapped:) or the command (exec:); empty for a literal
+  // key, which is never copied out of its SecretBytes.
+  std::string location;
+};
+
+// Which form `text` has. Never fails and never copies a literal key. An
+// empty file:, exec: or wrapped: location is kInvalidArgument.
+StatusOr<ParsedKeySource> ParseKeySource(std::string_view text);
+
+// Words for messages: "exec: command", "file /p", "wrapped key file /p", or
+// "literal key": never the key, and for exec: not the command either (it may
+// carry a token on its command line).
+std::string DescribeKeySource(const ParsedKeySource& source);
+
+struct KeySourceOptions {
+  // The PKCS#11 module (a .so path) for wrapped: keys whose KEK URI has no
+  // module-path; the CLI fills it from CREDVAULT_PKCS11_MODULE.
+  std::string pkcs11_module;
+  // The token PIN when the KEK URI has no pin-source; the CLI fills it from
+  // CREDVAULT_PKCS11_PIN. Empty = none.
+  SecretBytes pkcs11_pin;
+  // exec: gives up (killing the command's process group) after this long.
+  int exec_timeout_seconds = 10;
+};
+
+// The key text `text` stands for: itself for a literal, or what the file,
+// command or HSM yields. The result is key text for ParseKeyMaterial (a
+// wrapped: key comes back as "base64:..."). Errors (never containing a key,
+// a PIN or the command's stdout): kInvalidArgument for a malformed source,
+// a failed or timed-out command (quoting its stderr) or a bad wrapped-key
+// file; kPermissionDenied / kNotFound for files; kNotFound when the PKCS#11
+// module cannot be loaded or the token or KEK is absent; kPermissionDenied
+// for a wrong or missing PIN. Every one is a key problem (CLI exit 3).
+StatusOr<SecretBytes> ResolveKeySource(const SecretBytes& text, const KeySourceOptions& options);
+
+}  // namespace credvault

@@ -1,0 +1,205 @@
+#include "crypto/pkcs11_token.hpp"
+
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include <p11-kit/pkcs11.h>
+
+#include "common/status_macros.hpp"
+#include "crypto/key_file.hpp"
+
+namespace credvault::crypto {
+namespace {
+
+std::string Rv(CK_RV rv) {
+  char text[32];
+  std::snprintf(text, sizeof text, "CKR 0x%lx", static_cast<unsigned long>(rv));
+  return text;
+}
+
+// A blank-padded fixed-width PKCS#11 label, trimmed.
+std::string Label(const unsigned char* field, std::size_t width) {
+  std::string out(reinterpret_cast<const char*>(field), width);
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\0')) out.pop_back();
+  return out;
+}
+
+StatusOr<SecretBytes> PinFromSource(const std::string& source) {
+  std::string path = source;
+  if (path.rfind("file:", 0) == 0) path = path.substr(5);
+  auto content = ReadKeyFile(path);
+  if (!content.ok()) return content.status().Annotate("pin-source");
+  std::size_t size = content->size();
+  while (size > 0 && (content->data()[size - 1] == '\n' || content->data()[size - 1] == '\r')) --size;
+  return SecretBytes(content->data(), size);
+}
+
+}  // namespace
+
+struct Pkcs11Kek::Impl {
+  void* module = nullptr;
+  CK_FUNCTION_LIST_PTR f = nullptr;
+  bool initialized = false;
+  CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+  CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;
+  std::string token;
+
+  ~Impl() {
+    if (session != CK_INVALID_HANDLE) {
+      f->C_Logout(session);
+      f->C_CloseSession(session);
+    }
+    if (initialized) f->C_Finalize(nullptr);
+    if (module != nullptr) dlclose(module);
+  }
+};
+
+Pkcs11Kek::Pkcs11Kek(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Pkcs11Kek::~Pkcs11Kek() = default;
+
+StatusOr<std::unique_ptr<Pkcs11Kek>> Pkcs11Kek::Open(const Pkcs11Uri& uri, const std::string& module_path,
+                                                     const SecretBytes& pin) {
+  const std::string path = uri.module_path.empty() ? module_path : uri.module_path;
+  if (path.empty()) {
+    return NotFoundError("no PKCS#11 module: set CREDVAULT_PKCS11_MODULE or module-path in the pkcs11: URI");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->token = uri.token;
+  impl->module = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (impl->module == nullptr) return NotFoundError("cannot load PKCS#11 module " + path + ": " + dlerror());
+  auto get_list = reinterpret_cast<CK_C_GetFunctionList>(dlsym(impl->module, "C_GetFunctionList"));
+  if (get_list == nullptr || get_list(&impl->f) != CKR_OK || impl->f == nullptr) {
+    return NotFoundError(path + " is not a PKCS#11 module (no C_GetFunctionList)");
+  }
+  CK_C_INITIALIZE_ARGS args;
+  std::memset(&args, 0, sizeof args);
+  args.flags = CKF_OS_LOCKING_OK;
+  CK_RV rv = impl->f->C_Initialize(&args);
+  if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+    return NotFoundError("PKCS#11 module " + path + " failed to initialize (" + Rv(rv) + ")");
+  }
+  impl->initialized = rv == CKR_OK;
+
+  CK_ULONG count = 0;
+  rv = impl->f->C_GetSlotList(CK_TRUE, nullptr, &count);
+  std::vector<CK_SLOT_ID> slots(count);
+  if (rv == CKR_OK && count > 0) rv = impl->f->C_GetSlotList(CK_TRUE, slots.data(), &count);
+  if (rv != CKR_OK) return NotFoundError("PKCS#11: cannot list slots (" + Rv(rv) + ")");
+  slots.resize(count);
+  std::optional<CK_SLOT_ID> slot;
+  for (CK_SLOT_ID candidate : slots) {
+    CK_TOKEN_INFO info;
+    if (impl->f->C_GetTokenInfo(candidate, &info) != CKR_OK) continue;
+    if (Label(info.label, sizeof info.label) != uri.token) continue;
+    if (!uri.serial.empty() && Label(info.serialNumber, sizeof info.serialNumber) != uri.serial) continue;
+    slot = candidate;
+    break;
+  }
+  if (!slot) return NotFoundError("PKCS#11: no token labelled '" + uri.token + "' in module " + path);
+
+  rv = impl->f->C_OpenSession(*slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &impl->session);
+  if (rv != CKR_OK) return NotFoundError("PKCS#11: cannot open a session on token '" + uri.token + "' (" + Rv(rv) + ")");
+  SecretBytes pin_from_file;
+  const SecretBytes* login_pin = &pin;
+  if (!uri.pin_source.empty()) {
+    CV_ASSIGN_OR_RETURN(pin_from_file, PinFromSource(uri.pin_source));
+    login_pin = &pin_from_file;
+  }
+  if (login_pin->empty()) {
+    return PermissionDeniedError("PKCS#11: no PIN for token '" + uri.token +
+                                 "': set CREDVAULT_PKCS11_PIN or pin-source in the pkcs11: URI");
+  }
+  rv = impl->f->C_Login(impl->session, CKU_USER, const_cast<CK_UTF8CHAR_PTR>(login_pin->data()), login_pin->size());
+  if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_INVALID || rv == CKR_PIN_LEN_RANGE) {
+    return PermissionDeniedError("PKCS#11: token '" + uri.token + "' refused the PIN (" +
+                                 (rv == CKR_PIN_LOCKED ? std::string("PIN locked") : std::string("wrong PIN")) + ")");
+  }
+  if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+    return PermissionDeniedError("PKCS#11: login to token '" + uri.token + "' failed (" + Rv(rv) + ")");
+  }
+
+  CK_OBJECT_CLASS secret_key = CKO_SECRET_KEY;
+  std::vector<CK_ATTRIBUTE> match = {{CKA_CLASS, &secret_key, sizeof secret_key}};
+  std::string object = uri.object, id = uri.id;
+  if (!object.empty()) match.push_back({CKA_LABEL, object.data(), object.size()});
+  if (!id.empty()) match.push_back({CKA_ID, id.data(), id.size()});
+  rv = impl->f->C_FindObjectsInit(impl->session, match.data(), match.size());
+  CK_OBJECT_HANDLE found[2];
+  CK_ULONG n = 0;
+  if (rv == CKR_OK) rv = impl->f->C_FindObjects(impl->session, found, 2, &n);
+  impl->f->C_FindObjectsFinal(impl->session);
+  const std::string what = "key " + (object.empty() ? std::string("with the given id") : "'" + object + "'") +
+                           " on token '" + uri.token + "'";
+  if (rv != CKR_OK) return NotFoundError("PKCS#11: cannot search for the " + what + " (" + Rv(rv) + ")");
+  if (n == 0) return NotFoundError("PKCS#11: no secret " + what);
+  if (n > 1) return NotFoundError("PKCS#11: more than one secret " + what + "; add id= to the URI");
+  impl->kek = found[0];
+  return std::unique_ptr<Pkcs11Kek>(new Pkcs11Kek(std::move(impl)));
+}
+
+StatusOr<std::string> Pkcs11Kek::Wrap(const SecretBytes& data_key) {
+  CK_FUNCTION_LIST_PTR f = impl_->f;
+  CK_OBJECT_CLASS secret_key = CKO_SECRET_KEY;
+  CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  CK_ATTRIBUTE templ[] = {{CKA_CLASS, &secret_key, sizeof secret_key},
+                          {CKA_KEY_TYPE, &generic, sizeof generic},
+                          {CKA_TOKEN, &no, sizeof no},
+                          {CKA_EXTRACTABLE, &yes, sizeof yes},
+                          {CKA_SENSITIVE, &no, sizeof no},
+                          {CKA_VALUE, const_cast<std::uint8_t*>(data_key.data()), data_key.size()}};
+  CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
+  CK_RV rv = f->C_CreateObject(impl_->session, templ, sizeof templ / sizeof templ[0], &object);
+  if (rv != CKR_OK) return InvalidArgumentError("PKCS#11: cannot load the data key to wrap it (" + Rv(rv) + ")");
+  CK_MECHANISM mechanism = {CKM_AES_KEY_WRAP_PAD, nullptr, 0};
+  CK_ULONG size = 0;
+  rv = f->C_WrapKey(impl_->session, &mechanism, impl_->kek, object, nullptr, &size);
+  std::string wrapped(size, '\0');
+  if (rv == CKR_OK) {
+    rv = f->C_WrapKey(impl_->session, &mechanism, impl_->kek, object, reinterpret_cast<CK_BYTE_PTR>(wrapped.data()),
+                      &size);
+  }
+  f->C_DestroyObject(impl_->session, object);
+  if (rv != CKR_OK) {
+    return InvalidArgumentError(std::string("PKCS#11: the KEK cannot wrap with ") + kWrapMechanism +
+                                " (is it an AES key with CKA_WRAP?) (" + Rv(rv) + ")");
+  }
+  wrapped.resize(size);
+  return wrapped;
+}
+
+StatusOr<SecretBytes> Pkcs11Kek::Unwrap(const std::string& wrapped) {
+  CK_FUNCTION_LIST_PTR f = impl_->f;
+  CK_OBJECT_CLASS secret_key = CKO_SECRET_KEY;
+  CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  CK_ATTRIBUTE templ[] = {{CKA_CLASS, &secret_key, sizeof secret_key},
+                          {CKA_KEY_TYPE, &generic, sizeof generic},
+                          {CKA_TOKEN, &no, sizeof no},
+                          {CKA_EXTRACTABLE, &yes, sizeof yes},
+                          {CKA_SENSITIVE, &no, sizeof no}};
+  CK_MECHANISM mechanism = {CKM_AES_KEY_WRAP_PAD, nullptr, 0};
+  CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
+  std::string input = wrapped;
+  CK_RV rv = f->C_UnwrapKey(impl_->session, &mechanism, impl_->kek, reinterpret_cast<CK_BYTE_PTR>(input.data()),
+                            input.size(), templ, sizeof templ / sizeof templ[0], &object);
+  if (rv != CKR_OK) {
+    return InvalidArgumentError("PKCS#11: the KEK on token '" + impl_->token +
+                                "' cannot unwrap this key (another KEK, or a damaged file) (" + Rv(rv) + ")");
+  }
+  CK_ATTRIBUTE value = {CKA_VALUE, nullptr, 0};
+  rv = f->C_GetAttributeValue(impl_->session, object, &value, 1);
+  SecretBytes key(rv == CKR_OK ? value.ulValueLen : 0);
+  if (rv == CKR_OK) {
+    value.pValue = key.data();
+    rv = f->C_GetAttributeValue(impl_->session, object, &value, 1);
+  }
+  f->C_DestroyObject(impl_->session, object);
+  if (rv != CKR_OK) return InvalidArgumentError("PKCS#11: cannot read the unwrapped key (" + Rv(rv) + ")");
+  return key;
+}
+
+}  // namespace credvault::crypto
