@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <thread>
 
@@ -42,6 +43,8 @@ struct FileSettings {
   std::optional<std::string> primary_file;
   std::optional<std::vector<std::string>> fallback_files;
   std::optional<std::int64_t> lock_timeout, batch_size, workers, lock_wait;
+  std::optional<std::string> schema_file;
+  std::optional<std::int64_t> large_table_rows;
 };
 
 Status ReadString(const std::string& file, const toml::node& node, const std::string& key,
@@ -76,11 +79,14 @@ StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
     } else if (key == "migrations_dir") {
       CV_RETURN_IF_ERROR(ReadString(file, node, key, out.migrations_dir));
       out.migrations_dir = RelativeTo(file, *out.migrations_dir);
+    } else if (key == "schema_file") {
+      CV_RETURN_IF_ERROR(ReadString(file, node, key, out.schema_file));
+      out.schema_file = RelativeTo(file, *out.schema_file);
     } else if (key == "environment") {
       CV_RETURN_IF_ERROR(ReadString(file, node, key, out.environment));
     } else if (key == "log_format") {
       CV_RETURN_IF_ERROR(ReadString(file, node, key, out.log_format));
-    } else if (key == "keys" || key == "migrate" || key == "jobs") {
+    } else if (key == "keys" || key == "migrate" || key == "jobs" || key == "lint") {
       const toml::table* table = node.as_table();
       if (table == nullptr) return WrongType(file, node, key, "a table [" + key + "]");
       for (const auto& [sub_view, sub] : *table) {
@@ -107,6 +113,8 @@ StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
           CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.workers));
         } else if (key == "jobs" && sub_key == "lock_wait") {
           CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.lock_wait));
+        } else if (key == "lint" && sub_key == "large_table_rows") {
+          CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.large_table_rows));
         } else {
           return Unknown(file, sub, full);
         }
@@ -252,6 +260,9 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
   CV_RETURN_IF_ERROR(ApplyBounded(config_file, "jobs.workers", file.workers, 0, kMaxWorkers, settings.workers));
   CV_RETURN_IF_ERROR(ApplyBounded(config_file, "jobs.lock_wait", file.lock_wait, 0, kMaxWaitSeconds,
                                   settings.job_lock_wait_seconds));
+  CV_RETURN_IF_ERROR(ApplyBounded(config_file, "lint.large_table_rows", file.large_table_rows, 0,
+                                  std::numeric_limits<long long>::max(), settings.lint_large_table_rows));
+  if (file.schema_file) settings.schema_file = *file.schema_file;
 
   // Keys: primary and fallbacks each from their highest-precedence source.
   if (!flags.key_files.empty()) {

@@ -56,6 +56,8 @@ struct Settings {
   int job_lock_wait_seconds = 60;  // row jobs: waiting for row/table locks in all
   std::size_t batch_size = 5000;
   unsigned workers = 0;            // 0 = one per core
+  std::string schema_file;          // config schema_file; "" = schema.sql beside the migrations folder
+  long long lint_large_table_rows = 100000;  // [lint] large_table_rows
   std::optional<KeySource> primary_key;
   std::vector<KeySource> fallback_keys;
 };
