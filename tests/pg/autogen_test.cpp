@@ -134,3 +134,112 @@ TEST_CASE("the shipped schema.sql matches the shipped migrations", "[autogen]") 
   REQUIRE(generated.ok());
   CHECK(Lines(generated->up.statements) + Lines(generated->up.concurrent) == "");
 }
+
+namespace {
+
+// A project: migrations/ with the shipped initial schema, and schema.sql
+// beside it (create --autogenerate's default).
+struct Project {
+  TestDatabase db;
+  TempDir dir;
+  std::string migrations, schema;
+  Project() {
+    migrations = dir.path() + "/migrations";
+    fs::create_directory(migrations);
+    const std::string initial = "20260215_0001_initial_schema.sql";
+    dir.WriteFile("migrations/" + initial, ReadFile(SourceDir() + "/migrations/" + initial), 0644);
+    schema = dir.WriteFile("schema.sql", ReadFile(SourceDir() + "/schema.sql"), 0644);
+  }
+  CliResult Cv(std::vector<std::string> args) const {
+    std::vector<std::string> full = {"--migrations-dir", migrations, "--env", "development"};
+    full.insert(full.end(), args.begin(), args.end());
+    return RunCli(full, db.Env());
+  }
+  std::size_t Files() const {
+    return static_cast<std::size_t>(std::distance(fs::directory_iterator(migrations), fs::directory_iterator()));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the schema.sql workflow through the CLI - edit, check exits 6, create --autogenerate, migrate, rollback",
+          "[autogen]") {
+  Project p;
+  CliResult nothing = p.Cv({"create", "--autogenerate", "nothing yet"});
+  INFO(nothing.err);
+  CHECK(nothing.exit_code == 0);
+  CHECK(nothing.out.find("nothing to generate") != std::string::npos);
+  CHECK(p.Files() == 1);
+  REQUIRE(p.Cv({"migrate"}).exit_code == 0);
+  CHECK(p.Cv({"check", "--schema", p.schema}).exit_code == 0);
+
+  // Someone edits schema.sql and forgets to generate: check says what differs.
+  const std::string original = ReadFile(p.schema);
+  std::string edited = original;
+  const std::string status_line = "    status            VARCHAR(32),";
+  edited.replace(edited.find(status_line), status_line.size(), status_line + "\n    email             VARCHAR(320),");
+  edited += "CREATE INDEX accounts_email_idx ON accounts (email);\n";
+  p.dir.WriteFile("schema.sql", edited, 0644);
+  CliResult forgot = p.Cv({"check", "--schema", p.schema});
+  CHECK(forgot.exit_code == 6);
+  CHECK(forgot.out == "schema: column accounts.email: missing\nschema: index accounts_email_idx: missing\n");
+
+  CliResult printed = p.Cv({"create", "--autogenerate", "--sql", "add email to accounts"});
+  INFO(printed.err);
+  CHECK(printed.exit_code == 0);
+  CHECK(printed.out.find("ALTER TABLE accounts ADD COLUMN email character varying(320);") != std::string::npos);
+  CHECK(printed.out.find("CREATE INDEX CONCURRENTLY accounts_email_idx ON accounts USING btree (email);") !=
+        std::string::npos);
+  CHECK(p.Files() == 1);  // --sql writes nothing
+
+  CliResult created = p.Cv({"create", "--autogenerate", "add email to accounts"});
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+  CHECK(p.Files() == 3);
+  CHECK(created.out.find("_add_email_to_accounts.sql\n") != std::string::npos);
+  CHECK(created.out.find("_add_email_to_accounts_indexes.sql\n") != std::string::npos);
+
+  CliResult migrated = p.Cv({"migrate", "--strict"});
+  INFO(migrated.err);
+  REQUIRE(migrated.exit_code == 0);
+  CHECK(p.Cv({"check", "--schema", p.schema}).exit_code == 0);
+  CHECK(p.db.Query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_email_idx'::regclass").text(0, 0) == "t");
+  CHECK(p.Cv({"create", "--autogenerate", "again"}).out.find("nothing to generate") != std::string::npos);
+
+  REQUIRE(p.Cv({"rollback", "--steps", "2", "--yes"}).exit_code == 0);
+  p.dir.WriteFile("schema.sql", original, 0644);
+  CHECK(p.Cv({"check", "--schema", p.schema}).exit_code == 0);
+  CHECK(p.db.Query("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'credvault_%'").text(0, 0) == "0");
+}
+
+TEST_CASE("a bad schema file is refused with its line, exit 3, and nothing is written", "[autogen]") {
+  Project p;
+  struct Case {
+    std::string sql, expected;
+  };
+  const std::vector<Case> cases = {
+      {"CREATE TABLE t (id int);\n\nCREATE TABLE u (id int;\n", "schema.sql:3: syntax error"},
+      {"CREATE TABLE public.t (id int);\n", "schema.sql:1: objects are named without a schema"},
+      {"CREATE TABLE t (id int);\nCOMMIT;\n", "schema.sql:2: transaction control"},
+      {"SET search_path TO public;\n", "schema.sql:1: SET search_path"},
+      {"CREATE EXTENSION pgcrypto;\n", "schema.sql:1: CREATE EXTENSION"},
+      {"CREATE TABLE t (id int);\nCREATE INDEX i ON missing_table (id);\n", "schema.sql:2: "},
+  };
+  for (const Case& c : cases) {
+    INFO(c.sql);
+    p.dir.WriteFile("schema.sql", c.sql, 0644);
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"create", "--autogenerate", "x"}, std::vector<std::string>{"check", "--schema", p.schema}}) {
+      CliResult result = p.Cv(args);
+      INFO(result.err);
+      CHECK(result.exit_code == 3);
+      CHECK(result.err.find(c.expected) != std::string::npos);
+    }
+    CHECK(p.Files() == 1);
+  }
+  CliResult missing = p.Cv({"create", "--autogenerate", "--schema", p.dir.path() + "/nope.sql", "x"});
+  CHECK(missing.exit_code == 3);
+  CHECK(missing.err.find("cannot read the schema file") != std::string::npos);
+  CHECK(p.Cv({"create", "--sql", "x"}).exit_code == 2);  // --sql needs --autogenerate
+  CHECK(p.db.Query("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'credvault_%'").text(0, 0) == "0");
+}
