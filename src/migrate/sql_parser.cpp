@@ -74,7 +74,9 @@ std::vector<StatementRange> Ranges(std::string_view sql, const SplitResult& resu
     int location = std::clamp(result.stmts[i]->stmt_location, 0, size);
     int length = result.stmts[i]->stmt_len == 0 ? size - location : result.stmts[i]->stmt_len;
     length = std::clamp(length, 0, size - location);
-    if (HasCode(sql, location, length)) out.push_back({location, length});
+    // The parser's split has only statements with code in them; it drops
+    // comment-only text. A range left empty is dropped too.
+    if (length > 0) out.push_back({location, length});
   }
   return out;
 }

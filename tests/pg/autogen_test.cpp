@@ -52,6 +52,7 @@ std::string Lines(const std::vector<std::string>& lines) {
 TEST_CASE("every corpus pair - autogenerate, up matches after.sql, down matches before.sql", "[autogen]") {
   TestDatabase db;
   auto conn = db.Connect();
+  auto second = db.Connect();  // the two scratch schemas of Autogenerate are built side by side
   const fs::path corpus = fs::path(credvault::testing::TestDataDir()) / "autogen";
   std::vector<fs::path> pairs;
   for (const auto& entry : fs::directory_iterator(corpus)) {
@@ -70,7 +71,7 @@ TEST_CASE("every corpus pair - autogenerate, up matches after.sql, down matches 
     auto set = MigrationSet::Load(dir.path());
     REQUIRE(set.ok());
 
-    auto generated = Autogenerate(*conn, *set, after_path, after_sql);
+    auto generated = Autogenerate(*conn, *set, after_path, after_sql, second.get());
     INFO(generated.status().message());
     REQUIRE(generated.ok());
     REQUIRE(FilesNeeded(*generated) > 0);  // every pair is a change
@@ -113,7 +114,7 @@ TEST_CASE("every corpus pair - autogenerate, up matches after.sql, down matches 
     // With the generated files in the folder, there is nothing left to generate.
     auto again_set = MigrationSet::Load(dir.path());
     REQUIRE(again_set.ok());
-    auto again = Autogenerate(*conn, *again_set, after_path, after_sql);
+    auto again = Autogenerate(*conn, *again_set, after_path, after_sql, second.get());
     REQUIRE(again.ok());
     CHECK(Lines(again->up.statements) + Lines(again->up.concurrent) == "");
   }
