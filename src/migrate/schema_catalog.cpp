@@ -185,7 +185,9 @@ StatusOr<Catalog> ReadCatalog(db::Transaction& tx, const std::string& schema) {
     type.name = enums.text(i, 0);
     auto labels = nlohmann::json::parse(enums.text(i, 1), nullptr, false);
     if (labels.is_array()) {
-      for (const auto& label : labels) type.labels.push_back(label.get<std::string>());
+      for (const auto& label : labels) {
+        if (label.is_string()) type.labels.push_back(label.get<std::string>());
+      }
     }
     type.comment = enums.text(i, 2);
     catalog.enums[type.name] = std::move(type);
