@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git clang libclang-rt-dev
   libpqxx-dev libsodium-dev libssl-dev libcli11-dev libspdlog-dev catch2
-  libtomlplusplus-dev nlohmann-json3-dev
+  libtomlplusplus-dev nlohmann-json3-dev libpg-query-dev
   postgresql postgresql-common postgresql-client pgbouncer openssl
   python3 python3-nacl python3-psycopg2 python3-cryptography
   python3-asyncpg python3-sqlalchemy python3-pytest python3-venv python3-setuptools python3-pip python3-wheel

@@ -1,9 +1,12 @@
 // credvault check: verify checksums of applied migrations and compare the live
-// schema with what the migrations produce (exit 6 on any difference).
+// schema with what the migrations produce (exit 6 on any difference). With
+// --schema FILE, also with the declarative schema file.
 #include <iostream>
 
 #include "cli/migrator_access.hpp"
+#include "cli/schema_file.hpp"
 #include "common/status_macros.hpp"
+#include "migrate/autogenerate.hpp"
 #include "migrate/drift.hpp"
 
 namespace credvault::cli {
@@ -11,8 +14,17 @@ namespace credvault::cli {
 void RegisterCheckCommand(CLI::App& app, CommandTable& commands) {
   CLI::App* sub = app.add_subcommand(
       "check", "Verify checksums of applied migrations and compare the live schema with the migrations (exit 6 on any difference)");
-  commands.Add(sub, [](CommandContext& context) -> Status {
+  auto schema = std::make_shared<std::string>();
+  sub->add_option("--schema", *schema,
+                  "Also compare the live schema with this declarative schema file (e.g. schema.sql); each difference "
+                  "is a line 'schema: ...'");
+  commands.Add(sub, [schema](CommandContext& context) -> Status {
     CV_ASSIGN_OR_RETURN(migrate::MigrationSet set, LoadMigrations(context));
+    std::string schema_sql;
+    if (!schema->empty()) {
+      CV_ASSIGN_OR_RETURN(schema_sql, ReadSchemaFile(*schema));
+      CV_RETURN_IF_ERROR(migrate::ValidateSchemaFile(*schema, schema_sql));
+    }
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, context.Connect("credvault check"));
     CV_ASSIGN_OR_RETURN(migrate::SchemaState state, migrate::ReadSchemaState(*conn, set));
     std::vector<std::string> problems;
@@ -28,13 +40,20 @@ void RegisterCheckCommand(CLI::App& app, CommandTable& commands) {
     }
     CV_ASSIGN_OR_RETURN(std::vector<std::string> drift, migrate::DetectDrift(*conn, set, state.applied_in_order));
     for (const auto& line : drift) problems.push_back("drift: " + line);
+    if (!schema->empty()) {
+      CV_ASSIGN_OR_RETURN(std::vector<std::string> differences,
+                          migrate::CompareWithSchemaFile(*conn, *schema, schema_sql));
+      for (const auto& line : differences) problems.push_back("schema: " + line);
+    }
     for (const auto& line : problems) std::cout << line << "\n";
     std::cout << std::flush;
     if (!problems.empty()) {
-      return DataLossError(std::to_string(problems.size()) + " difference(s) between the database and " + set.dir());
+      return DataLossError(std::to_string(problems.size()) + " difference(s) between the database and " + set.dir() +
+                           (schema->empty() ? std::string() : " or " + *schema));
     }
-    context.log().info("checksums of {} applied migration(s) match and the schema matches {}", state.history.size(),
-                       state.current.empty() ? "base" : state.current);
+    context.log().info("checksums of {} applied migration(s) match and the schema matches {}{}", state.history.size(),
+                       state.current.empty() ? "base" : state.current,
+                       schema->empty() ? std::string() : " and " + *schema);
     return Status::Ok();
   });
 }

@@ -98,6 +98,7 @@ void RegisterCreateCommand(CLI::App& app, CommandTable& commands);
 void RegisterStampCommand(CLI::App& app, CommandTable& commands);
 void RegisterResetCommand(CLI::App& app, CommandTable& commands);
 void RegisterCheckCommand(CLI::App& app, CommandTable& commands);
+void RegisterLintCommand(CLI::App& app, CommandTable& commands);
 void RegisterEnvCommand(CLI::App& app, CommandTable& commands);
 void RegisterKeygenCommand(CLI::App& app, CommandTable& commands);
 void RegisterKeysCommand(CLI::App& app, CommandTable& commands);

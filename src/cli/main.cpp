@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   RegisterStampCommand(app, commands);
   RegisterResetCommand(app, commands);
   RegisterCheckCommand(app, commands);
+  RegisterLintCommand(app, commands);
   RegisterEnvCommand(app, commands);
   RegisterKeygenCommand(app, commands);
   RegisterKeysCommand(app, commands);

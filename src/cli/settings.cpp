@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <thread>
 
@@ -61,6 +62,8 @@ struct FileSettings {
   std::optional<double> max_rate, max_replica_lag;
   std::optional<std::int64_t> max_active;
   std::optional<std::vector<std::string>> replica_urls;
+  std::optional<std::string> schema_file;
+  std::optional<std::int64_t> large_table_rows;
 };
 
 Status ReadString(const std::string& file, const toml::node& node, const std::string& key,
@@ -122,6 +125,9 @@ StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
     } else if (key == "migrations_dir") {
       CV_RETURN_IF_ERROR(ReadString(file, node, key, out.migrations_dir));
       out.migrations_dir = RelativeTo(file, *out.migrations_dir);
+    } else if (key == "schema_file") {
+      CV_RETURN_IF_ERROR(ReadString(file, node, key, out.schema_file));
+      out.schema_file = RelativeTo(file, *out.schema_file);
     } else if (key == "environment") {
       CV_RETURN_IF_ERROR(ReadString(file, node, key, out.environment));
     } else if (key == "log_format") {
@@ -129,7 +135,7 @@ StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
     } else if (key == "metrics_file") {
       CV_RETURN_IF_ERROR(ReadString(file, node, key, out.metrics_file));
       out.metrics_file = RelativeTo(file, *out.metrics_file);
-    } else if (key == "keys" || key == "migrate" || key == "jobs") {
+    } else if (key == "keys" || key == "migrate" || key == "jobs" || key == "lint") {
       const toml::table* table = node.as_table();
       if (table == nullptr) return WrongType(file, node, key, "a table [" + key + "]");
       for (const auto& [sub_view, sub] : *table) {
@@ -164,6 +170,8 @@ StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
           CV_RETURN_IF_ERROR(ReadStrings(file, sub, full, out.replica_urls));
         } else if (key == "jobs" && sub_key == "max_active") {
           CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.max_active));
+        } else if (key == "lint" && sub_key == "large_table_rows") {
+          CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.large_table_rows));
         } else {
           return Unknown(file, sub, full);
         }
@@ -346,6 +354,9 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
   CV_RETURN_IF_ERROR(ApplyBounded(config_file, "jobs.workers", file.workers, 0, kMaxWorkers, settings.workers));
   CV_RETURN_IF_ERROR(ApplyBounded(config_file, "jobs.lock_wait", file.lock_wait, 0, kMaxWaitSeconds,
                                   settings.job_lock_wait_seconds));
+  CV_RETURN_IF_ERROR(ApplyBounded(config_file, "lint.large_table_rows", file.large_table_rows, 0,
+                                  std::numeric_limits<long long>::max(), settings.lint_large_table_rows));
+  if (file.schema_file) settings.schema_file = *file.schema_file;
 
   // Throttles: a number in range, or not set (0 / -1: off).
   auto positive = [&config_file](const char* name, const std::optional<double>& value, double maximum,

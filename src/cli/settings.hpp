@@ -68,6 +68,8 @@ struct Settings {
   double max_replica_lag = 0;
   std::vector<std::string> replica_urls;  // normalized like database_url
   int max_active = -1;
+  std::string schema_file;          // config schema_file; "" = schema.sql beside the migrations folder
+  long long lint_large_table_rows = 100000;  // [lint] large_table_rows
   std::optional<KeySource> primary_key;
   std::vector<KeySource> fallback_keys;
 };

@@ -1,8 +1,9 @@
 #include "migrate/drift.hpp"
 
+#include "migrate/sql_parser.hpp"
+
 #include <map>
 #include <random>
-#include <regex>
 
 #include "common/status_macros.hpp"
 
@@ -109,13 +110,6 @@ std::string ScratchSchemaName() {
   return "credvault_drift_" + std::to_string(random()) + std::to_string(random());
 }
 
-// CONCURRENTLY cannot run in a transaction; in the throwaway scratch schema
-// the plain form builds the same index.
-std::string WithoutConcurrently(const std::string& sql) {
-  static const std::regex concurrently(R"(\s+concurrently\b)", std::regex::icase);
-  return std::regex_replace(sql, concurrently, "");
-}
-
 }  // namespace
 
 StatusOr<std::vector<std::string>> DetectDrift(db::Connection& conn, const MigrationSet& migrations,
@@ -144,7 +138,11 @@ StatusOr<std::vector<std::string>> DetectDrift(db::Connection& conn, const Migra
     const Migration& migration = *found_file;
     if (migration.up.step) continue;  // data steps do not change the schema
     for (const auto& statement : migration.up.Statements()) {
-      Status status = tx->Exec(WithoutConcurrently(statement.text));
+      // CONCURRENTLY cannot run in a transaction; in the throwaway scratch
+      // schema the plain form builds the same index.
+      const std::string sql = WithoutConcurrently(statement.text);
+      if (sql.empty()) continue;
+      Status status = tx->Exec(sql);
       if (!status.ok()) {
         return status.Annotate("drift check: replaying " + migration.path + " statement at line " +
                                std::to_string(statement.line) + " in a scratch schema");

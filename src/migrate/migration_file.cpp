@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/utf8.hpp"
+#include "migrate/sql_parser.hpp"
 
 namespace credvault::migrate {
 namespace {
@@ -23,13 +24,6 @@ std::string Trim(std::string_view text) {
 }
 
 bool IsCommentOrBlank(const std::string& trimmed) { return trimmed.empty() || trimmed.rfind("--", 0) == 0; }
-
-// A statement that PostgreSQL refuses inside a transaction block.
-const std::regex& ConcurrentlyPattern() {
-  static const std::regex pattern(R"(\b(create\s+(unique\s+)?index|drop\s+index|reindex(\s+\w+)*)\s+concurrently\b)",
-                                  std::regex::icase | std::regex::ECMAScript);
-  return pattern;
-}
 
 }  // namespace
 
@@ -87,6 +81,7 @@ StatusOr<Migration> ParseMigration(const std::string& path, std::string_view con
     ++line_number;
     if (!raw.empty() && raw.back() == '\r') raw.pop_back();
     const std::string trimmed = Trim(raw);
+    if (trimmed == "-- credvault:allow-destructive") migration.allow_destructive = true;
     if (trimmed.rfind("-- migrate:", 0) == 0) {
       std::istringstream words(trimmed.substr(3));
       std::string directive;
@@ -143,7 +138,12 @@ StatusOr<Migration> ParseMigration(const std::string& path, std::string_view con
     }
     if (section->RunsInTransaction()) {
       for (const auto& statement : statements) {
-        if (std::regex_search(statement.text, ConcurrentlyPattern())) {
+        // A statement PostgreSQL refuses inside a transaction block. Text that
+        // does not parse is left to the server, which names the error.
+        auto parsed = ParseSql(statement.text);
+        if (parsed.ok() && std::any_of(parsed->begin(), parsed->end(), [](const ParsedStatement& p) {
+              return IsConcurrentStatement(p.node);
+            })) {
           return InvalidArgumentError(At(path, statement.line) +
                                       "CONCURRENTLY cannot run inside a transaction: put it in its own migration "
                                       "whose section line reads `-- migrate:up transaction:false`");

@@ -39,6 +39,8 @@ struct Migration {
   std::string checksum;   // hex SHA-256 of the content with CRLF read as LF
   Section up;
   Section down;
+  // The file has a line `-- credvault:allow-destructive` (see lint.hpp).
+  bool allow_destructive = false;
   std::string Description() const;  // the slug with spaces
 };
 

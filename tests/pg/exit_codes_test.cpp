@@ -184,7 +184,8 @@ TEST_CASE("every exit code of the README table, for every command that can hit i
       {"status", {}},          {"create", {"widen"}},   {"stamp", {"20260215_0001"}},
       {"reset", {"--yes"}},    {"check", {}},           {"keygen", {}},    {"keys", {}},
       {"encrypt", {}},         {"decrypt", {"--yes"}},  {"rotate", {}},    {"verify", {}},
-      {"put", {"--account", "1"}},                      {"get", {"--account", "1"}}};
+      {"put", {"--account", "1"}},                      {"get", {"--account", "1"}},
+      {"lint", {}}};
   auto args_of = [&](const std::string& command, std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {command};
     const auto& more = minimal.at(command);
@@ -260,7 +261,7 @@ TEST_CASE("every exit code of the README table, for every command that can hit i
   // 4: database unreachable (create and keygen never connect; migrate --sql
   // prints from base without a database, by design).
   for (const std::string command : {"migrate", "rollback", "current", "history", "status", "stamp", "reset", "check",
-                                    "keys", "encrypt", "decrypt", "rotate", "verify", "put", "get"}) {
+                                    "keys", "encrypt", "decrypt", "rotate", "verify", "put", "get", "lint"}) {
     add(4, "database unreachable", command, [&, command] { return RunCli(args_of(command), unreachable, stdin_of(command)); });
   }
 
@@ -273,6 +274,11 @@ TEST_CASE("every exit code of the README table, for every command that can hit i
   add(5, "production guard (database recorded as production)", "reset",
       [&] { return RunCli({"reset", "--yes"}, KeyEnv(production, a)); });
   add(5, "environment differs from the one recorded", "migrate", [&] { return RunCli({"migrate"}, KeyEnv(production, a)); });
+  add(5, "a lint finding (a migration without a down section)", "lint", [&] {
+    return RunCli({"lint", credvault::testing::TestDataDir() + "/lint/20300101_0010_no_down.sql"}, head.Env());
+  });
+  add(4, "database unreachable (create --autogenerate)", "create",
+      [&] { return RunCli({"create", "--autogenerate", "--schema", SourceDir() + "/schema.sql", "x"}, unreachable); });
   add(5, "schema behind head in production", "get",
       [&] { return RunCli({"--env", "production", "get", "--account", "1"}, KeyEnv(behind, a)); });
   add(5, "schema behind head in production", "put",

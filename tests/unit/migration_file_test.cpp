@@ -3,6 +3,7 @@
 
 #include "migrate/migration_file.hpp"
 #include "migrate/migration_set.hpp"
+#include "migrate/sql_parser.hpp"
 #include "migrate/sql_splitter.hpp"
 #include "support/test_support.hpp"
 
@@ -79,4 +80,56 @@ TEST_CASE("the SQL splitter respects quotes, dollar quotes and comments", "[migr
   CHECK(statements[1].text.find("'a;b'") != std::string::npos);
   CHECK(statements[1].line == 2);
   CHECK(statements[2].line == 3);
+}
+
+TEST_CASE("the splitter is PostgreSQL's parser - BEGIN ATOMIC bodies, nested comments, lines", "[migration_file]") {
+  auto statements = SplitSqlStatements(
+      "CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\n  SELECT 2;\nEND;\n"
+      "/* outer /* nested; */ still comment; */\n-- lead\nSELECT 3;\n");
+  REQUIRE(statements.size() == 2);
+  CHECK(statements[0].text.find("SELECT 2;") != std::string::npos);
+  CHECK(statements[0].line == 1);
+  CHECK(statements[1].line == 8);  // the line of SELECT, not of the comments before it
+  // Text that does not parse is still split (by the scanner) so the server
+  // reports the bad statement with its own line.
+  auto bad = SplitSqlStatements("SELECT 1;\nSELEC 2;\nSELECT 3;\n", 10);
+  REQUIRE(bad.size() == 3);
+  CHECK(bad[1].line == 11);
+  CHECK(SplitSqlStatements("-- nothing;\n/* at all; */\n").empty());
+  CHECK(SplitSqlStatements(std::string("SELECT 1;\0SELECT 2;", 19)).size() == 1);  // a NUL: one statement the server refuses
+}
+
+TEST_CASE("CONCURRENTLY is found from the parse tree, not from words", "[migration_file]") {
+  auto refused = [](const std::string& sql) {
+    auto m = ParseMigration("/m/20260301_0001_x.sql", "-- migrate:up\n" + sql + "\n");
+    return !m.ok() && m.status().message().find("CONCURRENTLY cannot run inside a transaction") != std::string::npos;
+  };
+  CHECK(refused("CREATE INDEX CONCURRENTLY i ON t (c);"));
+  CHECK(refused("create unique index concurrently if not exists i on t (c);"));
+  CHECK(refused("DROP INDEX CONCURRENTLY i;"));
+  CHECK(refused("REINDEX INDEX CONCURRENTLY i;"));
+  CHECK(refused("REINDEX (CONCURRENTLY) TABLE t;"));
+  CHECK(refused("ALTER TABLE p DETACH PARTITION c CONCURRENTLY;"));
+  CHECK(refused("CREATE INDEX /* c */ CONCURRENTLY i ON t (c);"));
+  // Words in names, strings and comments are not statements.
+  CHECK(!refused("CREATE INDEX i ON t (\"concurrently\");"));
+  CHECK(!refused("INSERT INTO notes VALUES ('create index concurrently x on y');"));
+  CHECK(!refused("-- we could drop index concurrently here\nSELECT 1;"));
+  CHECK(!refused("CREATE INDEX i ON t (c);"));
+
+  CHECK(WithoutConcurrently("CREATE INDEX CONCURRENTLY i ON t (c)") == "CREATE INDEX  i ON t (c)");
+  CHECK(WithoutConcurrently("REINDEX INDEX CONCURRENTLY i").empty());
+  CHECK(WithoutConcurrently("INSERT INTO t VALUES ('concurrently')") == "INSERT INTO t VALUES ('concurrently')");
+}
+
+TEST_CASE("parse errors name the line, and scanning keeps comments", "[migration_file]") {
+  auto parsed = ParseSql("SELECT 1;\n\nSELEC 2;", 5);
+  REQUIRE(!parsed.ok());
+  CHECK(parsed.status().message().rfind("line 7: syntax error", 0) == 0);
+  auto tokens = ScanSql("SELECT 1 -- c\n");
+  REQUIRE(tokens.ok());
+  REQUIRE(tokens->size() == 3);
+  CHECK(tokens->at(0).keyword);
+  CHECK(tokens->at(2).comment);
+  CHECK(!ScanSql("SELECT 'unterminated").ok());
 }

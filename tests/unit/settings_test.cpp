@@ -188,3 +188,28 @@ TEST_CASE("an unsupported scheme is not repeated in the message (found by fuzz_d
   REQUIRE(!mangled.ok());
   CHECK(mangled.status().message().find("S3cretPw") == std::string::npos);
 }
+
+TEST_CASE("schema_file and [lint] large_table_rows come from the config file", "[config]") {
+  credvault::testing::TempDir dir;
+  GlobalFlags flags;
+  flags.config_file = dir.WriteFile("c.toml", "schema_file = \"db/schema.sql\"\n[lint]\nlarge_table_rows = 250\n");
+  auto settings = ResolveSettings(flags, FakeEnv({}));
+  REQUIRE(settings.ok());
+  CHECK(settings->schema_file == dir.path() + "/db/schema.sql");  // relative to the config file
+  CHECK(settings->lint_large_table_rows == 250);
+
+  flags.config_file = dir.WriteFile("d.toml", "");
+  auto defaults = ResolveSettings(flags, FakeEnv({}));
+  REQUIRE(defaults.ok());
+  CHECK(defaults->schema_file.empty());
+  CHECK(defaults->lint_large_table_rows == 100000);
+
+  flags.config_file = dir.WriteFile("e.toml", "[lint]\nlarge_table_rows = -5\n");
+  auto negative = ResolveSettings(flags, FakeEnv({}));
+  REQUIRE(!negative.ok());
+  CHECK(negative.status().message().find("lint.large_table_rows must be between 0 and") != std::string::npos);
+  flags.config_file = dir.WriteFile("f.toml", "[lint]\nlarge_tables = 5\n");
+  auto unknown = ResolveSettings(flags, FakeEnv({}));
+  REQUIRE(!unknown.ok());
+  CHECK(unknown.status().message().find("unknown setting 'lint.large_tables'") != std::string::npos);
+}

@@ -1,0 +1,33 @@
+#include "cli/schema_file.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace credvault::cli {
+
+std::string SchemaFilePath(const CommandContext& context, const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (!context.settings().schema_file.empty()) return context.settings().schema_file;
+  std::filesystem::path dir = std::filesystem::absolute(context.settings().migrations_dir).lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "migrations/" → "migrations"
+  return (dir.parent_path() / "schema.sql").string();
+}
+
+StatusOr<std::string> ReadSchemaFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in || std::filesystem::is_directory(path)) {
+    return NotFoundError("cannot read the schema file " + path + " (give one with --schema FILE or schema_file in the config)");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+migrate::LintOptions LintOptionsFor(const CommandContext& context) {
+  migrate::LintOptions options;
+  options.large_table_rows = context.settings().lint_large_table_rows;
+  return options;
+}
+
+}  // namespace credvault::cli

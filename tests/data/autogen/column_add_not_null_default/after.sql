@@ -1,0 +1,7 @@
+CREATE TABLE accounts (
+    id serial PRIMARY KEY,
+    email varchar(255) NOT NULL UNIQUE,
+    name varchar(100),
+    active boolean NOT NULL DEFAULT true,
+    created_at timestamp NOT NULL DEFAULT now()
+);

@@ -1,0 +1,8 @@
+CREATE TABLE accounts (
+    id serial PRIMARY KEY,
+    email varchar(255) NOT NULL UNIQUE,
+    name varchar(100),
+    created_at timestamp NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE accounts IS 'who pays';
+COMMENT ON COLUMN accounts.email IS 'it''s unique';

@@ -1,0 +1,8 @@
+CREATE TABLE accounts (
+    id serial PRIMARY KEY,
+    email varchar(255) NOT NULL UNIQUE,
+    name varchar(100),
+    created_at timestamp NOT NULL DEFAULT now()
+);
+CREATE MATERIALIZED VIEW account_names AS SELECT id, name FROM accounts;
+CREATE INDEX account_names_id ON account_names (id);

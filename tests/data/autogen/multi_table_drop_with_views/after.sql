@@ -1,0 +1,2 @@
+CREATE TABLE keep (id int);
+COMMENT ON TABLE keep IS 'the survivor';

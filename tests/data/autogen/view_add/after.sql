@@ -1,0 +1,13 @@
+CREATE TABLE accounts (
+    id serial PRIMARY KEY,
+    email varchar(255) NOT NULL UNIQUE,
+    name varchar(100),
+    created_at timestamp NOT NULL DEFAULT now()
+);
+CREATE TABLE orders (
+    id bigserial PRIMARY KEY,
+    account_id integer NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    amount numeric(10,2) NOT NULL DEFAULT 0,
+    note text
+);
+CREATE VIEW account_totals AS SELECT a.id, sum(o.amount) AS total FROM accounts a JOIN orders o ON o.account_id = a.id GROUP BY a.id;

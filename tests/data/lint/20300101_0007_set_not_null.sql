@@ -1,0 +1,4 @@
+-- migrate:up
+ALTER TABLE accounts ALTER COLUMN region SET NOT NULL;
+-- migrate:down
+ALTER TABLE accounts ALTER COLUMN region DROP NOT NULL;

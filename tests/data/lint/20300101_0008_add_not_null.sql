@@ -1,0 +1,4 @@
+-- migrate:up
+ALTER TABLE accounts ADD COLUMN tier integer NOT NULL;
+-- migrate:down
+ALTER TABLE accounts DROP COLUMN tier;

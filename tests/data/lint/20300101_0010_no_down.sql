@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE TABLE audit_notes (id serial PRIMARY KEY, body text);
