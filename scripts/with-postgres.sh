@@ -271,7 +271,11 @@ if [ "${CREDVAULT_PG_DURABLE:-0}" != 1 ]; then
 fi
 options+=(-o max_connections=200 -o "ssl_cert_file=$work/tls/server.crt"
           -o "ssl_key_file=$work/tls/server.key")
+# A port the kernel says is free: pg_virtualenv's own choice (5433, 5434, ...)
+# only avoids registered clusters, so two runs at once (-t clusters are not
+# registered) would both pick 5433 and one would fail.
 rc=0
 [ "${CREDVAULT_TEST_NO_STANDBY:-0}" = 1 ] || export CREDVAULT_WITH_POSTGRES_STANDBY=1
-CREDVAULT_WITH_POSTGRES_OWN_TLS=1 CREDVAULT_WITH_POSTGRES_INNER=1 pg_virtualenv "${options[@]}" "$self" "$@" || rc=$?
+PGPORT=$(free_port) CREDVAULT_WITH_POSTGRES_OWN_TLS=1 CREDVAULT_WITH_POSTGRES_INNER=1 \
+  pg_virtualenv "${options[@]}" "$self" "$@" || rc=$?
 exit "$rc"

@@ -135,6 +135,13 @@ pqxx::result RunParams(pqxx::transaction_base& tx, std::string_view sql, const P
   return tx.exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(pointers));
 }
 
+pqxx::result RunBinaryParams(pqxx::transaction_base& tx, std::string_view sql, const BinaryParams& params) {
+  std::vector<pqxx::binarystring> values;  // libpqxx sends a binarystring in binary format
+  values.reserve(params.size());
+  for (const std::string& param : params) values.emplace_back(param.data(), param.size());
+  return tx.exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(values));
+}
+
 }  // namespace
 
 struct Connection::Impl {
@@ -215,6 +222,14 @@ StatusOr<Rows> Transaction::Query(std::string_view sql, const Params& params) {
 }
 
 Status Transaction::Exec(std::string_view sql, const Params& params) { return Query(sql, params).status(); }
+
+StatusOr<Rows> Transaction::QueryBinary(std::string_view sql, const BinaryParams& params) {
+  if (impl_->done) return InternalError("transaction already finished");
+  Rows rows;
+  CV_RETURN_IF_ERROR(
+      TranslateOn(*impl_->owner->conn, [&] { rows = ToRows(RunBinaryParams(*impl_->work, sql, params)); }));
+  return rows;
+}
 
 Status Transaction::ExecScript(std::string_view sql) {
   if (impl_->done) return InternalError("transaction already finished");

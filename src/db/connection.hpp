@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "credvault/status.hpp"
+#include "db/binary_params.hpp"
 
 namespace credvault::db {
 
@@ -84,6 +85,9 @@ class Transaction {
 
   StatusOr<Rows> Query(std::string_view sql, const Params& params = {});
   Status Exec(std::string_view sql, const Params& params = {});
+  // One statement whose parameters are all in binary form (binary_params.hpp);
+  // the result comes back as text, like Query's.
+  StatusOr<Rows> QueryBinary(std::string_view sql, const BinaryParams& params);
   // Several statements without parameters (a migration's up or down section).
   Status ExecScript(std::string_view sql);
 

@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstring>
 #include <future>
 #include <mutex>
 #include <set>
@@ -124,7 +123,8 @@ static_assert(kLockWaitSeconds == 5, "kBatchSettings and kReadSettings spell out
 // holds then. (A VACUUM FREEZE in between makes xmin read as 2: a needless
 // skip, never a wrong write.)
 // The batch travels as five array parameters ($1..$5: ids, row versions and
-// the three new values), so no temporary table, and no session, is needed.
+// the three new values) in binary form (db/binary_params.hpp), so no
+// temporary table, and no session, is needed.
 // The id range ($6, $7 = the batch's first and last id) keeps the plan an
 // index range scan over the batch's rows.
 constexpr const char* kApplyBatch = R"SQL(
@@ -281,7 +281,7 @@ class Engine {
     std::vector<BadValue> bad;  // values left alone: they do not decrypt
     Counts expected{};          // new values per column
     std::uint64_t values_to_write = 0;
-    db::Params arrays;          // kApplyBatch's parameters (when values_to_write > 0)
+    db::BinaryParams arrays;    // kApplyBatch's parameters (when values_to_write > 0)
   };
 
   // Fetches the next batch after `last_id` on reader_ and transforms it on
@@ -395,13 +395,13 @@ class Engine {
 
   StatusOr<db::Rows> WriteBatch(db::Connection& conn, const Prepared& batch) {
     const auto start = std::chrono::steady_clock::now();
-    const db::Params& params = batch.arrays;
+    const db::BinaryParams& params = batch.arrays;
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn.Begin());
     CV_RETURN_IF_ERROR(tx->Exec(kBatchSettings));
     // No separate SELECT ... FOR UPDATE in id order first: it cost a WAL
     // record per row. Two jobs over the same rows visit them in the same
     // order anyway; should a deadlock still happen, WriteOn() retries.
-    CV_ASSIGN_OR_RETURN(db::Rows written, tx->Query(kApplyBatch, params));
+    CV_ASSIGN_OR_RETURN(db::Rows written, tx->QueryBinary(kApplyBatch, params));
     const auto updated = std::chrono::steady_clock::now();
     CV_RETURN_IF_ERROR(tx->Commit());
     options_.log->trace("write: update {:.3f} s, commit {:.3f} s",
@@ -409,60 +409,42 @@ class Engine {
     return written;
   }
 
-  // kApplyBatch's parameters: the rows that have a new value, as PostgreSQL
-  // array literals, then the batch's first and last id.
-  static db::Params BatchArrays(const Prepared& batch) {
+  // kApplyBatch's parameters, in binary form: the rows that have a new value
+  // as five arrays, then the batch's first and last id.
+  static db::BinaryParams BatchArrays(const Prepared& batch) {
+    using Array = db::BinaryArrayBuilder;
     const auto& rows = batch.rows;
     const auto& fresh = batch.fresh;
-    std::string ids = "{", xmins = "{";
-    std::array<std::string, kCredentialColumnCount> values;
+    Array ids(Array::ElementType::kInt4), xmins(Array::ElementType::kXid);
+    std::vector<Array> values;
     for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
-      std::size_t bytes = 2;  // the braces
-      for (const auto& row : fresh) bytes += row[c] ? row[c]->size() + 3 : 5;  // quotes and comma, or NULL,
-      values[c].reserve(bytes);
-      values[c] = "{";
+      std::size_t bytes = 0;
+      for (const auto& row : fresh) bytes += 4 + (row[c] ? row[c]->size() : 0);
+      values.emplace_back(Array::ElementType::kText, bytes);
     }
-    bool first = true;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       bool any = false;
       for (std::size_t c = 0; c < kCredentialColumnCount; ++c) any = any || fresh[i][c].has_value();
       if (!any) continue;
-      const char* separator = first ? "" : ",";
-      first = false;
-      ids.append(separator).append(rows[i].id);
-      xmins.append(separator).append(rows[i].xmin);
+      ids.AddInt4(ParseInt4(rows[i].id));
+      xmins.AddXid(static_cast<std::uint32_t>(std::stoul(rows[i].xmin)));
       for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
-        values[c].append(separator);
-        AppendArrayElement(values[c], fresh[i][c]);
+        if (fresh[i][c]) {
+          values[c].AddText(*fresh[i][c]);
+        } else {
+          values[c].AddNull();
+        }
       }
     }
-    db::Params params = {ids + "}", xmins + "}"};
-    for (auto& column : values) params.emplace_back(std::move(column.append("}")));
-    params.emplace_back(rows.front().id);
-    params.emplace_back(rows.back().id);
+    db::BinaryParams params = {ids.Finish(), xmins.Finish()};
+    for (auto& column : values) params.push_back(column.Finish());
+    params.push_back(db::BinaryInt4(ParseInt4(rows.front().id)));
+    params.push_back(db::BinaryInt4(ParseInt4(rows.back().id)));
     return params;
   }
 
-  // One element of a text[] literal: NULL, or the value double-quoted with
-  // '"' and '\' escaped (decrypt writes plaintexts, which may hold anything).
-  static void AppendArrayElement(std::string& out, const std::optional<std::string>& value) {
-    if (!value) {
-      out += "NULL";
-      return;
-    }
-    out += '"';
-    const char* p = value->c_str();
-    const char* end = p + value->size();
-    while (p < end) {
-      const std::size_t run = std::strcspn(p, "\\\"");
-      out.append(p, std::min<std::size_t>(run, end - p));
-      p += run;
-      if (p >= end) break;
-      out += '\\';
-      out += *p++;
-    }
-    out += '"';
-  }
+  // A credentials id as the server printed it (an integer column).
+  static std::int32_t ParseInt4(const std::string& text) { return static_cast<std::int32_t>(std::stol(text)); }
 
   // After the `waits`-th statement that gave up waiting kLockWait for a lock:
   // logs who holds locks on credentials, and says whether to try again

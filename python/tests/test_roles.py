@@ -1,0 +1,124 @@
+"""The package as the application role of docs/ROLES.md: the grants there (hardening, owner, app),
+run as they are, are enough for Vault (psycopg2) and AsyncVault (asyncpg and SQLAlchemy) to open,
+get and put; and they are no more than that."""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import subprocess
+import uuid
+from typing import Dict, Iterator
+
+import asyncpg
+import psycopg2
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from conftest import MIGRATIONS, SOURCE_DIR, _admin, sql
+from credvault import AsyncVault, Keyring, NotFound, Vault
+
+
+def grants(block: str, db: str, roles: Dict[str, str]) -> str:
+    """The ```sql block after <!-- roles-test: BLOCK --> in docs/ROLES.md, with this test's names."""
+    with open(os.path.join(SOURCE_DIR, "docs", "ROLES.md"), encoding="utf-8") as f:
+        doc = f.read()
+    at = doc.index(f"<!-- roles-test: {block} -->")
+    start = doc.index("```sql\n", at) + len("```sql\n")
+    text = doc[start:doc.index("```", start)]
+    text = re.sub(r"DATABASE ads\b", f'DATABASE "{db}"', text)
+    for documented, actual in roles.items():
+        text = re.sub(rf"\b{documented}\b", f'"{actual}"', text)
+    return text
+
+
+class Role:
+    def __init__(self, prefix: str) -> None:
+        self.name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        self.password = secrets.token_hex(16)
+        _admin(f"CREATE ROLE \"{self.name}\" LOGIN PASSWORD '{self.password}'")
+
+    def conninfo(self, db: str) -> str:
+        return f"host={os.environ.get('PGHOST', 'localhost')} dbname={db} user={self.name} password={self.password}"
+
+    def drop(self) -> None:
+        _admin(f'DROP ROLE IF EXISTS "{self.name}"')
+
+
+@pytest.fixture
+def roles(empty_db: str) -> Iterator[Dict[str, Role]]:
+    made = {"credvault_owner": Role("cvpy_owner"), "credvault_app": Role("cvpy_app")}
+    try:
+        yield made
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{empty_db}" WITH (FORCE)')  # the roles own objects in it
+        for role in made.values():
+            role.drop()
+
+
+def run_as_admin(db: str, text: str) -> None:
+    conn = psycopg2.connect(dbname=db)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(text)
+    finally:
+        conn.close()
+
+
+def test_application_role_of_roles_md_gets_and_puts_and_no_more(cli, empty_db, roles):
+    db, owner, app = empty_db, roles["credvault_owner"], roles["credvault_app"]
+    names = {documented: role.name for documented, role in roles.items()}
+    run_as_admin(db, grants("hardening", db, names))
+    run_as_admin(db, grants("owner", db, names))
+    key = cli.keygen()
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DATABASE_URL")}
+    proc = subprocess.run(
+        [cli.path, "--env", "staging", "--migrations-dir", MIGRATIONS, "-q", "migrate"],
+        env={**env, "SECRET_KEY": key, "DATABASE_URL": owner.conninfo(db)}, capture_output=True, text=True,
+        timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    sql(db, "INSERT INTO accounts (amazon_account_id) SELECT 'A' || g FROM generate_series(1, 3) g")
+    run_as_admin(db, grants("app", db, names))
+    ring = Keyring(key)
+
+    with Vault.open(app.conninfo(db), ring, environment="staging", migrations_dir=MIGRATIONS) as vault:
+        vault.put_credentials(1, client_id="app-client-1", client_secret="app-secret-1")
+        vault.put_credentials(1, refresh_token="app-refresh-1")
+        got = vault.get_credentials(1)
+        assert (got.client_id.reveal(), got.client_secret.reveal(), got.refresh_token.reveal()) == \
+            ("app-client-1", "app-secret-1", "app-refresh-1")
+        with pytest.raises(NotFound):
+            vault.get_credentials(2)
+
+    async def async_flows() -> None:
+        pool = await asyncpg.create_pool(user=app.name, password=app.password, database=db,
+                                         host=os.environ.get("PGHOST", "localhost"), min_size=1, max_size=2,
+                                         statement_cache_size=0)
+        vault = await AsyncVault.open(pool, ring, environment="staging", migrations_dir=MIGRATIONS)
+        await vault.put_credentials(2, client_id="async-client-2")
+        assert (await vault.get_credentials(2)).client_id.reveal() == "async-client-2"
+        await pool.close()
+        engine = create_async_engine(
+            f"postgresql+asyncpg://{app.name}:{app.password}@{os.environ.get('PGHOST', 'localhost')}/{db}")
+        vault = await AsyncVault.open(engine, ring, environment="staging", migrations_dir=MIGRATIONS)
+        await vault.put_credentials(3, client_secret="sa-secret-3")
+        assert (await vault.get_credentials(3)).client_secret.reveal() == "sa-secret-3"
+        await engine.dispose()
+
+    asyncio.run(async_flows())
+    assert cli.get(db, key, 3)["client_secret"] == "sa-secret-3"
+    assert cli.run("verify", db=db, key=key).returncode == 0
+
+    # No more than that: the application role cannot delete, drop or read other tables.
+    conn = psycopg2.connect(app.conninfo(db))
+    conn.autocommit = True
+    try:
+        for statement in ("DELETE FROM credentials", "DROP TABLE credentials", "TRUNCATE credentials",
+                          "SELECT * FROM profiles", "SELECT * FROM credvault_events"):
+            with conn.cursor() as cur, pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute(statement)
+    finally:
+        conn.close()
+    assert sql(db, "SELECT count(*) FROM credentials")[0][0] == 3
