@@ -83,7 +83,11 @@ key_c=$(cat "$work/c.key")
 SECRET_KEY="exec:sleep 2; cat '$work/c.key'" SECRET_KEY_FALLBACKS="$key_b" "$cv" -vv rotate >>"$log" 2>&1 &
 job=$!
 sleep 1
-helper=$(pgrep -P "$job" | head -1 || true)
+helper=""  # the child of the job (its /bin/sh -c), found through /proc: no procps needed
+for stat in /proc/[0-9]*/stat; do
+  read -r pid _ _ ppid _ <"$stat" 2>/dev/null || continue
+  if [ "$ppid" = "$job" ]; then helper=$pid; break; fi
+done
 [ -n "$helper" ] || { echo "the exec: helper was not running" >&2; exit 1; }
 tr '\0' '\n' <"/proc/$job/cmdline" >>"$log"
 tr '\0' '\n' <"/proc/$helper/cmdline" >>"$log"
