@@ -179,7 +179,12 @@ void RegisterCreateCommand(CLI::App& app, CommandTable& commands) {
     }
     // SQL given on the command line is checked like any migration file
     // before the file exists (exit 3 with the line, nothing written).
-    CV_RETURN_IF_ERROR(migrate::ParseMigration(path, body).status());
+    CV_ASSIGN_OR_RETURN(migrate::Migration parsed, migrate::ParseMigration(path, body));
+    if (!options->up.empty()) {
+      // SQL given here is linted from its text (no database is needed to create a file).
+      CV_ASSIGN_OR_RETURN(auto findings, migrate::LintMigration(parsed, nullptr, LintOptionsFor(context)));
+      for (const auto& finding : findings) context.log().warn("lint: {}", finding.Format());
+    }
     CV_RETURN_IF_ERROR(WriteNew(path, body));
     std::printf("%s\n", path.c_str());
     context.log().info("created {} (revision {})", path, revision);

@@ -94,6 +94,16 @@ TEST_CASE("lint - one fixture per finding, with file, line, what, why and the al
 
 TEST_CASE("lint of the pending migrations, migrate warns and migrate --strict refuses", "[lint]") {
   LintDatabase ldb;
+  {
+    // create --up lints the SQL it is given (a warning; the file is written).
+    CliResult created = ldb.Cv({"create", "drop regions", "--up", "ALTER TABLE accounts DROP COLUMN region;", "--down",
+                                "ALTER TABLE accounts ADD COLUMN region varchar(16);"});
+    INFO(created.err);
+    CHECK(created.exit_code == 0);
+    CHECK(created.err.find("destructive: DROP COLUMN accounts.region") != std::string::npos);
+    REQUIRE(created.out.size() > 1);
+    std::filesystem::remove(created.out.substr(0, created.out.size() - 1));
+  }
   ldb.AddPending("20300101_0011_clean.sql");
   CHECK(ldb.Cv({"lint"}).exit_code == 0);
   ldb.AddPending("20300101_0001_drop_table.sql");
