@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 
+#include "credvault/export.h"
 #include "credvault/secret.hpp"
 #include "credvault/status.hpp"
 
@@ -42,12 +43,12 @@ struct ParsedKeySource {
 
 // Which form `text` has. Never fails and never copies a literal key. An
 // empty file:, exec: or wrapped: location is kInvalidArgument.
-StatusOr<ParsedKeySource> ParseKeySource(std::string_view text);
+CREDVAULT_EXPORT StatusOr<ParsedKeySource> ParseKeySource(std::string_view text);
 
 // Words for messages: "exec: command", "file /p", "wrapped key file /p", or
 // "literal key": never the key, and for exec: not the command either (it may
 // carry a token on its command line).
-std::string DescribeKeySource(const ParsedKeySource& source);
+CREDVAULT_EXPORT std::string DescribeKeySource(const ParsedKeySource& source);
 
 struct KeySourceOptions {
   // The PKCS#11 module (a .so path) for wrapped: keys whose KEK URI has no
@@ -68,6 +69,6 @@ struct KeySourceOptions {
 // file; kPermissionDenied / kNotFound for files; kNotFound when the PKCS#11
 // module cannot be loaded or the token or KEK is absent; kPermissionDenied
 // for a wrong or missing PIN. Every one is a key problem (CLI exit 3).
-StatusOr<SecretBytes> ResolveKeySource(const SecretBytes& text, const KeySourceOptions& options);
+CREDVAULT_EXPORT StatusOr<SecretBytes> ResolveKeySource(const SecretBytes& text, const KeySourceOptions& options);
 
 }  // namespace credvault

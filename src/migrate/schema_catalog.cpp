@@ -10,9 +10,10 @@ namespace credvault::migrate {
 namespace {
 
 // credvault's bookkeeping and Alembic's: not part of anyone's schema.sql
-// (nor is the function that keeps credvault_events append-only).
+// (nor are the functions that keep credvault_events append-only and let the
+// application role record its accesses).
 constexpr const char* kSkipRelations =
-    "('credvault_schema_history', 'credvault_events', 'credvault_settings', 'alembic_version')";
+    "('credvault_schema_history', 'credvault_events', 'credvault_settings', 'credvault_keys', 'alembic_version')";
 
 // Objects that belong to an extension are the extension's business.
 constexpr const char* kNotFromExtension =
@@ -108,7 +109,7 @@ const std::string kFunctions =
     "pg_get_functiondef(p.oid), coalesce(pg_get_function_result(p.oid), ''), "
     "coalesce(obj_description(p.oid, 'pg_proc'), '') "
     "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-    "WHERE n.nspname = $1 AND p.prokind IN ('f', 'p') AND p.proname <> 'credvault_events_append_only' AND " +
+    "WHERE n.nspname = $1 AND p.prokind IN ('f', 'p') AND p.proname NOT IN ('credvault_events_append_only', 'credvault_record_access') AND " +
     NotFromExtension("p.oid");
 
 const std::string kTriggers =
