@@ -253,7 +253,7 @@ TEST_CASE("a throttle that cannot be evaluated stops the job before it writes - 
   // No right to read pg_stat_replication's lag or other sessions' states: exit 3, the GRANT named.
   TestRole plain(db, "cvt_throttle");
   REQUIRE(db.Connect()->Exec("GRANT SELECT, UPDATE ON ALL TABLES IN SCHEMA public TO " + db::QuoteIdentifier(plain.name())).ok());
-  REQUIRE(db.Connect()->Exec("GRANT INSERT ON credvault_events TO " + db::QuoteIdentifier(plain.name())).ok());
+  REQUIRE(db.Connect()->Exec("GRANT INSERT ON credvault_events, credvault_keys TO " + db::QuoteIdentifier(plain.name())).ok());
   REQUIRE(db.Connect()->Exec("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO " + db::QuoteIdentifier(plain.name())).ok());
   auto as_plain = With(KeyEnv(db, key), "DATABASE_URL", plain.url());
   auto lag = RunCli({"encrypt", "--max-replica-lag", "1"}, as_plain);
