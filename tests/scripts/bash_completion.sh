@@ -41,6 +41,7 @@ cd "$work"
 expect "previous.key primary.key" credvault --key-file p
 expect "previous.key primary.key" credvault rotate --fallback-key-file p
 expect "other.txt" credvault keygen --out o
+expect "other.txt" credvault rotate --config o
 # compgen over the function's answer, as readline would filter it.
 COMP_WORDS=(credvault ver)
 COMP_CWORD=1
