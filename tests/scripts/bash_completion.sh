@@ -9,7 +9,8 @@ script="$CREDVAULT_BUILD_DIR/docs-generated/credvault.bash-completion"
 fail() { echo "bash_completion: $*" >&2; exit 1; }
 # shellcheck disable=SC1090
 source "$script"
-complete -p credvault | grep -q -- "-F _credvault credvault" || fail "not registered: $(complete -p credvault)"
+registered=$(complete -p credvault)
+grep -q -- "-F _credvault credvault" <<<"$registered" || fail "not registered: $registered"
 
 # complete WORDS...: what completing the last word offers, sorted, one line.
 complete_words() {
