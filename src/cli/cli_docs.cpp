@@ -83,7 +83,7 @@ bool TakesPath(const CLI::Option& option) {
     if (name.size() >= 4 && (name.compare(name.size() - 4, 4, "file") == 0 || name.compare(name.size() - 3, 3, "dir") == 0)) {
       return true;
     }
-    if (name == "out") return true;
+    if (name == "out" || name == "config") return true;
   }
   return false;
 }

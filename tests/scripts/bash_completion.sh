@@ -9,7 +9,8 @@ script="$CREDVAULT_BUILD_DIR/docs-generated/credvault.bash-completion"
 fail() { echo "bash_completion: $*" >&2; exit 1; }
 # shellcheck disable=SC1090
 source "$script"
-complete -p credvault | grep -q -- "-F _credvault credvault" || fail "not registered: $(complete -p credvault)"
+registered=$(complete -p credvault)
+grep -q -- "-F _credvault credvault" <<<"$registered" || fail "not registered: $registered"
 
 # complete WORDS...: what completing the last word offers, sorted, one line.
 complete_words() {
@@ -41,6 +42,7 @@ cd "$work"
 expect "previous.key primary.key" credvault --key-file p
 expect "previous.key primary.key" credvault rotate --fallback-key-file p
 expect "other.txt" credvault keygen --out o
+expect "other.txt" credvault rotate --config o
 # compgen over the function's answer, as readline would filter it.
 COMP_WORDS=(credvault ver)
 COMP_CWORD=1

@@ -14,11 +14,11 @@ sudo=""
 fail() { echo "install_package: $*" >&2; exit 1; }
 # dpkg does not wait for its lock (an apt run elsewhere on the machine): retry for a minute.
 dpkg_retry() {
-  local i
-  for i in $(seq 30); do
+  local attempt
+  for attempt in $(seq 30); do
+    [ "$attempt" -gt 1 ] && sleep 2
     $sudo dpkg "$@" >"$work/dpkg.log" 2>&1 && return 0
     grep -q "lock" "$work/dpkg.log" || break
-    sleep 2
   done
   cat "$work/dpkg.log" >&2
   return 1
@@ -55,8 +55,12 @@ for lib in libc6 libsodium23 libpq5 libpqxx libssl3 libspdlog libfmt libstdc++6;
 done
 grep -q "libc6 (>= " <<<"$depends" || fail "Depends has no versioned libc6: $depends"
 grep -q credvault <<<"$depends" && fail "the package depends on itself: $depends"
-dpkg-deb -I "$deb" shlibs | grep -q "^libcredvault 0 credvault" || fail "no shlibs entry for libcredvault.so.0"
-dpkg-deb -I "$deb" triggers | grep -q "ldconfig" || fail "no ldconfig trigger"
+# (Outputs are captured before grep -q: with pipefail, a writer cut off by
+# grep's early exit would fail the pipeline.)
+shlibs=$(dpkg-deb -I "$deb" shlibs)
+grep -q "^libcredvault 0 credvault" <<<"$shlibs" || fail "no shlibs entry for libcredvault.so.0"
+triggers=$(dpkg-deb -I "$deb" triggers)
+grep -q "ldconfig" <<<"$triggers" || fail "no ldconfig trigger"
 
 # --- file list ---------------------------------------------------------------
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$work/files"
@@ -90,7 +94,8 @@ echo "lintian: $(grep -c '^E:' "$work/lintian" || true) errors, $(grep -c '^W:' 
 installed=1
 dpkg_retry -i "$deb"
 [ "$(command -v credvault)" = /usr/bin/credvault ] || fail "credvault is not /usr/bin/credvault on PATH"
-/usr/bin/credvault --version | grep -qx "credvault $version (git [0-9a-f]\{12\}\(-dirty\)\?)" ||
+installed_version=$(/usr/bin/credvault --version)
+grep -qx "credvault $version (git [0-9a-f]\{12\}\(-dirty\)\?)" <<<"$installed_version" ||
   fail "--version printed: $(/usr/bin/credvault --version)"
 
 # The installed binary against the throwaway server, from a folder without
@@ -108,9 +113,11 @@ head=$(basename "$(ls /usr/share/credvault/migrations/*.sql | sort | tail -n 1)"
   /usr/bin/credvault -q verify >/dev/null
 )
 # The installed completion loads and registers.
-bash -c 'source /usr/share/bash-completion/completions/credvault && complete -p credvault' | grep -q -- "-F _credvault" ||
+registered=$(bash -c 'source /usr/share/bash-completion/completions/credvault && complete -p credvault')
+grep -q -- "-F _credvault" <<<"$registered" ||
   fail "the installed bash completion does not register"
-man -l /usr/share/man/man1/credvault-rotate.1.gz 2>/dev/null | grep -q "EXIT STATUS" || fail "the installed man page"
+page=$(man -l /usr/share/man/man1/credvault-rotate.1.gz 2>/dev/null)
+grep -q "EXIT STATUS" <<<"$page" || fail "the installed man page"
 
 # A find_package(credvault) consumer with no hint where credvault is, and a
 # pkg-config one.
@@ -140,8 +147,9 @@ cmake -S "$work/consumer" -B "$work/consumer/build" -G Ninja >/dev/null
 cmake --build "$work/consumer/build" >/dev/null
 [ "$("$work/consumer/build/consumer")" = "e2eb3ad8 hello" ] || fail "the find_package consumer failed"
 # (/lib is /usr/lib on a merged-/usr system.)
-ldd "$work/consumer/build/consumer" | grep -Eq "libcredvault.so.0 => (/usr)?/lib/$multiarch/libcredvault.so.0 " ||
-  fail "the consumer does not load the installed library"
+libraries=$(ldd "$work/consumer/build/consumer")
+grep -Eq "libcredvault.so.0 => (/usr)?/lib/$multiarch/libcredvault.so.0 " <<<"$libraries" ||
+  fail "the consumer does not load the installed library: $(grep credvault <<<"$libraries")"
 [ "$(pkg-config --modversion credvault)" = "$version" ] || fail "pkg-config credvault version"
 # shellcheck disable=SC2046
 c++ -std=c++17 -o "$work/pc_consumer" "$work/consumer/main.cpp" $(pkg-config --cflags --libs credvault)
