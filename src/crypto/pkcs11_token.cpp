@@ -37,6 +37,36 @@ StatusOr<SecretBytes> PinFromSource(const std::string& source) {
   return SecretBytes(content->data(), size);
 }
 
+// The data key as a PKCS#11 object, for wrapping it (with its bytes) and
+// unwrapping into it (without): a generic secret that lives only in this
+// session (not on the token) and that may be read back (extractable, not
+// sensitive). One definition, so wrap and unwrap never disagree. The
+// attributes point into the object: not copyable.
+class DataKeyTemplate {
+ public:
+  explicit DataKeyTemplate(const SecretBytes* value = nullptr)
+      : attributes_{{CKA_CLASS, &class_, sizeof class_},
+                    {CKA_KEY_TYPE, &type_, sizeof type_},
+                    {CKA_TOKEN, &no_, sizeof no_},
+                    {CKA_EXTRACTABLE, &yes_, sizeof yes_},
+                    {CKA_SENSITIVE, &no_, sizeof no_},
+                    {CKA_VALUE, value ? const_cast<std::uint8_t*>(value->data()) : nullptr,
+                     value ? value->size() : 0}},
+        count_(value ? 6 : 5) {}
+  DataKeyTemplate(const DataKeyTemplate&) = delete;
+  DataKeyTemplate& operator=(const DataKeyTemplate&) = delete;
+
+  CK_ATTRIBUTE_PTR attributes() { return attributes_; }
+  CK_ULONG count() const { return count_; }
+
+ private:
+  CK_OBJECT_CLASS class_ = CKO_SECRET_KEY;
+  CK_KEY_TYPE type_ = CKK_GENERIC_SECRET;
+  CK_BBOOL yes_ = CK_TRUE, no_ = CK_FALSE;
+  CK_ATTRIBUTE attributes_[6];
+  CK_ULONG count_;
+};
+
 }  // namespace
 
 struct Pkcs11Kek::Impl {
@@ -142,17 +172,9 @@ StatusOr<std::unique_ptr<Pkcs11Kek>> Pkcs11Kek::Open(const Pkcs11Uri& uri, const
 
 StatusOr<std::string> Pkcs11Kek::Wrap(const SecretBytes& data_key) {
   CK_FUNCTION_LIST_PTR f = impl_->f;
-  CK_OBJECT_CLASS secret_key = CKO_SECRET_KEY;
-  CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
-  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-  CK_ATTRIBUTE templ[] = {{CKA_CLASS, &secret_key, sizeof secret_key},
-                          {CKA_KEY_TYPE, &generic, sizeof generic},
-                          {CKA_TOKEN, &no, sizeof no},
-                          {CKA_EXTRACTABLE, &yes, sizeof yes},
-                          {CKA_SENSITIVE, &no, sizeof no},
-                          {CKA_VALUE, const_cast<std::uint8_t*>(data_key.data()), data_key.size()}};
+  DataKeyTemplate templ(&data_key);
   CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
-  CK_RV rv = f->C_CreateObject(impl_->session, templ, sizeof templ / sizeof templ[0], &object);
+  CK_RV rv = f->C_CreateObject(impl_->session, templ.attributes(), templ.count(), &object);
   if (rv != CKR_OK) return InvalidArgumentError("PKCS#11: cannot load the data key to wrap it (" + Rv(rv) + ")");
   CK_MECHANISM mechanism = {CKM_AES_KEY_WRAP_PAD, nullptr, 0};
   CK_ULONG size = 0;
@@ -173,19 +195,12 @@ StatusOr<std::string> Pkcs11Kek::Wrap(const SecretBytes& data_key) {
 
 StatusOr<SecretBytes> Pkcs11Kek::Unwrap(const std::string& wrapped) {
   CK_FUNCTION_LIST_PTR f = impl_->f;
-  CK_OBJECT_CLASS secret_key = CKO_SECRET_KEY;
-  CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
-  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-  CK_ATTRIBUTE templ[] = {{CKA_CLASS, &secret_key, sizeof secret_key},
-                          {CKA_KEY_TYPE, &generic, sizeof generic},
-                          {CKA_TOKEN, &no, sizeof no},
-                          {CKA_EXTRACTABLE, &yes, sizeof yes},
-                          {CKA_SENSITIVE, &no, sizeof no}};
+  DataKeyTemplate templ;
   CK_MECHANISM mechanism = {CKM_AES_KEY_WRAP_PAD, nullptr, 0};
   CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
   std::string input = wrapped;
   CK_RV rv = f->C_UnwrapKey(impl_->session, &mechanism, impl_->kek, reinterpret_cast<CK_BYTE_PTR>(input.data()),
-                            input.size(), templ, sizeof templ / sizeof templ[0], &object);
+                            input.size(), templ.attributes(), templ.count(), &object);
   if (rv != CKR_OK) {
     return InvalidArgumentError("PKCS#11: the KEK on token '" + impl_->token +
                                 "' cannot unwrap this key (another KEK, or a damaged file) (" + Rv(rv) + ")");
