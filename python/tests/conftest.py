@@ -94,24 +94,24 @@ def template_db(server: None, cli: Cli) -> Iterator[str]:
         _admin(f'DROP DATABASE IF EXISTS "{name}"')
 
 
-@pytest.fixture
-def db(template_db: str) -> Iterator[str]:
-    name = f"cvpy_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+def _scratch_db(prefix: str, template: Optional[str] = None) -> Iterator[str]:
+    """A new database named after this process, dropped (sessions and all) afterwards."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    _admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
         yield name
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db(template_db: str) -> Iterator[str]:
+    yield from _scratch_db("cvpy", template_db)
 
 
 @pytest.fixture
 def empty_db(server: None) -> Iterator[str]:
-    name = f"cvpy_e_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from _scratch_db("cvpy_e")
 
 
 def sql(db: str, query: str, params: tuple = ()) -> list:
