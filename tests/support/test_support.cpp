@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -126,6 +127,19 @@ CliProcess::~CliProcess() {
 CliResult CliProcess::Wait() {
   waited_ = true;
   return Collect(pid_, out_path_, err_path_);
+}
+
+bool CliProcess::WaitForStderr(const std::string& needle, int timeout_s) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ReadFile(err_path_).find(needle) != std::string::npos) return true;
+    siginfo_t exited{};
+    if (waitid(P_PID, static_cast<id_t>(pid_), &exited, WEXITED | WNOHANG | WNOWAIT) == 0 && exited.si_pid == pid_) {
+      return ReadFile(err_path_).find(needle) != std::string::npos;
+    }
+    usleep(20 * 1000);
+  }
+  return false;
 }
 
 CliResult CliProcess::Kill(int signal) {

@@ -39,6 +39,10 @@ class CliProcess {
   CliResult Wait();
   // Sends `signal` (e.g. SIGKILL) and waits.
   CliResult Kill(int signal);
+  // Waits (up to `timeout_s`) until the running process has written `needle`
+  // to stderr; false if it did not (or exited first). For tests that must
+  // act at a point the process reports, not after a guessed sleep.
+  bool WaitForStderr(const std::string& needle, int timeout_s = 60) const;
 
  private:
   pid_t pid_ = -1;
