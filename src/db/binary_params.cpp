@@ -42,14 +42,20 @@ void BinaryArrayBuilder::AddElement(std::string_view bytes) {
   ++count_;
 }
 
+void BinaryArrayBuilder::AddUint32Element(std::uint32_t value) {
+  AppendUint32(elements_, 4);  // the element's length
+  AppendUint32(elements_, value);
+  ++count_;
+}
+
 void BinaryArrayBuilder::AddInt4(std::int32_t value) {
   Require(ElementType::kInt4);
-  AddElement(Uint32Bytes(static_cast<std::uint32_t>(value)));
+  AddUint32Element(static_cast<std::uint32_t>(value));
 }
 
 void BinaryArrayBuilder::AddXid(std::uint32_t value) {
   Require(ElementType::kXid);
-  AddElement(Uint32Bytes(value));
+  AddUint32Element(value);
 }
 
 void BinaryArrayBuilder::AddText(std::string_view value) {

@@ -46,6 +46,8 @@ class BinaryArrayBuilder {
  private:
   void Require(ElementType type) const;
   void AddElement(std::string_view bytes);
+  // A four-byte element (int4, xid) appended in place, with no temporary.
+  void AddUint32Element(std::uint32_t value);
 
   // Room for the header of a non-empty array, written last.
   static constexpr std::size_t kHeaderBytes = 20;
