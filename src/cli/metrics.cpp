@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "jobs/credentials_table.hpp"
+
 namespace credvault::cli {
 namespace {
 
@@ -164,7 +166,6 @@ void CommandMetrics::JobReport(const jobs::JobReport& report) {
 void CommandMetrics::ValueCounts(const std::map<std::string, std::map<std::string, std::uint64_t>>& counts,
                                  const std::vector<std::string>& ring_kids) {
   if (!enabled()) return;
-  static const char* const kColumns[] = {"client_id", "client_secret", "refresh_token"};
   std::map<std::string, std::map<std::string, std::uint64_t>> all = counts;
   for (const auto& kid : ring_kids) all[kid];  // 0 where unused
   own_.erase("credvault_values");
@@ -172,7 +173,7 @@ void CommandMetrics::ValueCounts(const std::map<std::string, std::map<std::strin
   OwnWhole("credvault_values");
   OwnWhole("credvault_plaintext_values");
   for (const auto& [kid, columns] : all) {
-    for (const char* column : kColumns) {
+    for (const char* column : jobs::kCredentialColumns) {
       auto found = columns.find(column);
       const double n = found == columns.end() ? 0 : static_cast<double>(found->second);
       if (kid.empty()) {
@@ -184,7 +185,7 @@ void CommandMetrics::ValueCounts(const std::map<std::string, std::map<std::strin
     }
   }
   if (!all.count("")) {
-    for (const char* column : kColumns) {
+    for (const char* column : jobs::kCredentialColumns) {
       Gauge("credvault_plaintext_values", "Values of credentials not encrypted yet, per column", {{"column", column}}, 0);
     }
   }

@@ -1,0 +1,389 @@
+#include "jobs/batch_engine.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string_view>
+#include <utility>
+
+#include "common/status_macros.hpp"
+#include "db/connection.hpp"
+#include "db/sqlstate.hpp"
+#include "jobs/batch_write.hpp"
+#include "jobs/credentials_table.hpp"
+#include "jobs/job_common.hpp"
+#include "jobs/lock_wait.hpp"
+#include "jobs/throttle.hpp"
+#include "jobs/worker_pool.hpp"
+#include "migrate/history.hpp"
+
+namespace credvault::jobs {
+namespace {
+
+constexpr int kMaxPasses = 5;
+constexpr int kMaxBatchAttempts = 5;
+
+// The lock timeout of every read: see WaitedForLock.
+constexpr const char* kReadSettings = "SELECT set_config('lock_timeout', '5s', true)";
+static_assert(kLockWaitSeconds == 5, "kReadSettings spells out kLockWaitSeconds");
+
+// The reason a value cannot be transformed, when the fault is the value's
+// (the job leaves it and goes on); nullptr for anything else (the job stops).
+const char* BadValueReason(const Status& status) {
+  if (status.reason() == "retired_kid") return "retired_kid";
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument: return "malformed";
+    case StatusCode::kNotFound: return "unknown_kid";
+    case StatusCode::kDataLoss: return "auth_failed";
+    default: return nullptr;
+  }
+}
+
+std::string ReplaceAll(std::string text, std::string_view from, std::string_view to) {
+  for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
+    text.replace(pos, from.size(), to);
+  }
+  return text;
+}
+
+// The predicate with {kid} as the parameter `placeholder` ("$3").
+std::string Predicate(const JobSpec& spec, const std::string& placeholder) {
+  return ReplaceAll(spec.row_predicate, "{kid}", placeholder);
+}
+
+std::string SelectBatchSql(const JobSpec& spec) {
+  return "SELECT id::text AS row_id, xmin::text, account_id::text, client_id, client_secret, refresh_token "
+         "FROM credentials "
+         "WHERE id > $1::integer AND (" + Predicate(spec, "$3") + ") ORDER BY id LIMIT $2::integer";
+}
+
+db::Params BatchParams(const JobSpec& spec, const std::string& last_id, std::size_t batch_size,
+                       const JobOptions& options) {
+  db::Params params = {last_id, std::to_string(batch_size)};
+  if (spec.uses_primary_kid) params.push_back(options.keyring->primary_kid());
+  return params;
+}
+
+class Engine {
+ public:
+  Engine(const JobOptions& options, JobSpec spec)
+      : options_(options), spec_(std::move(spec)), workers_(WorkerCount(options)) {}
+
+  StatusOr<JobReport> Run() {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string application_name = std::string("credvault ") + spec_.name;
+    for (auto& writer : writers_) {
+      CV_ASSIGN_OR_RETURN(writer, db::Connection::Open(options_.conninfo, application_name));
+    }
+    CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, application_name));
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<Throttle> throttle,
+                        Throttle::Start(options_.throttle, options_.conninfo, application_name, spec_.name,
+                                        options_.log, options_.on_pause, options_.stop));
+    CV_ASSIGN_OR_RETURN(std::uint64_t total, CountRowsToDo());
+    if (options_.progress) options_.progress(0, total);
+    bool settled = false;  // a pass found nothing changed under it
+    for (int pass = 1; pass <= kMaxPasses; ++pass) {
+      report_.passes = pass;
+      const std::uint64_t skipped_before = report_.values_skipped;
+      CV_RETURN_IF_ERROR(RunPass(throttle.get(), total, start));
+      if (report_.values_skipped == skipped_before || options_.dry_run) {
+        settled = true;
+        break;
+      }
+      options_.log->info("{} value(s) sit in rows the application changed during pass {}; another pass picks them up",
+                         report_.values_skipped - skipped_before, pass);
+      CV_ASSIGN_OR_RETURN(total, CountRowsToDo());
+      if (total == 0) {
+        settled = true;
+        break;
+      }
+    }
+    report_.seconds = Seconds(start);
+    if (!settled) {
+      options_.log->warn("{} row(s) still need {} after {} passes (the application keeps changing them); rerun",
+                         total, spec_.name, kMaxPasses);
+    }
+    if (!options_.dry_run) CV_RETURN_IF_ERROR(RecordEvent(""));
+    if (report_.bad_value_count > 0) return BadValuesError();
+    return report_;
+  }
+
+ private:
+  // One pass over the rows that still need work (`total` of them when it
+  // starts), pipelined over three sessions: while batch N is written on one
+  // writer, batch N-1 finishes on the other and batch N+1 is fetched and
+  // transformed on the reader, so the server works on two writes at once (it
+  // parses one batch's arrays while it updates the other's rows). Batches are
+  // disjoint id ranges: the two writers never wait for each other. A stop
+  // request ends it with kCancelled once the write in flight is finished.
+  Status RunPass(Throttle* throttle, std::uint64_t total, std::chrono::steady_clock::time_point start) {
+    std::uint64_t done = 0;
+    // (Declared before `writing`, whose destructor waits for the write.)
+    std::unique_ptr<PreparedBatch> written_batch;
+    std::future<StatusOr<Counts>> writing;
+    auto finish_write = [&]() -> Status {
+      if (!writing.valid()) return Status::Ok();
+      StatusOr<Counts> counts = writing.get();
+      CV_RETURN_IF_ERROR(counts.status());
+      Account(*written_batch, *counts);
+      done += written_batch->rows.size();
+      written_batch.reset();
+      if (options_.progress) options_.progress(std::min(done, total), std::max(total, done));
+      return Status::Ok();
+    };
+    auto stop_now = [&]() -> Status {
+      CV_RETURN_IF_ERROR(finish_write());
+      return Stopped(done, start);
+    };
+    CV_ASSIGN_OR_RETURN(PreparedBatch first, Prepare("0"));
+    auto current = std::make_unique<PreparedBatch>(std::move(first));
+    for (std::size_t writer = 0; !current->rows.empty(); writer ^= 1) {
+      // Throttles wait here, between batches; the write in flight is
+      // finished first (finish_write), so no transaction of the job is open.
+      if (throttle) {
+        CV_RETURN_IF_ERROR(throttle->BeforeBatch(current->rows.size(), finish_write));
+        report_.throttled_seconds = throttle->waited_seconds();
+        // Stopped during a pause: not one more batch.
+        if (options_.stop != nullptr && options_.stop->load()) return stop_now();
+      }
+      auto next = std::async(std::launch::async, [this, last = current->rows.back().id] { return Prepare(last); });
+      auto write = std::async(std::launch::async, [this, batch = current.get(), conn = writers_[writer].get()] {
+        return WriteOn(*conn, *batch);
+      });
+      Status previous = finish_write();
+      written_batch = std::move(current);
+      writing = std::move(write);
+      StatusOr<PreparedBatch> prepared = next.get();
+      if (!previous.ok() || !prepared.ok()) {
+        (void)finish_write();
+        return previous.ok() ? prepared.status() : previous;
+      }
+      if (options_.stop != nullptr && options_.stop->load()) return stop_now();
+      current = std::make_unique<PreparedBatch>(std::move(prepared).value());
+    }
+    return finish_write();
+  }
+
+  // The job stopped on request after `done` rows of this pass, every batch
+  // whole: records the "_interrupted" event and returns kCancelled.
+  Status Stopped(std::uint64_t done, std::chrono::steady_clock::time_point start) {
+    report_.seconds = Seconds(start);
+    // The stop is what the caller must hear about; a missing event only warns here.
+    Status recorded = RecordEvent("_interrupted");
+    if (!recorded.ok()) options_.log->warn("{}", recorded.message());
+    return CancelledError(std::string(spec_.name) + " stopped on request after " + std::to_string(done) +
+                          " rows (" + std::to_string(report_.values_written) +
+                          " values written, every batch complete); rerun to finish");
+  }
+
+  static double Seconds(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
+  StatusOr<std::uint64_t> CountRowsToDo() {
+    db::Params params;
+    if (spec_.uses_primary_kid) params.push_back(options_.keyring->primary_kid());
+    CV_ASSIGN_OR_RETURN(db::Rows rows,
+                        Read(*reader_, "SELECT count(*) FROM credentials WHERE " + Predicate(spec_, "$1"), params));
+    return std::stoull(rows.text(0, 0));
+  }
+
+  // A read with the job's lock timeout (one transaction; see kReadSettings).
+  static StatusOr<db::Rows> Read(db::Connection& conn, const std::string& sql, const db::Params& params) {
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn.Begin());
+    CV_RETURN_IF_ERROR(tx->Exec(kReadSettings));
+    CV_ASSIGN_OR_RETURN(db::Rows rows, tx->Query(sql, params));
+    CV_RETURN_IF_ERROR(tx->Commit());
+    return rows;
+  }
+
+  // Fetches the next batch after `last_id` on reader_ and transforms it on
+  // the worker threads. Touches nothing that Write() uses.
+  StatusOr<PreparedBatch> Prepare(const std::string& last_id) {
+    const auto fetch_start = std::chrono::steady_clock::now();
+    auto query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_));
+    // Reading waits only behind a table lock (ALTER TABLE, LOCK TABLE).
+    for (int lock_waits = 1; !query.ok() && db::IsLockTimeout(query.status()); ++lock_waits) {
+      CV_RETURN_IF_ERROR(WaitedForLock(*reader_, lock_waits, "reading the rows after id " + last_id, spec_.name, options_));
+      query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_));
+    }
+    CV_ASSIGN_OR_RETURN(db::Rows fetched, std::move(query));
+    PreparedBatch batch;
+    batch.rows = ToRows(std::move(fetched));
+    const auto& rows = batch.rows;
+    auto& fresh = batch.fresh;
+    fresh.resize(rows.size());
+    const auto crypto_start = std::chrono::steady_clock::now();
+    std::mutex mutex;  // guards error and batch.bad
+    Status error;
+    workers_.ParallelFor(rows.size(), [&](std::size_t begin, std::size_t end) {
+      thread_local SecretBytes scratch;
+      for (std::size_t i = begin; i < end; ++i) {
+        for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
+          const db::Value& value = rows[i].values[c];
+          if (!value || !spec_.needs_work(*value)) continue;
+          auto result = spec_.transform(*value, ValueContext{kCredentialsTable, kCredentialColumns[c], rows[i].account_id}, scratch);
+          if (result.ok()) {
+            fresh[i][c] = std::move(*result);
+            continue;
+          }
+          std::lock_guard<std::mutex> lock(mutex);
+          const char* reason = BadValueReason(result.status());
+          if (reason == nullptr) {
+            if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + kCredentialColumns[c]);
+            return;
+          }
+          batch.bad.push_back({std::stoll(rows[i].id), std::stoll(rows[i].account_id), kCredentialColumns[c], reason, ""});
+        }
+      }
+    });
+    CV_RETURN_IF_ERROR(error);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      for (std::size_t c = 0; c < kCredentialColumnCount; ++c) batch.expected[c] += fresh[i][c].has_value();
+      // Only the id and row version travel on: up to three batches are in
+      // flight, and this halves what each one holds.
+      batch.rows[i].values = {};
+      batch.rows[i].account_id = std::string();
+    }
+    for (std::uint64_t n : batch.expected) batch.values_to_write += n;
+    // Up to three batches are in flight: keep the new values once, as the
+    // statement's parameters, not also one string per value.
+    if (batch.values_to_write > 0) batch.arrays = BatchArrays(batch);
+    batch.fresh = {};
+    options_.log->trace("prepare {} rows: fetch {:.3f} s, crypto {:.3f} s", rows.size(),
+                        std::chrono::duration<double>(crypto_start - fetch_start).count(), Seconds(crypto_start));
+    return batch;
+  }
+
+  // Writes a prepared batch on `conn` (compare-and-set), retrying what a
+  // collision with another writer or a lock wait rolled back; returns how
+  // many values of each column were written. Runs on its own thread: touches
+  // nothing but `conn`, the batch and the (thread-safe) logger.
+  StatusOr<Counts> WriteOn(db::Connection& conn, const PreparedBatch& batch) {
+    Counts counts{};
+    if (options_.dry_run || batch.values_to_write == 0) return counts;
+    const auto start = std::chrono::steady_clock::now();
+    const std::string& first_id = batch.rows.front().id;
+    int lock_waits = 0;
+    for (int attempt = 1;; ++attempt) {
+      auto applied = ApplyBatch(conn, batch, *options_.log);
+      if (applied.ok()) {
+        for (std::size_t c = 0; c < kCredentialColumnCount; ++c) counts[c] = std::stoull(applied->text(0, c));
+        break;
+      }
+      // The batch rolled back whole, and compare-and-set makes a retry safe.
+      if (db::IsLockTimeout(applied.status())) {
+        CV_RETURN_IF_ERROR(WaitedForLock(conn, ++lock_waits, "writing the batch after id " + first_id, spec_.name, options_));
+        continue;
+      }
+      // Deadlock or serialization failure against another job.
+      if (!db::IsDeadlockOrSerializationFailure(applied.status()) || attempt == kMaxBatchAttempts) {
+        return applied.status();
+      }
+      options_.log->warn("batch after id {} collided with another writer ({}); retrying", first_id,
+                         applied.status().reason());
+      if (options_.counters) ++options_.counters->retries;
+    }
+    options_.log->debug("{} batch up to id {}: {} rows written in {:.3f} s", spec_.name, batch.rows.back().id,
+                        batch.rows.size(), Seconds(start));
+    return counts;
+  }
+
+  // Adds a written batch to the report (on the job's thread).
+  void Account(const PreparedBatch& batch, const Counts& written) {
+    report_.rows_seen += batch.rows.size();
+    for (const BadValue& bad : batch.bad) {
+      if (!bad_seen_.insert({bad.row_id, bad.column}).second) continue;
+      ++report_.bad_value_count;
+      ++report_.bad_by_reason[bad.reason];
+      if (report_.bad_values.size() < options_.max_listed_bad_values) report_.bad_values.push_back(bad);
+    }
+    for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
+      // A dry run writes nothing and reports what it would write.
+      const std::uint64_t count = options_.dry_run ? batch.expected[c] : written[c];
+      report_.values_written += options_.dry_run ? 0 : count;
+      report_.values_skipped += batch.expected[c] - count;
+      report_.by_column[kCredentialColumns[c]] += count;
+    }
+  }
+
+  // Waits until every batch committed so far is on disk: a synchronous
+  // commit of a transaction with an xid flushes the WAL up to its commit
+  // record, which follows all of theirs.
+  Status FlushCommits() {
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, writers_[0]->Begin());
+    CV_RETURN_IF_ERROR(tx->Exec("SELECT set_config('synchronous_commit', 'on', true), txid_current()"));
+    return tx->Commit();
+  }
+
+  // Records the job in credvault_events, the audit trail operators check
+  // (e.g. that a rotation completed). A job whose event cannot be written
+  // fails: its batches are committed and stay, and a rerun (which finds
+  // nothing left to do) records the event, whereas a warning alone would
+  // leave a completed rotation indistinguishable from one that never ran.
+  Status RecordEvent(const std::string& suffix) {
+    CV_RETURN_IF_ERROR(FlushCommits());
+    migrate::EventDetails details;
+    details.AddCount("rows", report_.rows_seen)
+        .AddCount("values_written", report_.values_written)
+        .AddCount("values_skipped", report_.values_skipped)
+        .AddCount("passes", report_.passes)
+        .AddSeconds("seconds", report_.seconds)
+        .AddText("primary_kid", options_.keyring->primary_kid());
+    if (!options_.os_user.empty()) details.AddText("os_user", options_.os_user);
+    if (!options_.host.empty()) details.AddText("host", options_.host);
+    Status status = migrate::AppendEvent(*writers_[0], spec_.name + suffix, "", details);
+    if (!status.ok()) {
+      return status.Annotate(std::string(spec_.name) + ": every batch is committed (" +
+                             std::to_string(report_.values_written) +
+                             " values written) but the event could not be recorded in credvault_events; rerun to "
+                             "record it");
+    }
+    return Status::Ok();
+  }
+
+  // The job did everything else; these values stay as they were.
+  Status BadValuesError() const {
+    std::string list;
+    for (std::size_t i = 0; i < report_.bad_values.size() && i < 20; ++i) {
+      const BadValue& bad = report_.bad_values[i];
+      list += (i ? ", " : "") + ("account " + std::to_string(bad.account_id) + " " + bad.column + " (" + bad.reason +
+                                 ", credentials.id " + std::to_string(bad.row_id) + ")");
+    }
+    if (report_.bad_value_count > 20) list += ", ...";
+    return DataLossError(std::string(spec_.name) + " wrote " + std::to_string(report_.values_written) +
+                             " value(s) but left " + std::to_string(report_.bad_value_count) +
+                             " that do not decrypt as they were: " + list +
+                             ". Restore them from a backup or store them again (`credvault put --account ID`); "
+                             "`credvault verify` lists them",
+                         "bad_values");
+  }
+
+  const JobOptions& options_;
+  JobSpec spec_;
+  WorkerPool workers_;
+  std::set<std::pair<std::int64_t, std::string>> bad_seen_;  // reported once across passes
+  std::array<std::unique_ptr<db::Connection>, 2> writers_;  // batches alternate between them
+  std::unique_ptr<db::Connection> reader_;  // reads the next batch meanwhile
+  JobReport report_;
+};
+
+}  // namespace
+
+std::string AnyColumn(const std::string& per_column_template) {
+  std::string out;
+  for (const char* column : kCredentialColumns) {
+    out += (out.empty() ? "(" : " OR (") + ReplaceAll(per_column_template, "{c}", column) + ")";
+  }
+  return out;
+}
+
+StatusOr<JobReport> RunBatchJob(const JobOptions& options, JobSpec spec) {
+  return Engine(options, std::move(spec)).Run();
+}
+
+}  // namespace credvault::jobs

@@ -1,0 +1,44 @@
+// The batch engine behind encrypt, decrypt and rotate: a job is a JobSpec
+// (which rows and values need work, and what to do to a value); the engine
+// reads batches in id order, transforms them on worker threads and writes
+// them with compare-and-set, pipelined over one reader and two writers,
+// pass after pass until nothing changed under it (jobs.hpp has the contract
+// every job keeps).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "credvault/keyring.hpp"
+#include "credvault/secret.hpp"
+#include "credvault/status.hpp"
+#include "jobs/jobs.hpp"
+
+namespace credvault::jobs {
+
+// What one job does to one value: a new value, nothing (nullopt), or an error.
+using ValueTransform = std::function<StatusOr<std::optional<std::string>>(
+    const std::string& value, const ValueContext& context, SecretBytes& scratch)>;
+
+struct JobSpec {
+  const char* name;           // for logs and the events table
+  std::string row_predicate;  // SQL: rows that still have work; {kid} = the primary kid, a parameter
+  bool uses_primary_kid = false;
+  std::function<bool(const std::string& value)> needs_work;  // the same test, per value
+  ValueTransform transform;
+};
+
+// A row predicate true when `per_column_template` holds for any credential
+// column, {c} standing for the column: "(client_id …) OR (client_secret …) …".
+std::string AnyColumn(const std::string& per_column_template);
+
+// Runs the job to the end: every pass, the event in credvault_events (not for
+// a dry run), the report. Values the transform refuses as bad (malformed,
+// unknown or retired kid, auth failure) are left and end it with kDataLoss
+// after everything else is written; a stop request ends it with kCancelled
+// after the current batch; lock waits past options.lock_wait_seconds with
+// kAborted.
+StatusOr<JobReport> RunBatchJob(const JobOptions& options, JobSpec spec);
+
+}  // namespace credvault::jobs

@@ -1,0 +1,104 @@
+#include "jobs/batch_write.hpp"
+
+#include <chrono>
+
+#include "common/status_macros.hpp"
+#include "jobs/lock_wait.hpp"
+
+namespace credvault::jobs {
+namespace {
+
+// Settings of every batch transaction, set per transaction, never per
+// session: through a pooler in transaction mode the next transaction may run
+// in another server session, and a session SET would stay behind for other
+// clients. A batch lost to a server crash before its WAL reached disk leaves
+// the values it read, which are still valid (plaintext, or ciphertext under a
+// key still in the ring), so batches need not wait for the flush; the job
+// flushes once at the end (FlushCommits) before it reports success. The lock
+// timeout keeps a batch from queueing unseen behind a long transaction: see
+// WaitedForLock.
+constexpr const char* kBatchSettings =
+    "SELECT set_config('synchronous_commit', 'off', true), set_config('lock_timeout', '5s', true)";
+static_assert(kLockWaitSeconds == 5, "kBatchSettings spells out kLockWaitSeconds");
+
+// Compare-and-set on the row version: a row is written only if its xmin is
+// still the one read, i.e. no transaction has changed any of its values
+// since; a NULL new value keeps the column as it is. Comparing xmin instead
+// of sending every old value back halves the bytes each batch sends (the
+// write path is what bounds the job); a row the application changed is
+// skipped whole and its values are redone by the next pass from what it
+// holds then. (A VACUUM FREEZE in between makes xmin read as 2: a needless
+// skip, never a wrong write.)
+// The batch travels as five array parameters ($1..$5: ids, row versions and
+// the three new values) in binary form (db/binary_params.hpp), so no
+// temporary table, and no session, is needed.
+// The id range ($6, $7 = the batch's first and last id) keeps the plan an
+// index range scan over the batch's rows.
+constexpr const char* kApplyBatch = R"SQL(
+WITH updated AS (
+  UPDATE credentials c SET
+    client_id = coalesce(b.new_client_id, c.client_id),
+    client_secret = coalesce(b.new_client_secret, c.client_secret),
+    refresh_token = coalesce(b.new_refresh_token, c.refresh_token)
+  FROM unnest($1::integer[], $2::xid[], $3::text[], $4::text[], $5::text[])
+       AS b(id, row_xmin, new_client_id, new_client_secret, new_refresh_token)
+  WHERE c.id = b.id AND c.id BETWEEN $6::integer AND $7::integer AND c.xmin = b.row_xmin
+  RETURNING b.new_client_id IS NOT NULL AS w0, b.new_client_secret IS NOT NULL AS w1,
+            b.new_refresh_token IS NOT NULL AS w2)
+SELECT count(*) FILTER (WHERE w0), count(*) FILTER (WHERE w1), count(*) FILTER (WHERE w2) FROM updated
+)SQL";
+
+// A credentials id as the server printed it (an integer column).
+std::int32_t ParseInt4(const std::string& text) { return static_cast<std::int32_t>(std::stol(text)); }
+
+}  // namespace
+
+db::BinaryParams BatchArrays(const PreparedBatch& batch) {
+  using Array = db::BinaryArrayBuilder;
+  const auto& rows = batch.rows;
+  const auto& fresh = batch.fresh;
+  Array ids(Array::ElementType::kInt4), xmins(Array::ElementType::kXid);
+  std::vector<Array> values;
+  for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
+    std::size_t bytes = 0;
+    for (const auto& row : fresh) bytes += 4 + (row[c] ? row[c]->size() : 0);
+    values.emplace_back(Array::ElementType::kText, bytes);
+  }
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    bool any = false;
+    for (std::size_t c = 0; c < kCredentialColumnCount; ++c) any = any || fresh[i][c].has_value();
+    if (!any) continue;
+    ids.AddInt4(ParseInt4(rows[i].id));
+    xmins.AddXid(static_cast<std::uint32_t>(std::stoul(rows[i].xmin)));
+    for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
+      if (fresh[i][c]) {
+        values[c].AddText(*fresh[i][c]);
+      } else {
+        values[c].AddNull();
+      }
+    }
+  }
+  db::BinaryParams params = {ids.Finish(), xmins.Finish()};
+  for (auto& column : values) params.push_back(column.Finish());
+  params.push_back(db::BinaryInt4(ParseInt4(rows.front().id)));
+  params.push_back(db::BinaryInt4(ParseInt4(rows.back().id)));
+  return params;
+}
+
+StatusOr<db::Rows> ApplyBatch(db::Connection& conn, const PreparedBatch& batch, spdlog::logger& log) {
+  const auto start = std::chrono::steady_clock::now();
+  const db::BinaryParams& params = batch.arrays;
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn.Begin());
+  CV_RETURN_IF_ERROR(tx->Exec(kBatchSettings));
+  // No separate SELECT ... FOR UPDATE in id order first: it cost a WAL
+  // record per row. Two jobs over the same rows visit them in the same
+  // order anyway; should a deadlock still happen, the engine retries.
+  CV_ASSIGN_OR_RETURN(db::Rows written, tx->QueryBinary(kApplyBatch, params));
+  const auto updated = std::chrono::steady_clock::now();
+  CV_RETURN_IF_ERROR(tx->Commit());
+  log.trace("write: update {:.3f} s, commit {:.3f} s", std::chrono::duration<double>(updated - start).count(),
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - updated).count());
+  return written;
+}
+
+}  // namespace credvault::jobs

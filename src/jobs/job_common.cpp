@@ -1,0 +1,59 @@
+#include "jobs/job_common.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include "common/status_macros.hpp"
+#include "jobs/key_lifecycle.hpp"
+
+namespace credvault::jobs {
+
+std::vector<Row> ToRows(db::Rows&& rows) {
+  std::vector<Row> out;
+  out.reserve(rows.size());
+  for (auto& r : rows.rows) {
+    out.push_back(Row{std::move(*r[0]), std::move(*r[1]), std::move(*r[2]),
+                      {std::move(r[3]), std::move(r[4]), std::move(r[5])}});
+  }
+  return out;
+}
+
+unsigned WorkerCount(const JobOptions& options) {
+  if (options.workers > 0) return options.workers;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+bool IsEnvelopePrefixed(const std::string& value) { return value.compare(0, 4, "cv1:") == 0; }
+
+std::string KidOf(const std::string& value) {
+  auto first = value.find(':', 4);
+  auto second = value.find(':', first + 1);
+  return value.substr(first + 1, second - first - 1);
+}
+
+StatusOr<JobOptions> WithKeyLifecycle(const JobOptions& options, bool writes_primary) {
+  JobOptions out = options;
+  if (out.retired_kids && !writes_primary) return out;
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault keys"));
+  if (!out.retired_kids) {
+    CV_ASSIGN_OR_RETURN(out.retired_kids, ReadRetiredKids(*conn));
+  }
+  if (!writes_primary) return out;
+  const std::string& primary = options.keyring->primary_kid();
+  if (out.retired_kids->count(primary)) {
+    return FailedPreconditionError("the primary key " + primary +
+                                       " is retired: nothing may be encrypted under it; make a new key with "
+                                       "`credvault keygen` and use it as the primary; nothing was written",
+                                   "retired_kid");
+  }
+  if (!options.dry_run) CV_RETURN_IF_ERROR(RecordKidsSeen(*conn, {primary}));
+  return out;
+}
+
+Status RetiredKidError(const std::string& kid) {
+  return DataLossError("key " + kid + " is retired: a value under it is refused (restored from an old backup, or "
+                       "written by a process still holding the old key)",
+                       "retired_kid");
+}
+
+}  // namespace credvault::jobs

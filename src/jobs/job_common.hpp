@@ -1,0 +1,46 @@
+// Pieces every row job shares: a credentials row as read, the envelope header
+// tests, the worker count and the key lifecycle a job starts from.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "credvault/status.hpp"
+#include "db/connection.hpp"
+#include "jobs/credentials_table.hpp"
+#include "jobs/jobs.hpp"
+
+namespace credvault::jobs {
+
+// A credentials row as a job reads it: row_id, xmin, account_id and the
+// credential columns (kCredentialColumns order).
+struct Row {
+  std::string id;
+  std::string xmin;  // the row version read: the compare-and-set key
+  std::string account_id;
+  std::array<db::Value, kCredentialColumnCount> values;
+};
+
+// From SELECT row_id, xmin, account_id, client_id, client_secret, refresh_token.
+std::vector<Row> ToRows(db::Rows&& rows);
+
+// options.workers, or one per core when 0.
+unsigned WorkerCount(const JobOptions& options);
+
+// Whether `value` starts with the envelope prefix "cv1:".
+bool IsEnvelopePrefixed(const std::string& value);
+
+// The kid of "cv1:<alg>:<kid>:..."; for a malformed cv1: value, some other
+// text, and the transform then reports the value.
+std::string KidOf(const std::string& value);
+
+// The options with retired_kids read from credvault_keys unless given. A job
+// that encrypts (`writes_primary`) refuses a retired primary and records the
+// primary's kid as seen.
+StatusOr<JobOptions> WithKeyLifecycle(const JobOptions& options, bool writes_primary);
+
+// kDataLoss (reason retired_kid): a value under retired key `kid` is refused.
+Status RetiredKidError(const std::string& kid);
+
+}  // namespace credvault::jobs

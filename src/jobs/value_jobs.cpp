@@ -1,0 +1,67 @@
+// encrypt, decrypt and rotate: each a JobSpec for the batch engine (which
+// rows need work, and what becomes of one value), after its preflight.
+#include <string_view>
+
+#include <sodium.h>
+
+#include "common/status_macros.hpp"
+#include "jobs/batch_engine.hpp"
+#include "jobs/job_common.hpp"
+#include "jobs/jobs.hpp"
+#include "jobs/preflight.hpp"
+
+namespace credvault::jobs {
+
+StatusOr<JobReport> Encrypt(const JobOptions& given) {
+  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(given, true));
+  CV_RETURN_IF_ERROR(EncryptPreflight(options));
+  const Keyring& ring = *options.keyring;
+  JobSpec spec{"encrypt", AnyColumn("{c} NOT LIKE 'cv1:%'"), false,
+               [](const std::string& value) { return !IsEnvelopePrefixed(value); },
+               [&ring](const std::string& value, const ValueContext& context,
+                       SecretBytes&) -> StatusOr<std::optional<std::string>> {
+                 CV_ASSIGN_OR_RETURN(std::string sealed, ring.Encrypt(value, context));
+                 return std::optional<std::string>(std::move(sealed));
+               }};
+  return RunBatchJob(options, std::move(spec));
+}
+
+StatusOr<JobReport> Decrypt(const JobOptions& given) {
+  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(given, false));
+  CV_RETURN_IF_ERROR(DecryptPreflight(options));
+  const Keyring& ring = *options.keyring;
+  const std::set<std::string>& retired = *options.retired_kids;
+  JobSpec spec{"decrypt", AnyColumn("{c} LIKE 'cv1:%'"), false, IsEnvelopePrefixed,
+               [&ring, &retired](const std::string& value, const ValueContext& context,
+                                 SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {
+                 if (retired.count(KidOf(value))) return RetiredKidError(KidOf(value));
+                 CV_ASSIGN_OR_RETURN(std::size_t length, ring.DecryptInto(value, context, scratch));
+                 return std::optional<std::string>(std::string(reinterpret_cast<const char*>(scratch.data()), length));
+               }};
+  return RunBatchJob(options, std::move(spec));
+}
+
+StatusOr<JobReport> Rotate(const JobOptions& given) {
+  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(given, true));
+  CV_ASSIGN_OR_RETURN(KidCounts kids, RotatePreflight(options));
+  const Keyring& ring = *options.keyring;
+  const std::string primary = ring.primary_kid();
+  const std::set<std::string>& retired = *options.retired_kids;
+  JobSpec spec{"rotate", AnyColumn("{c} LIKE 'cv1:%' AND split_part({c}, ':', 3) <> {kid}"), true,
+               [primary](const std::string& value) { return IsEnvelopePrefixed(value) && KidOf(value) != primary; },
+               [&ring, &retired](const std::string& value, const ValueContext& context,
+                                 SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {
+                 // Never re-encrypt (and so launder) a value under a retired key.
+                 if (retired.count(KidOf(value))) return RetiredKidError(KidOf(value));
+                 CV_ASSIGN_OR_RETURN(std::size_t length, ring.DecryptInto(value, context, scratch));
+                 auto sealed = ring.Encrypt(std::string_view(reinterpret_cast<const char*>(scratch.data()), length), context);
+                 sodium_memzero(scratch.data(), length);
+                 if (!sealed.ok()) return sealed.status();
+                 return std::optional<std::string>(std::move(sealed).value());
+               }};
+  auto report = RunBatchJob(options, std::move(spec));
+  if (report.ok()) report->by_kid = kids.by_kid;
+  return report;
+}
+
+}  // namespace credvault::jobs

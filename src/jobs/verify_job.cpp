@@ -1,0 +1,134 @@
+// verify: reads every credential value in id order and decrypts it on the
+// worker threads, writing nothing; what does not decrypt is listed in the
+// report.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include <sodium.h>
+
+#include "common/status_macros.hpp"
+#include "jobs/credentials_table.hpp"
+#include "jobs/job_common.hpp"
+#include "jobs/jobs.hpp"
+#include "jobs/worker_pool.hpp"
+
+namespace credvault::jobs {
+namespace {
+
+// What one worker found in its share of a batch.
+struct Tally {
+  std::map<std::string, std::uint64_t> by_kid, by_column;
+  std::uint64_t plaintext = 0, nulls = 0;
+  std::vector<BadValue> bad;
+};
+
+// Checks column `c` of `row` into `mine`: counted, and decrypted (into
+// `scratch`, wiped after) unless it is NULL, plaintext, malformed or under a
+// retired kid, each of which is a bad value except NULL.
+void CheckValue(const Row& row, std::size_t c, const Keyring& ring, const std::set<std::string>& retired,
+                SecretBytes& scratch, Tally& mine) {
+  const db::Value& value = row.values[c];
+  if (!value) {
+    ++mine.nulls;
+    return;
+  }
+  ++mine.by_column[kCredentialColumns[c]];
+  const auto row_id = std::stoll(row.id);
+  const auto account_id = std::stoll(row.account_id);
+  switch (ClassifyValue(*value)) {
+    case ValueKind::kPlaintext:
+      ++mine.plaintext;
+      mine.bad.push_back({row_id, account_id, kCredentialColumns[c], "plaintext", ""});
+      return;
+    case ValueKind::kMalformedEnvelope:
+      mine.bad.push_back({row_id, account_id, kCredentialColumns[c], "malformed", ""});
+      return;
+    case ValueKind::kCiphertext:
+      break;
+  }
+  const std::string kid = KidOf(*value);
+  ++mine.by_kid[kid];
+  if (retired.count(kid)) {
+    mine.bad.push_back({row_id, account_id, kCredentialColumns[c], "retired_kid", kid});
+    return;
+  }
+  auto length = ring.DecryptInto(*value, ValueContext{kCredentialsTable, kCredentialColumns[c], row.account_id}, scratch);
+  if (!length.ok()) {
+    mine.bad.push_back({row_id, account_id, kCredentialColumns[c], length.status().reason(), kid});
+  } else {
+    sodium_memzero(scratch.data(), *length);
+  }
+}
+
+// Every value of `rows`, checked on the pool's threads: one tally per worker.
+std::vector<Tally> CheckBatch(WorkerPool& pool, unsigned workers, const std::vector<Row>& rows, const Keyring& ring,
+                              const std::set<std::string>& retired) {
+  std::vector<Tally> tallies(workers);
+  std::atomic<unsigned> next_tally{0};
+  pool.ParallelFor(rows.size(), [&](std::size_t begin, std::size_t end) {
+    Tally& mine = tallies[next_tally.fetch_add(1) % workers];
+    thread_local SecretBytes scratch;
+    for (std::size_t i = begin; i < end; ++i) {
+      for (std::size_t c = 0; c < kCredentialColumnCount; ++c) CheckValue(rows[i], c, ring, retired, scratch, mine);
+    }
+  });
+  return tallies;
+}
+
+// Adds a worker's tally to the report, listing at most `max_listed` bad values in all.
+void AddTally(Tally& tally, std::size_t max_listed, JobReport& report) {
+  for (const auto& [kid, n] : tally.by_kid) report.by_kid[kid] += n;
+  for (const auto& [column, n] : tally.by_column) report.by_column[column] += n;
+  report.plaintext_values += tally.plaintext;
+  report.null_values += tally.nulls;
+  report.bad_value_count += tally.bad.size();
+  for (auto& bad : tally.bad) {
+    ++report.bad_by_reason[bad.reason];
+    if (report.bad_values.size() < max_listed) report.bad_values.push_back(std::move(bad));
+  }
+}
+
+}  // namespace
+
+StatusOr<JobReport> Verify(const JobOptions& given) {
+  const auto start = std::chrono::steady_clock::now();
+  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(given, false));
+  const Keyring& ring = *options.keyring;
+  const std::set<std::string>& retired = *options.retired_kids;
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault verify"));
+  CV_ASSIGN_OR_RETURN(db::Rows total_rows, conn->Query("SELECT count(*) FROM credentials"));
+  const std::uint64_t total = std::stoull(total_rows.text(0, 0));
+  if (options.progress) options.progress(0, total);
+  JobReport report;
+  report.passes = 1;
+  const unsigned workers = WorkerCount(options);
+  WorkerPool pool(workers);
+  std::string last_id = "0";
+  for (;;) {
+    CV_ASSIGN_OR_RETURN(db::Rows fetched,
+                        conn->Query("SELECT id::text AS row_id, xmin::text, account_id::text, client_id, client_secret, "
+                                    "refresh_token FROM credentials WHERE id > $1::integer ORDER BY id LIMIT $2::integer",
+                                    {last_id, std::to_string(options.batch_size)}));
+    if (fetched.empty()) break;
+    std::vector<Row> rows = ToRows(std::move(fetched));
+    last_id = rows.back().id;
+    for (Tally& tally : CheckBatch(pool, workers, rows, ring, retired)) {
+      AddTally(tally, options.max_listed_bad_values, report);
+    }
+    report.rows_seen += rows.size();
+    if (options.progress) options.progress(std::min(report.rows_seen, total), std::max(total, report.rows_seen));
+    if (options.stop != nullptr && options.stop->load()) {
+      return CancelledError("verify stopped on request after " + std::to_string(report.rows_seen) + " rows");
+    }
+  }
+  std::sort(report.bad_values.begin(), report.bad_values.end(), [](const BadValue& a, const BadValue& b) {
+    return a.row_id != b.row_id ? a.row_id < b.row_id : a.column < b.column;
+  });
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace credvault::jobs
