@@ -101,4 +101,9 @@ Status AppendEvent(db::Transaction& tx, const std::string& kind, const std::stri
   return tx.Exec(kInsertEvent, {kind, revision.empty() ? db::Value() : db::Value(revision), details.ToJson()});
 }
 
+db::Params HistoryRowParams(const Migration& migration, long long execution_ms, const char* state) {
+  return {migration.revision, migration.Description(), migration.checksum, std::to_string(execution_ms),
+          CREDVAULT_VERSION, state};
+}
+
 }  // namespace credvault::migrate

@@ -13,6 +13,7 @@
 #include "credvault/status.hpp"
 #include "db/connection.hpp"
 #include "migrate/event_details.hpp"
+#include "migrate/migration_file.hpp"
 
 namespace credvault::migrate {
 
@@ -54,6 +55,19 @@ inline constexpr const char* kInsertHistorySql =
     "ON CONFLICT (revision) DO UPDATE SET description = EXCLUDED.description, checksum = EXCLUDED.checksum, "
     "applied_at = now(), applied_by = current_user, execution_ms = EXCLUDED.execution_ms, "
     "tool_version = EXCLUDED.tool_version, state = EXCLUDED.state";
+// The one history row kInsertHistorySql writes for `migration`: its
+// revision, description and checksum, `execution_ms`, this tool's version and
+// `state` ("applied", "running" or "failed").
+db::Params HistoryRowParams(const Migration& migration, long long execution_ms, const char* state);
+// `credvault stamp`: records a revision as applied without running it
+// ($1..$4 = revision, description, checksum, tool version). Unlike
+// kInsertHistorySql it keeps an existing row's applied_at, applied_by,
+// description and execution_ms (the run they describe happened), and only
+// re-records the checksum, the state and the tool version.
+inline constexpr const char* kStampHistorySql =
+    "INSERT INTO credvault_schema_history (revision, description, checksum, execution_ms, tool_version, state) "
+    "VALUES ($1, $2, $3, NULL, $4, 'applied') ON CONFLICT (revision) DO UPDATE SET checksum = EXCLUDED.checksum, "
+    "state = 'applied', tool_version = EXCLUDED.tool_version";
 inline constexpr const char* kMarkAppliedAheadSql =
     "UPDATE credvault_schema_history SET applied_ahead_of = $2 WHERE revision = $1";
 inline constexpr const char* kDeleteHistorySql = "DELETE FROM credvault_schema_history WHERE revision = $1";

@@ -9,6 +9,7 @@
 #include <regex>
 #include <sstream>
 
+#include "common/status_macros.hpp"
 #include "common/utf8.hpp"
 #include "migrate/sql_parser.hpp"
 
@@ -57,6 +58,78 @@ std::string MigrationChecksum(std::string_view content) {
   return out;
 }
 
+namespace {
+
+// One "-- migrate:…" line (`trimmed`, at `line_number`): opens the up or down
+// section (`current` then points at it) or names the current section's step.
+Status ReadDirective(const std::string& path, int line_number, const std::string& trimmed, Migration& migration,
+                     Section*& current) {
+  std::istringstream words(trimmed.substr(3));
+  std::string directive;
+  words >> directive;
+  if (directive == "migrate:up" || directive == "migrate:down") {
+    Section& section = directive == "migrate:up" ? migration.up : migration.down;
+    if (section.present) return InvalidArgumentError(At(path, line_number) + "second -- " + directive + " section");
+    if (directive == "migrate:up" && migration.down.present) {
+      return InvalidArgumentError(At(path, line_number) + "-- migrate:up must come before -- migrate:down");
+    }
+    section.present = true;
+    section.first_line = line_number + 1;
+    for (std::string option; words >> option;) {
+      if (option == "transaction:false") {
+        section.transactional = false;
+      } else if (option != "transaction:true") {
+        return InvalidArgumentError(At(path, line_number) + "unknown option '" + option +
+                                    "' (known: transaction:false)");
+      }
+    }
+    current = &section;
+    return Status::Ok();
+  }
+  if (directive == "migrate:step") {
+    std::string name;
+    words >> name;
+    if (current == nullptr) return InvalidArgumentError(At(path, line_number) + "-- migrate:step outside a section");
+    if (name.empty()) return InvalidArgumentError(At(path, line_number) + "-- migrate:step needs a step name");
+    if (current->step) return InvalidArgumentError(At(path, line_number) + "one step per section");
+    current->step = name;
+    current->sql += '\n';  // keeps statement line numbers true
+    return Status::Ok();
+  }
+  return InvalidArgumentError(At(path, line_number) + "unknown directive -- " + directive +
+                              " (known: migrate:up, migrate:down, migrate:step)");
+}
+
+// Checks each section as a whole: a step section holds no SQL, and a
+// transactional one no CONCURRENTLY statement.
+Status CheckSections(const std::string& path, const Migration& migration) {
+  for (const Section* section : {&migration.up, &migration.down}) {
+    if (!section->present) continue;
+    auto statements = section->Statements();
+    if (section->step && !statements.empty()) {
+      return InvalidArgumentError(At(path, statements.front().line) +
+                                  "a section with -- migrate:step holds no SQL");
+    }
+    if (section->RunsInTransaction()) {
+      for (const auto& statement : statements) {
+        // A statement PostgreSQL refuses inside a transaction block. Text that
+        // does not parse is left to the server, which names the error.
+        auto parsed = ParseSql(statement.text);
+        if (parsed.ok() && std::any_of(parsed->begin(), parsed->end(), [](const ParsedStatement& p) {
+              return IsConcurrentStatement(p.node);
+            })) {
+          return InvalidArgumentError(At(path, statement.line) +
+                                      "CONCURRENTLY cannot run inside a transaction: put it in its own migration "
+                                      "whose section line reads `-- migrate:up transaction:false`");
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 StatusOr<Migration> ParseMigration(const std::string& path, std::string_view content) {
   Migration migration;
   migration.path = path;
@@ -83,40 +156,8 @@ StatusOr<Migration> ParseMigration(const std::string& path, std::string_view con
     const std::string trimmed = Trim(raw);
     if (trimmed == "-- credvault:allow-destructive") migration.allow_destructive = true;
     if (trimmed.rfind("-- migrate:", 0) == 0) {
-      std::istringstream words(trimmed.substr(3));
-      std::string directive;
-      words >> directive;
-      if (directive == "migrate:up" || directive == "migrate:down") {
-        Section& section = directive == "migrate:up" ? migration.up : migration.down;
-        if (section.present) return InvalidArgumentError(At(path, line_number) + "second -- " + directive + " section");
-        if (directive == "migrate:up" && migration.down.present) {
-          return InvalidArgumentError(At(path, line_number) + "-- migrate:up must come before -- migrate:down");
-        }
-        section.present = true;
-        section.first_line = line_number + 1;
-        for (std::string option; words >> option;) {
-          if (option == "transaction:false") {
-            section.transactional = false;
-          } else if (option != "transaction:true") {
-            return InvalidArgumentError(At(path, line_number) + "unknown option '" + option +
-                                        "' (known: transaction:false)");
-          }
-        }
-        current = &section;
-        continue;
-      }
-      if (directive == "migrate:step") {
-        std::string name;
-        words >> name;
-        if (current == nullptr) return InvalidArgumentError(At(path, line_number) + "-- migrate:step outside a section");
-        if (name.empty()) return InvalidArgumentError(At(path, line_number) + "-- migrate:step needs a step name");
-        if (current->step) return InvalidArgumentError(At(path, line_number) + "one step per section");
-        current->step = name;
-        current->sql += '\n';  // keeps statement line numbers true
-        continue;
-      }
-      return InvalidArgumentError(At(path, line_number) + "unknown directive -- " + directive +
-                                  " (known: migrate:up, migrate:down, migrate:step)");
+      CV_RETURN_IF_ERROR(ReadDirective(path, line_number, trimmed, migration, current));
+      continue;
     }
     if (current == nullptr) {
       if (!IsCommentOrBlank(trimmed)) {
@@ -129,28 +170,7 @@ StatusOr<Migration> ParseMigration(const std::string& path, std::string_view con
   }
   if (!migration.up.present) return InvalidArgumentError(At(path, 1) + "no -- migrate:up section");
 
-  for (Section* section : {&migration.up, &migration.down}) {
-    if (!section->present) continue;
-    auto statements = section->Statements();
-    if (section->step && !statements.empty()) {
-      return InvalidArgumentError(At(path, statements.front().line) +
-                                  "a section with -- migrate:step holds no SQL");
-    }
-    if (section->RunsInTransaction()) {
-      for (const auto& statement : statements) {
-        // A statement PostgreSQL refuses inside a transaction block. Text that
-        // does not parse is left to the server, which names the error.
-        auto parsed = ParseSql(statement.text);
-        if (parsed.ok() && std::any_of(parsed->begin(), parsed->end(), [](const ParsedStatement& p) {
-              return IsConcurrentStatement(p.node);
-            })) {
-          return InvalidArgumentError(At(path, statement.line) +
-                                      "CONCURRENTLY cannot run inside a transaction: put it in its own migration "
-                                      "whose section line reads `-- migrate:up transaction:false`");
-        }
-      }
-    }
-  }
+  CV_RETURN_IF_ERROR(CheckSections(path, migration));
   return migration;
 }
 

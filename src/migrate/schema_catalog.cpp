@@ -138,6 +138,73 @@ const CatalogColumn* CatalogTable::Find(const std::string& column) const {
   return nullptr;
 }
 
+namespace {
+
+// One row of kColumns (table, name, type, not null, default, identity,
+// generated, comment, owned sequence) as a column.
+CatalogColumn ColumnFromRow(const db::Rows& columns, std::size_t i) {
+  CatalogColumn column;
+  column.name = columns.text(i, 1);
+  column.type = columns.text(i, 2);
+  column.not_null = columns.text(i, 3) == "t";
+  column.default_expr = columns.text(i, 4);
+  column.identity = columns.text(i, 5);
+  column.generated = columns.text(i, 6);
+  column.comment = columns.text(i, 7);
+  if (column.default_expr.rfind("nextval(", 0) == 0) column.owned_sequence = columns.text(i, 8);
+  return column;
+}
+
+// One row of kConstraints, its definition without `schema`.
+CatalogConstraint ConstraintFromRow(const db::Rows& constraints, std::size_t i, const std::string& schema) {
+  CatalogConstraint constraint;
+  constraint.table = constraints.text(i, 0);
+  constraint.name = constraints.text(i, 1);
+  constraint.type = constraints.text(i, 2).empty() ? '?' : constraints.text(i, 2)[0];
+  constraint.definition = StripSchema(constraints.text(i, 3), schema);
+  constraint.referenced_table = constraints.text(i, 4);
+  return constraint;
+}
+
+// One row of kEnums: name, labels as a JSON array, comment.
+CatalogEnum EnumFromRow(const db::Rows& enums, std::size_t i) {
+  CatalogEnum type;
+  type.name = enums.text(i, 0);
+  auto labels = nlohmann::json::parse(enums.text(i, 1), nullptr, false);
+  if (labels.is_array()) {
+    for (const auto& label : labels) {
+      if (label.is_string()) type.labels.push_back(label.get<std::string>());
+    }
+  }
+  type.comment = enums.text(i, 2);
+  return type;
+}
+
+// One row of kViews, its definition without `schema`.
+CatalogView ViewFromRow(const db::Rows& views, std::size_t i, const std::string& schema) {
+  CatalogView view;
+  view.name = views.text(i, 0);
+  view.materialized = views.text(i, 1) == "m";
+  view.definition = StripSchema(views.text(i, 2), schema);
+  view.order = std::stoll(views.text(i, 3));
+  view.comment = views.text(i, 4);
+  view.relations = JsonStrings(views.text(i, 5));
+  return view;
+}
+
+// One row of kFunctions, its texts without `schema`.
+CatalogFunction FunctionFromRow(const db::Rows& functions, std::size_t i, const std::string& schema) {
+  CatalogFunction function;
+  function.signature = StripSchema(functions.text(i, 0), schema);
+  function.procedure = functions.text(i, 1) == "p";
+  function.definition = StripSchema(functions.text(i, 2), schema);
+  function.result = StripSchema(functions.text(i, 3), schema);
+  function.comment = functions.text(i, 4);
+  return function;
+}
+
+}  // namespace
+
 StatusOr<Catalog> ReadCatalog(db::Transaction& tx, const std::string& schema) {
   CV_RETURN_IF_ERROR(tx.Exec("SELECT set_config('search_path', quote_ident($1), true)", {schema}));
   Catalog catalog;
@@ -152,25 +219,11 @@ StatusOr<Catalog> ReadCatalog(db::Transaction& tx, const std::string& schema) {
   for (std::size_t i = 0; i < columns.size(); ++i) {
     auto table = catalog.tables.find(columns.text(i, 0));
     if (table == catalog.tables.end()) continue;  // an extension's table
-    CatalogColumn column;
-    column.name = columns.text(i, 1);
-    column.type = columns.text(i, 2);
-    column.not_null = columns.text(i, 3) == "t";
-    column.default_expr = columns.text(i, 4);
-    column.identity = columns.text(i, 5);
-    column.generated = columns.text(i, 6);
-    column.comment = columns.text(i, 7);
-    if (column.default_expr.rfind("nextval(", 0) == 0) column.owned_sequence = columns.text(i, 8);
-    table->second.columns.push_back(std::move(column));
+    table->second.columns.push_back(ColumnFromRow(columns, i));
   }
   CV_ASSIGN_OR_RETURN(db::Rows constraints, tx.Query(kConstraints, params));
   for (std::size_t i = 0; i < constraints.size(); ++i) {
-    CatalogConstraint constraint;
-    constraint.table = constraints.text(i, 0);
-    constraint.name = constraints.text(i, 1);
-    constraint.type = constraints.text(i, 2).empty() ? '?' : constraints.text(i, 2)[0];
-    constraint.definition = StripSchema(constraints.text(i, 3), schema);
-    constraint.referenced_table = constraints.text(i, 4);
+    CatalogConstraint constraint = ConstraintFromRow(constraints, i, schema);
     catalog.constraints[constraint.table + "." + constraint.name] = std::move(constraint);
   }
   CV_ASSIGN_OR_RETURN(db::Rows indexes, tx.Query(kIndexes, params));
@@ -184,36 +237,17 @@ StatusOr<Catalog> ReadCatalog(db::Transaction& tx, const std::string& schema) {
   }
   CV_ASSIGN_OR_RETURN(db::Rows enums, tx.Query(kEnums, params));
   for (std::size_t i = 0; i < enums.size(); ++i) {
-    CatalogEnum type;
-    type.name = enums.text(i, 0);
-    auto labels = nlohmann::json::parse(enums.text(i, 1), nullptr, false);
-    if (labels.is_array()) {
-      for (const auto& label : labels) {
-        if (label.is_string()) type.labels.push_back(label.get<std::string>());
-      }
-    }
-    type.comment = enums.text(i, 2);
+    CatalogEnum type = EnumFromRow(enums, i);
     catalog.enums[type.name] = std::move(type);
   }
   CV_ASSIGN_OR_RETURN(db::Rows views, tx.Query(kViews, params));
   for (std::size_t i = 0; i < views.size(); ++i) {
-    CatalogView view;
-    view.name = views.text(i, 0);
-    view.materialized = views.text(i, 1) == "m";
-    view.definition = StripSchema(views.text(i, 2), schema);
-    view.order = std::stoll(views.text(i, 3));
-    view.comment = views.text(i, 4);
-    view.relations = JsonStrings(views.text(i, 5));
+    CatalogView view = ViewFromRow(views, i, schema);
     catalog.views[view.name] = std::move(view);
   }
   CV_ASSIGN_OR_RETURN(db::Rows functions, tx.Query(kFunctions, params));
   for (std::size_t i = 0; i < functions.size(); ++i) {
-    CatalogFunction function;
-    function.signature = StripSchema(functions.text(i, 0), schema);
-    function.procedure = functions.text(i, 1) == "p";
-    function.definition = StripSchema(functions.text(i, 2), schema);
-    function.result = StripSchema(functions.text(i, 3), schema);
-    function.comment = functions.text(i, 4);
+    CatalogFunction function = FunctionFromRow(functions, i, schema);
     catalog.functions[function.signature] = std::move(function);
   }
   CV_ASSIGN_OR_RETURN(db::Rows triggers, tx.Query(kTriggers, params));
