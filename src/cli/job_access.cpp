@@ -20,7 +20,7 @@ StatusOr<jobs::JobOptions> JobOptionsFor(CommandContext& context, const std::str
   options.stop = context.stop_flag();
   options.log = context.logger();
   options.progress = MakeProgress(context, label);
-  options.throttle = ThrottleFromSettings(context.settings());
+  options.throttle = context.settings().throttle;
   options.on_pause = MakePauseReporter(context, label);
   const Origin origin = CurrentOrigin();
   options.os_user = origin.os_user;

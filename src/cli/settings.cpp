@@ -286,28 +286,19 @@ EnvLookup ProcessEnvironment() {
   };
 }
 
-StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& env) {
-  Settings settings;
+namespace {
 
-  // Which config file: --config > CREDVAULT_CONFIG > ./credvault.toml if present.
-  std::string config_file = flags.config_file;
-  if (config_file.empty()) {
-    if (auto from_env = NonEmpty(env("CREDVAULT_CONFIG"))) {
-      config_file = *from_env;
-    } else if (fs::exists("credvault.toml")) {
-      config_file = "credvault.toml";
-    }
-  }
-  FileSettings file;
-  if (!config_file.empty()) {
-    std::error_code ec;
-    if (!fs::is_regular_file(config_file, ec)) {
-      return NotFoundError("config file " + config_file + " does not exist or is not a file");
-    }
-    CV_ASSIGN_OR_RETURN(file, ReadConfigFile(config_file));
-    settings.config_file = config_file;
-  }
+// Which config file: --config > CREDVAULT_CONFIG > ./credvault.toml if
+// present; "" = none.
+std::string ChooseConfigFile(const GlobalFlags& flags, const EnvLookup& env) {
+  if (!flags.config_file.empty()) return flags.config_file;
+  if (auto from_env = NonEmpty(env("CREDVAULT_CONFIG"))) return *from_env;
+  if (fs::exists("credvault.toml")) return "credvault.toml";
+  return "";
+}
 
+// The database URLs (database_url, direct_url), normalized.
+Status ResolveUrls(const GlobalFlags& flags, const EnvLookup& env, const FileSettings& file, Settings& settings) {
   auto url = FirstOf<std::string>({FlagValue(flags.database_url), NonEmpty(env("DATABASE_URL")), file.database_url});
   if (url) {
     auto normalized = db::NormalizeDatabaseUrl(*url);
@@ -320,7 +311,11 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
     if (!normalized.ok()) return normalized.status().Annotate("direct_url");
     settings.direct_url = *normalized;
   }
+  return Status::Ok();
+}
 
+// Migrations folder, environment, log format and metrics file.
+Status ResolveGeneral(const GlobalFlags& flags, const EnvLookup& env, const FileSettings& file, Settings& settings) {
   if (auto dir = FirstOf<std::string>({FlagValue(flags.migrations_dir), NonEmpty(env("CREDVAULT_MIGRATIONS_DIR")),
                                        file.migrations_dir})) {
     settings.migrations_dir = *dir;
@@ -347,7 +342,12 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
                                            file.metrics_file})) {
     settings.metrics_file = *metrics;
   }
+  return Status::Ok();
+}
 
+// The config file's bounded numbers (lock timeouts, batch size, workers, lint
+// threshold) and its schema file.
+Status ResolveLimits(const std::string& config_file, const FileSettings& file, Settings& settings) {
   CV_RETURN_IF_ERROR(ApplyBounded(config_file, "migrate.lock_timeout", file.lock_timeout, 0, kMaxWaitSeconds,
                                   settings.lock_timeout_seconds));
   CV_RETURN_IF_ERROR(ApplyBounded(config_file, "jobs.batch_size", file.batch_size, 1, kMaxBatchSize, settings.batch_size));
@@ -357,7 +357,12 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
   CV_RETURN_IF_ERROR(ApplyBounded(config_file, "lint.large_table_rows", file.large_table_rows, 0,
                                   std::numeric_limits<long long>::max(), settings.lint_large_table_rows));
   if (file.schema_file) settings.schema_file = *file.schema_file;
+  return Status::Ok();
+}
 
+// The row-job throttles of the config file ([jobs]); the job commands' flags
+// override them later (ApplyThrottleFlags).
+Status ResolveThrottles(const std::string& config_file, const FileSettings& file, Settings& settings) {
   // Throttles: a number in range, or not set (0 / -1: off).
   auto positive = [&config_file](const char* name, const std::optional<double>& value, double maximum,
                                  double& target) -> Status {
@@ -370,22 +375,26 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
     target = *value;
     return Status::Ok();
   };
-  CV_RETURN_IF_ERROR(positive("jobs.max_rate", file.max_rate, kMaxRowsPerSecond, settings.max_rate));
+  CV_RETURN_IF_ERROR(positive("jobs.max_rate", file.max_rate, kMaxRowsPerSecond, settings.throttle.max_rate));
   CV_RETURN_IF_ERROR(positive("jobs.max_replica_lag", file.max_replica_lag, static_cast<double>(kMaxWaitSeconds),
-                              settings.max_replica_lag));
+                              settings.throttle.max_replica_lag));
   CV_RETURN_IF_ERROR(ApplyBounded(config_file, "jobs.max_active", file.max_active, 0, kMaxActiveSessions,
-                                  settings.max_active));
+                                  settings.throttle.max_active));
   if (file.replica_urls) {
     for (const auto& url : *file.replica_urls) {
       auto normalized = db::NormalizeDatabaseUrl(url);
       if (!normalized.ok()) return normalized.status().Annotate(config_file + ": jobs.replica_urls");
-      settings.replica_urls.push_back(*normalized);
+      settings.throttle.replica_conninfos.push_back(*normalized);
     }
-    if (!settings.replica_urls.empty() && settings.max_replica_lag <= 0) {
+    if (!settings.throttle.replica_conninfos.empty() && settings.throttle.max_replica_lag <= 0) {
       return InvalidArgumentError(config_file + ": jobs.replica_urls needs jobs.max_replica_lag (the lag to hold them to)");
     }
   }
+  return Status::Ok();
+}
 
+// Where the primary and fallback keys come from (not the keys themselves).
+Status ResolveKeySources(const GlobalFlags& flags, const EnvLookup& env, const FileSettings& file, Settings& settings) {
   // Keys: primary and fallbacks each from their highest-precedence source.
   if (!flags.key_files.empty()) {
     if (flags.key_files.size() > 1) return InvalidArgumentError("--key-file given more than once; use --fallback-key-file for older keys", "usage");
@@ -406,6 +415,28 @@ StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& en
   } else if (file.fallback_files) {
     for (const auto& path : *file.fallback_files) settings.fallback_keys.push_back({KeySource::Kind::kFile, path});
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& env) {
+  Settings settings;
+  const std::string config_file = ChooseConfigFile(flags, env);
+  FileSettings file;
+  if (!config_file.empty()) {
+    std::error_code ec;
+    if (!fs::is_regular_file(config_file, ec)) {
+      return NotFoundError("config file " + config_file + " does not exist or is not a file");
+    }
+    CV_ASSIGN_OR_RETURN(file, ReadConfigFile(config_file));
+    settings.config_file = config_file;
+  }
+  CV_RETURN_IF_ERROR(ResolveUrls(flags, env, file, settings));
+  CV_RETURN_IF_ERROR(ResolveGeneral(flags, env, file, settings));
+  CV_RETURN_IF_ERROR(ResolveLimits(config_file, file, settings));
+  CV_RETURN_IF_ERROR(ResolveThrottles(config_file, file, settings));
+  CV_RETURN_IF_ERROR(ResolveKeySources(flags, env, file, settings));
   return settings;
 }
 

@@ -14,6 +14,7 @@
 #include "credvault/keyring.hpp"
 #include "credvault/environment.hpp"
 #include "credvault/status.hpp"
+#include "jobs/throttle_options.hpp"
 
 namespace credvault::cli {
 
@@ -63,11 +64,9 @@ struct Settings {
   unsigned workers = 0;            // 0 = one per core
   // Row-job throttles ([jobs] max_rate, max_replica_lag, replica_urls,
   // max_active; the job commands' flags override them): see
-  // jobs/throttle_options.hpp. 0 / 0 / empty / -1 = off.
-  double max_rate = 0;
-  double max_replica_lag = 0;
-  std::vector<std::string> replica_urls;  // normalized like database_url
-  int max_active = -1;
+  // jobs/throttle_options.hpp. Off by default; replica_conninfos are
+  // normalized like database_url.
+  jobs::ThrottleOptions throttle;
   std::string schema_file;          // config schema_file; "" = schema.sql beside the migrations folder
   long long lint_large_table_rows = 100000;  // [lint] large_table_rows
   std::optional<KeySource> primary_key;

@@ -33,49 +33,41 @@ CLI::Validator ThrottleNumber(double maximum) {
 
 void AddThrottleFlags(CLI::App& command, ThrottleFlags& flags) {
   flags.max_rate_option =
-      command.add_option("--max-rate", flags.max_rate, "Write at most this many rows per second (0 = no limit)")
+      command.add_option("--max-rate", flags.values.max_rate, "Write at most this many rows per second (0 = no limit)")
           ->check(ThrottleNumber(kMaxRowsPerSecond))
           ->option_text("ROWS_PER_S");
   flags.max_replica_lag_option =
       command
-          .add_option("--max-replica-lag", flags.max_replica_lag,
+          .add_option("--max-replica-lag", flags.values.max_replica_lag,
                       "Pause between batches while a standby lags more than this (0 = not watched)")
           ->check(ThrottleNumber(static_cast<double>(kMaxWaitSeconds)))
           ->option_text("SECONDS");
   flags.replica_url_option =
       command
-          .add_option("--replica-url", flags.replica_urls,
+          .add_option("--replica-url", flags.values.replica_conninfos,
                       "A standby to watch for --max-replica-lag (repeatable; default: every standby in "
                       "pg_stat_replication)")
           ->option_text("URL");
   flags.max_active_option =
       command
-          .add_option("--max-active", flags.max_active,
+          .add_option("--max-active", flags.values.max_active,
                       "Pause between batches while more than N other sessions are active on the database")
           ->check(WholeNumber(0, kMaxActiveSessions))
           ->option_text("N");
 }
 
-jobs::ThrottleOptions ThrottleFromSettings(const Settings& settings) {
-  jobs::ThrottleOptions throttle;
-  throttle.max_rate = settings.max_rate;
-  throttle.max_replica_lag = settings.max_replica_lag;
-  throttle.replica_conninfos = settings.replica_urls;
-  throttle.max_active = settings.max_active;
-  return throttle;
-}
-
 Status ApplyThrottleFlags(const ThrottleFlags& flags, jobs::JobOptions& job) {
   jobs::ThrottleOptions& throttle = job.throttle;
-  if (flags.max_rate_option != nullptr && flags.max_rate_option->count() > 0) throttle.max_rate = flags.max_rate;
+  if (flags.max_rate_option != nullptr && flags.max_rate_option->count() > 0) throttle.max_rate = flags.values.max_rate;
   if (flags.max_replica_lag_option != nullptr && flags.max_replica_lag_option->count() > 0) {
-    throttle.max_replica_lag = flags.max_replica_lag;
+    throttle.max_replica_lag = flags.values.max_replica_lag;
   }
-  if (flags.max_active_option != nullptr && flags.max_active_option->count() > 0) throttle.max_active = flags.max_active;
+  if (flags.max_active_option != nullptr && flags.max_active_option->count() > 0) throttle.max_active = flags.values.max_active;
   if (flags.replica_url_option != nullptr && flags.replica_url_option->count() > 0) {
     throttle.replica_conninfos.clear();
-    for (std::size_t i = 0; i < flags.replica_urls.size(); ++i) {
-      auto normalized = db::NormalizeDatabaseUrl(flags.replica_urls[i]);
+    const std::vector<std::string>& urls = flags.values.replica_conninfos;
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+      auto normalized = db::NormalizeDatabaseUrl(urls[i]);
       if (!normalized.ok()) {
         return UsageError("--replica-url (number " + std::to_string(i + 1) + "): " + normalized.status().message());
       }

@@ -16,10 +16,9 @@
 namespace credvault::cli {
 
 struct ThrottleFlags {
-  double max_rate = 0;
-  double max_replica_lag = 0;
-  std::vector<std::string> replica_urls;
-  int max_active = -1;
+  // The values given; replica_conninfos holds the --replica-url values as
+  // typed (ApplyThrottleFlags normalizes them).
+  jobs::ThrottleOptions values;
   // Which were given (an option not given leaves the setting from the config).
   CLI::Option* max_rate_option = nullptr;
   CLI::Option* max_replica_lag_option = nullptr;
@@ -34,9 +33,6 @@ void AddThrottleFlags(CLI::App& command, ThrottleFlags& flags);
 // given flags over them. A --replica-url that is not a database URL, or
 // replicas without a maximum lag, is a usage error (exit 2).
 Status ApplyThrottleFlags(const ThrottleFlags& flags, jobs::JobOptions& job);
-
-// The throttles of `settings` (config file) as job options.
-jobs::ThrottleOptions ThrottleFromSettings(const Settings& settings);
 
 // Reports pauses as log lines (jobs::DescribePause); on a terminal the
 // progress bar's line is ended first so the message stands on its own line.

@@ -86,17 +86,17 @@ TEST_CASE("the throttle keys of credvault.toml: max_rate, max_replica_lag, repli
       "replica_urls = [\"postgresql://replica1/ads\", \"postgresql+asyncpg://replica2/ads\"]\n");
   auto settings = credvault::cli::ResolveSettings(flags, no_env);
   REQUIRE(settings.ok());
-  CHECK(settings->max_rate == 2500);
-  CHECK(settings->max_replica_lag == 0.5);
-  CHECK(settings->max_active == 8);
-  REQUIRE(settings->replica_urls.size() == 2);
-  CHECK(settings->replica_urls[1] == "postgresql://replica2/ads");  // the driver part dropped, as for DATABASE_URL
+  CHECK(settings->throttle.max_rate == 2500);
+  CHECK(settings->throttle.max_replica_lag == 0.5);
+  CHECK(settings->throttle.max_active == 8);
+  REQUIRE(settings->throttle.replica_conninfos.size() == 2);
+  CHECK(settings->throttle.replica_conninfos[1] == "postgresql://replica2/ads");  // the driver part dropped, as for DATABASE_URL
 
   auto defaults = credvault::cli::ResolveSettings({}, no_env);
   REQUIRE(defaults.ok());
-  CHECK(defaults->max_rate == 0);
-  CHECK(defaults->max_replica_lag == 0);
-  CHECK(defaults->max_active == -1);
+  CHECK(defaults->throttle.max_rate == 0);
+  CHECK(defaults->throttle.max_replica_lag == 0);
+  CHECK(defaults->throttle.max_active == -1);
 
   flags.config_file = dir.WriteFile("zero.toml", "[jobs]\nmax_rate = 0\n");
   auto zero = credvault::cli::ResolveSettings(flags, no_env);
