@@ -37,24 +37,10 @@ void InstallStopHandlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  using namespace credvault;
+// The options every command takes (flags > environment > config file >
+// defaults is ResolveSettings' work, not theirs).
+void AddGlobalOptions(CLI::App& app, credvault::cli::GlobalFlags& flags) {
   using namespace credvault::cli;
-  DisableCoreDumps();
-  // One malloc arena: the row jobs hand batches between threads (fetched on
-  // one, transformed on others, written on a third), and glibc's per-thread
-  // arenas each kept a batch's worth of freed memory — about 20 MB of peak
-  // RSS at 5000 rows per batch, for no speed gain (measured by bench.sh).
-  mallopt(M_ARENA_MAX, 1);
-
-  CLI::App app{"credvault: encrypted API credentials in PostgreSQL, schema migrations and online key rotation"};
-  app.set_version_flag("--version", std::string("credvault ") + CREDVAULT_VERSION + " (git " + CREDVAULT_GIT_COMMIT + ")");
-  app.require_subcommand(1);
-  app.fallthrough();  // global options are accepted after the command too
-
-  GlobalFlags flags;
   app.add_option("--config", flags.config_file, "Config file (default: $CREDVAULT_CONFIG, else ./credvault.toml)");
   app.add_option("--database-url", flags.database_url,
                  "PostgreSQL URL, libpq or SQLAlchemy form (default: $DATABASE_URL, else PG* variables)");
@@ -81,8 +67,11 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-file", flags.metrics_file,
                  "Write Prometheus metrics to FILE (atomically; default: $CREDVAULT_METRICS_FILE)")
       ->type_name("FILE");
+}
 
-  CommandTable commands;
+// Every subcommand, one cmd_<name>.cpp each.
+void RegisterCommands(CLI::App& app, credvault::cli::CommandTable& commands) {
+  using namespace credvault::cli;
   RegisterMigrateCommand(app, commands);
   RegisterRollbackCommand(app, commands);
   RegisterCurrentCommand(app, commands);
@@ -103,14 +92,14 @@ int main(int argc, char** argv) {
   RegisterPutCommand(app, commands);
   RegisterGetCommand(app, commands);
   RegisterGenDocsCommand(app, commands);  // hidden; reads the whole app when it runs
+}
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
-  }
-
+// Resolves the settings, opens the metrics and runs the command the command
+// line chose; returns the process's exit code.
+int RunSelectedCommand(CLI::App& app, const credvault::cli::GlobalFlags& flags,
+                       const credvault::cli::CommandTable& commands) {
+  using namespace credvault;
+  using namespace credvault::cli;
   const EnvLookup env = ProcessEnvironment();
   std::string early_format = !flags.log_format.empty() ? flags.log_format : env("CREDVAULT_LOG_FORMAT").value_or("text");
   auto logger = MakeLogger(early_format == "json" ? "json" : "text", flags.verbose, flags.quiet);
@@ -141,4 +130,33 @@ int main(int argc, char** argv) {
   if (!status.ok()) logger->error("{}", status.message());
   context.metrics().Finish(ExitCodeFor(status));
   return ExitCodeFor(status);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  DisableCoreDumps();
+  // One malloc arena: the row jobs hand batches between threads (fetched on
+  // one, transformed on others, written on a third), and glibc's per-thread
+  // arenas each kept a batch's worth of freed memory — about 20 MB of peak
+  // RSS at 5000 rows per batch, for no speed gain (measured by bench.sh).
+  mallopt(M_ARENA_MAX, 1);
+
+  CLI::App app{"credvault: encrypted API credentials in PostgreSQL, schema migrations and online key rotation"};
+  app.set_version_flag("--version", std::string("credvault ") + CREDVAULT_VERSION + " (git " + CREDVAULT_GIT_COMMIT + ")");
+  app.require_subcommand(1);
+  app.fallthrough();  // global options are accepted after the command too
+
+  credvault::cli::GlobalFlags flags;
+  AddGlobalOptions(app, flags);
+  credvault::cli::CommandTable commands;
+  RegisterCommands(app, commands);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? credvault::cli::kExitOk : credvault::cli::kExitUsage;
+  }
+  return RunSelectedCommand(app, flags, commands);
 }

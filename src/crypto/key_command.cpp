@@ -62,23 +62,15 @@ Status CommandFailed(const std::string& what, const std::string& stderr_text) {
   return InvalidArgumentError("exec: key command " + what + "; " + Quote(stderr_text), "key_command");
 }
 
-}  // namespace
-
-StatusOr<SecretBytes> RunKeyCommand(const std::string& command, int timeout_seconds) {
-  Fd out_read, out_write, err_read, err_write;
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) return InternalError(std::string("pipe: ") + std::strerror(errno));
-  *out_read.out() = out_pipe[0];
-  *out_write.out() = out_pipe[1];
-  if (pipe2(err_pipe, O_CLOEXEC) != 0) return InternalError(std::string("pipe: ") + std::strerror(errno));
-  *err_read.out() = err_pipe[0];
-  *err_write.out() = err_pipe[1];
-
+// Starts `/bin/sh -c command` in its own process group, stdin from
+// /dev/null, stdout and stderr on the given descriptors, without the key
+// variables in its environment; returns its pid.
+StatusOr<pid_t> SpawnShell(const std::string& command, int stdout_fd, int stderr_fd) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_write.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_write.get(), STDERR_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, stderr_fd, STDERR_FILENO);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   posix_spawnattr_setpgroup(&attributes, 0);  // its own group: a timeout kills its children too
@@ -105,18 +97,26 @@ StatusOr<SecretBytes> RunKeyCommand(const std::string& command, int timeout_seco
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (spawned != 0) return InvalidArgumentError(std::string("exec: cannot run /bin/sh: ") + std::strerror(spawned));
-  out_write.Reset();
-  err_write.Reset();
+  return pid;
+}
 
-  SecretBytes output(kMaxStdout + 1);  // sodium_malloc'd: the key never sits in an ordinary buffer
+// What the command printed, and whether it was cut short.
+struct CommandOutput {
+  SecretBytes output{kMaxStdout + 1};  // sodium_malloc'd: the key never sits in an ordinary buffer
   std::size_t output_size = 0;
   std::string stderr_text;
-  bool overflow = false, timed_out = false;
+  bool overflow = false;   // more than kMaxStdout on stdout
+  bool timed_out = false;  // still open at the deadline
+};
+
+// Reads the command's stdout and stderr until both close, stdout outgrows
+// kMaxStdout, or `timeout_seconds` pass.
+void ReadOutput(Fd& out_read, Fd& err_read, int timeout_seconds, CommandOutput& result) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
   while (out_read.get() >= 0 || err_read.get() >= 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      timed_out = true;
+      result.timed_out = true;
       break;
     }
     pollfd fds[2] = {{out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}};
@@ -124,15 +124,15 @@ StatusOr<SecretBytes> RunKeyCommand(const std::string& command, int timeout_seco
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) break;
     if (fds[0].revents != 0) {
-      char* into = reinterpret_cast<char*>(output.data()) + output_size;
-      const std::size_t room = output.size() - output_size;
+      char* into = reinterpret_cast<char*>(result.output.data()) + result.output_size;
+      const std::size_t room = result.output.size() - result.output_size;
       const ssize_t n = room > 0 ? read(out_read.get(), into, room) : 0;
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        if (room == 0) overflow = true;
+        if (room == 0) result.overflow = true;
         out_read.Reset();
       } else {
-        output_size += static_cast<std::size_t>(n);
+        result.output_size += static_cast<std::size_t>(n);
       }
     }
     if (fds[1].revents != 0) {
@@ -141,11 +141,37 @@ StatusOr<SecretBytes> RunKeyCommand(const std::string& command, int timeout_seco
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         err_read.Reset();
-      } else if (stderr_text.size() < 2 * kMaxQuotedStderr) {
-        stderr_text.append(buffer, static_cast<std::size_t>(n));
+      } else if (result.stderr_text.size() < 2 * kMaxQuotedStderr) {
+        result.stderr_text.append(buffer, static_cast<std::size_t>(n));
       }
     }
   }
+}
+
+}  // namespace
+
+StatusOr<SecretBytes> RunKeyCommand(const std::string& command, int timeout_seconds) {
+  Fd out_read, out_write, err_read, err_write;
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return InternalError(std::string("pipe: ") + std::strerror(errno));
+  *out_read.out() = out_pipe[0];
+  *out_write.out() = out_pipe[1];
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) return InternalError(std::string("pipe: ") + std::strerror(errno));
+  *err_read.out() = err_pipe[0];
+  *err_write.out() = err_pipe[1];
+
+  StatusOr<pid_t> spawned = SpawnShell(command, out_write.get(), err_write.get());
+  if (!spawned.ok()) return spawned.status();
+  const pid_t pid = *spawned;
+  out_write.Reset();
+  err_write.Reset();
+
+  CommandOutput result;
+  ReadOutput(out_read, err_read, timeout_seconds, result);
+  SecretBytes& output = result.output;
+  std::size_t output_size = result.output_size;
+  const std::string& stderr_text = result.stderr_text;
+  const bool timed_out = result.timed_out, overflow = result.overflow;
   if (timed_out || overflow) kill(-pid, SIGKILL);
   int wait_status = 0;
   while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
