@@ -136,10 +136,6 @@ Status WithWideningAlreadyPending(const Status& refusal, const std::vector<const
                 refusal.reason());
 }
 
-// Sections that run outside a transaction need a server session of their own
-// (their lock_timeout is a session setting, and CREATE INDEX CONCURRENTLY
-// cannot share a transaction). Through a pooler in transaction mode no such
-// session exists, so they are refused before anything is applied.
 Status RefuseSessionWorkThroughPooler(db::Connection& conn, const std::vector<const Migration*>& plan, bool up) {
   const Migration* needs_session = nullptr;
   for (const Migration* m : plan) {
