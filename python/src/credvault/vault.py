@@ -3,7 +3,9 @@
 Both read and write the ``credentials`` table as the C++ ``credvault::Vault`` does: the same SQL
 (parameters only), the same upsert, the same capacity check before writing, the same errors.
 Every call is one statement in its own transaction, with no session state, so both work through
-PgBouncer in transaction mode (asyncpg: create the pool with ``statement_cache_size=0``).
+PgBouncer in transaction mode. asyncpg: ``AsyncVault.open(dsn)`` uses asyncpg's statement cache on
+a direct connection and none through a pooler (detected, or ``pooler=``); a pool of your own behind
+PgBouncer needs ``statement_cache_size=0``.
 """
 from __future__ import annotations
 
@@ -325,12 +327,22 @@ class AsyncVault:
 
     @classmethod
     async def open(cls, pool_or_engine: Any, keyring: Keyring, *, environment: str = "production",
-                   migrations_dir: Optional[str] = None) -> "AsyncVault":
-        """``pool_or_engine``: an asyncpg Pool, a SQLAlchemy AsyncEngine, or a DSN (then an asyncpg pool
-        with ``statement_cache_size=0`` is created and closed by :meth:`close`)."""
+                   migrations_dir: Optional[str] = None, pooler: Optional[bool] = None,
+                   max_connections: int = 10) -> "AsyncVault":
+        """``pool_or_engine``: an asyncpg Pool, a SQLAlchemy AsyncEngine, or a DSN. With a DSN an asyncpg
+        pool of at most ``max_connections`` is created (and closed by :meth:`close`): with asyncpg's
+        statement cache (named prepared statements, one round trip a call) when the DSN reaches
+        PostgreSQL directly, without it (``statement_cache_size=0``) when it goes through a pooler.
+        ``pooler=None`` detects which, as the C++ tool does (the backend pid the connection was given
+        differs from ``pg_backend_pid()`` behind a pooler); True or False says so instead."""
         check_environment(environment)
         migrations = load_migrations(resolve_migrations_dir(migrations_dir))
-        backend = await _AsyncBackend.make(pool_or_engine)
+        if not isinstance(pool_or_engine, str) and (pooler is not None or max_connections != 10):
+            raise UsageError("pooler= and max_connections= apply only when AsyncVault.open is given a DSN "
+                             "(it then creates the pool); configure a pool of your own yourself")
+        if pooler is not None and not isinstance(pooler, bool):
+            raise UsageError("pooler must be None (detect), True or False")
+        backend = await _AsyncBackend.make(pool_or_engine, pooler, max_connections)
         try:
             history: List[Any] = []
             if (await backend.fetch(HISTORY_EXISTS_SQL, {}))[0][0]:
@@ -345,6 +357,13 @@ class AsyncVault:
         core.lifecycle = lifecycle
         return cls(backend, core)
 
+    @property
+    def statement_cache(self) -> Optional[bool]:
+        """Whether the pool AsyncVault.open created from a DSN uses asyncpg's statement cache (named
+        prepared statements): True on a direct connection, False through a pooler; None for a pool
+        or engine given to open (its own settings apply)."""
+        return self._backend.statement_cache
+
     async def close(self) -> None:
         await self._backend.close()
 
@@ -357,11 +376,11 @@ class AsyncVault:
     async def get_credentials(self, account_id: int) -> Credentials:
         _check_account_id(account_id)
         params = {"account_id": account_id}
-        rows = await self._backend.fetch(self._core.select_sql, params)
-        if not rows:
-            exists = await self._backend.fetch(ACCOUNT_EXISTS_SQL, params)
-            raise _no_credentials(account_id) if exists else _no_such_account(account_id)
-        return self._core.decode(account_id, tuple(rows[0]))
+        row = await self._backend.fetchrow(self._core.select_sql, params)
+        if row is None:
+            exists = await self._backend.fetchrow(ACCOUNT_EXISTS_SQL, params)
+            raise _no_credentials(account_id) if exists is not None else _no_such_account(account_id)
+        return self._core.decode(account_id, row)
 
     async def put_credentials(self, account_id: int, *, client_id: Optional[PlaintextLike] = None,
                               client_secret: Optional[PlaintextLike] = None,
@@ -389,19 +408,62 @@ def _sqlstate(e: BaseException) -> Optional[str]:
     return None
 
 
+def _detect_pooler(server_pid: int, backend_pid: int) -> bool:
+    """A connection pooler hands its clients a made-up backend pid (BackendKeyData): the pid the
+    connection was given is not that of the server process running its queries."""
+    return server_pid != backend_pid
+
+
+_vault_connection_class: Any = None
+
+
+def _asyncpg_connection_class() -> Any:
+    """asyncpg's Connection, but releasing it to the pool sends nothing when no transaction is open.
+
+    asyncpg resets every connection it takes back (``SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL``): a round trip per call. The pool AsyncVault creates runs only the
+    vault's statements, each in its own transaction and leaving no session state (no SET, LISTEN,
+    advisory lock or cursor), so there is nothing to reset; a transaction left open (a call
+    cancelled in the middle) is still rolled back by asyncpg's reset."""
+    global _vault_connection_class
+    if _vault_connection_class is None:
+        import asyncpg
+
+        class _VaultConnection(asyncpg.Connection):  # type: ignore[misc]
+            async def reset(self, *, timeout: Optional[float] = None) -> None:
+                if self.is_in_transaction():
+                    await super().reset(timeout=timeout)
+
+        _vault_connection_class = _VaultConnection
+    return _vault_connection_class
+
+
 class _AsyncBackend:
-    def __init__(self, kind: str, target: Any, owns: bool) -> None:
+    def __init__(self, kind: str, target: Any, owns: bool, statement_cache: Optional[bool] = None) -> None:
         self.kind, self.target, self.owns = kind, target, owns
+        self.statement_cache = statement_cache
+        self._pool_methods = all(hasattr(target, m) for m in ("fetch", "fetchrow", "execute"))
         self._numeric: Dict[str, Tuple[str, List[str]]] = {}
 
     @classmethod
-    async def make(cls, obj: Any) -> "_AsyncBackend":
+    async def make(cls, obj: Any, pooler: Optional[bool] = None, max_connections: int = 10) -> "_AsyncBackend":
         if isinstance(obj, str):
             import asyncpg
 
             dsn, kwargs = _asyncpg_connect_args(obj)
-            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10, statement_cache_size=0, **kwargs)
-            return cls("asyncpg", pool, True)
+            if pooler is None:
+                probe = await asyncpg.connect(dsn, statement_cache_size=0, **kwargs)
+                try:
+                    pooler = _detect_pooler(probe.get_server_pid(), await probe.fetchval("SELECT pg_backend_pid()"))
+                finally:
+                    await probe.close()
+            # Behind a transaction pooler each transaction may run on another server connection, where
+            # a named prepared statement does not exist (or another client's does): unnamed ones only.
+            cache = not pooler
+            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_connections,
+                                             statement_cache_size=100 if cache else 0,
+                                             connection_class=_asyncpg_connection_class(), **kwargs)
+            return cls("asyncpg", pool, True, cache)
         try:
             from sqlalchemy.ext.asyncio import AsyncEngine
         except ImportError:  # SQLAlchemy is optional
@@ -426,10 +488,13 @@ class _AsyncBackend:
         lost = (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.AdminShutdownError,
                 asyncpg.exceptions.PostgresConnectionError, ConnectionError)
         text, names = self._sql(sql)
+        args = [params[n] for n in names]
         for attempt in (0, 1):
             try:
+                if self._pool_methods:  # asyncpg's Pool.fetchrow etc.: acquire, run, release
+                    return await getattr(self.target, method)(text, *args)
                 async with self.target.acquire() as conn:
-                    return await getattr(conn, method)(text, *(params[n] for n in names))
+                    return await getattr(conn, method)(text, *args)
             except lost:
                 if attempt == 1:
                     raise
@@ -446,6 +511,13 @@ class _AsyncBackend:
             rows = list(result.fetchall())
             await conn.commit()
             return rows
+
+    async def fetchrow(self, sql: str, params: Dict[str, Any]) -> Optional[Any]:
+        """The first row (a Record or Row: indexable) or None."""
+        if self.kind == "asyncpg":
+            return await self._asyncpg("fetchrow", sql, params)
+        rows = await self.fetch(sql, params)
+        return rows[0] if rows else None
 
     async def execute(self, sql: str, params: Dict[str, Any]) -> None:
         if self.kind == "asyncpg":
