@@ -24,12 +24,10 @@ def _pooled(pooler, db: str) -> str:
 
 
 async def _prepared(vault: AsyncVault) -> list:
-    """The named statements on the vault's own pool connections (pg_prepared_statements is per session)."""
-    pool = vault._backend.target
+    """The named statements on the vault's idle connections (pg_prepared_statements is per session)."""
     out = []
-    for _ in range(pool.get_size()):
-        async with pool.acquire() as conn:
-            out += [r[0] for r in await conn.fetch("SELECT statement FROM pg_prepared_statements")]
+    for conn in list(vault._backend.target._idle):
+        out += [r[0] for r in await conn.fetch("SELECT statement FROM pg_prepared_statements")]
     return out
 
 
@@ -160,3 +158,48 @@ def test_named_statements_through_pgbouncer_fail(cli, db, pooler):
     errors = asyncio.run(main())
     assert errors, "named prepared statements worked through the transaction pooler"
     assert all("prepared statement" in str(e) for e in errors), [str(e) for e in errors[:3]]
+
+
+def test_own_pool_bounds_connections_and_survives_cancellation(cli, db):
+    """The pool AsyncVault.open(dsn) creates: never more than max_connections server sessions, calls
+    beyond that wait their turn, cancelled calls (waiting or running) give their place back."""
+    key = cli.keygen()
+    sessions = ("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'")
+
+    async def main() -> None:
+        vault = await AsyncVault.open(f"dbname={db}", Keyring(key), migrations_dir=MIGRATIONS, max_connections=2)
+        for account in range(1, 21):
+            await vault.put_credentials(account, client_id=f"c-{account}")
+        peak = 0
+
+        async def watch() -> None:
+            nonlocal peak
+            for _ in range(40):
+                peak = max(peak, sql(db, sessions, (db,))[0][0])
+                await asyncio.sleep(0.005)
+
+        got = await asyncio.gather(watch(), *(vault.get_credentials(1 + n % 20) for n in range(400)))
+        assert [g.client_id.reveal() for g in got[1:]] == [f"c-{1 + n % 20}" for n in range(400)]
+        assert 1 <= peak <= 2
+        # Cancel calls while they wait for a connection and while they run.
+        for round_ in range(20):
+            tasks = [asyncio.ensure_future(vault.get_credentials(1 + n % 20)) for n in range(30)]
+            await asyncio.sleep(0.0005 * round_)
+            for t in tasks[::2]:
+                t.cancel()
+            done = await asyncio.gather(*tasks, return_exceptions=True)
+            assert all(isinstance(d, asyncio.CancelledError) or d.client_id.reveal().startswith("c-") for d in done)
+        got = await asyncio.gather(*(vault.get_credentials(1 + n % 20) for n in range(100)))
+        assert len(got) == 100
+        assert sql(db, sessions, (db,))[0][0] <= 2
+        await vault.close()
+        with pytest.raises(asyncpg.InterfaceError):
+            await vault.get_credentials(1)
+        for _ in range(50):
+            if sql(db, sessions, (db,))[0][0] == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert sql(db, sessions, (db,))[0][0] == 0
+
+    asyncio.run(main())

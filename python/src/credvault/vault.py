@@ -329,8 +329,8 @@ class AsyncVault:
     async def open(cls, pool_or_engine: Any, keyring: Keyring, *, environment: str = "production",
                    migrations_dir: Optional[str] = None, pooler: Optional[bool] = None,
                    max_connections: int = 10) -> "AsyncVault":
-        """``pool_or_engine``: an asyncpg Pool, a SQLAlchemy AsyncEngine, or a DSN. With a DSN an asyncpg
-        pool of at most ``max_connections`` is created (and closed by :meth:`close`): with asyncpg's
+        """``pool_or_engine``: an asyncpg Pool, a SQLAlchemy AsyncEngine, or a DSN. With a DSN the vault
+        keeps asyncpg connections of its own, at most ``max_connections`` (closed by :meth:`close`): with asyncpg's
         statement cache (named prepared statements, one round trip a call) when the DSN reaches
         PostgreSQL directly, without it (``statement_cache_size=0``) when it goes through a pooler.
         ``pooler=None`` detects which, as the C++ tool does (the backend pid the connection was given
@@ -414,28 +414,126 @@ def _detect_pooler(server_pid: int, backend_pid: int) -> bool:
     return server_pid != backend_pid
 
 
-_vault_connection_class: Any = None
+class _OwnPool:
+    """The asyncpg connections of an AsyncVault opened on a DSN: at most ``max_size``, the most
+    recently used first, handed straight to a waiting call when released.
 
+    asyncpg's Pool costs about as much per call as the query itself: acquire and release each take
+    event-loop turns (release runs in a task of its own, shielded), and release resets the
+    connection (``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``: a round trip).
+    The vault runs one statement per call in its own transaction and leaves no session state (no
+    SET, LISTEN, advisory lock or cursor), so a connection goes back as it is, with nothing to await.
+    A connection that is closed, inside a transaction, or was interrupted (a cancelled call, any
+    error but the server's answer to the statement) is closed instead of going back."""
 
-def _asyncpg_connection_class() -> Any:
-    """asyncpg's Connection, but releasing it to the pool sends nothing when no transaction is open.
+    def __init__(self, connect: Callable[[], Any], max_size: int) -> None:
+        import collections
 
-    asyncpg resets every connection it takes back (``SELECT pg_advisory_unlock_all(); CLOSE ALL;
-    UNLISTEN *; RESET ALL``): a round trip per call. The pool AsyncVault creates runs only the
-    vault's statements, each in its own transaction and leaving no session state (no SET, LISTEN,
-    advisory lock or cursor), so there is nothing to reset; a transaction left open (a call
-    cancelled in the middle) is still rolled back by asyncpg's reset."""
-    global _vault_connection_class
-    if _vault_connection_class is None:
+        self._connect = connect
+        self._max = max_size
+        self._idle: List[Any] = []
+        self._open = 0  # connections open or being opened
+        self._waiters: Any = collections.deque()  # futures: a connection, or None (room to open one)
+        self._closed = False
+
+    def _closed_error(self) -> Exception:
         import asyncpg
 
-        class _VaultConnection(asyncpg.Connection):  # type: ignore[misc]
-            async def reset(self, *, timeout: Optional[float] = None) -> None:
-                if self.is_in_transaction():
-                    await super().reset(timeout=timeout)
+        return asyncpg.InterfaceError("the AsyncVault is closed")
 
-        _vault_connection_class = _VaultConnection
-    return _vault_connection_class
+    async def _acquire(self) -> Any:
+        import asyncio
+
+        while True:
+            if self._closed:
+                raise self._closed_error()
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.is_closed():
+                    return conn
+                self._open -= 1  # the server ended it while idle (restart, pg_terminate_backend)
+            if self._open < self._max:
+                self._open += 1
+                try:
+                    return await self._connect()
+                except BaseException:
+                    self._open -= 1
+                    self._hand_on(None)
+                    raise
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                conn = await waiter
+            except BaseException:  # cancelled while waiting, or woken and cancelled before running
+                if not waiter.done():
+                    self._waiters.remove(waiter)
+                elif not waiter.cancelled():
+                    handed = waiter.result()
+                    if handed is not None:
+                        self._release(handed, True)
+                    else:
+                        self._hand_on(None)
+                raise
+            if conn is not None:
+                return conn
+
+    def _hand_on(self, conn: Any) -> bool:
+        """Give the first waiter still waiting ``conn`` (None: room to open one); False if none waits."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return True
+        return False
+
+    def _release(self, conn: Any, reusable: bool) -> None:
+        if reusable and not self._closed and not conn.is_closed() and not conn.is_in_transaction():
+            if not self._hand_on(conn):
+                self._idle.append(conn)
+            return
+        self._open -= 1
+        if not conn.is_closed():
+            conn.terminate()
+        self._hand_on(None)
+
+    async def run(self, method: str, text: str, args: Sequence[Any]) -> Any:
+        import asyncpg
+
+        conn = await self._acquire()
+        reusable = False
+        try:
+            result = await getattr(conn, method)(text, *args)
+            reusable = True
+            return result
+        except asyncpg.PostgresError:  # the server's answer (SQLSTATE); _release still checks the connection
+            reusable = True
+            raise
+        finally:
+            self._release(conn, reusable)
+
+    def drop_idle(self) -> None:
+        """After a lost connection: the idle ones are likely gone too (server restarted, failover), even
+        if asyncpg has not noticed yet; the retry then runs on a connection opened for it."""
+        idle, self._idle = self._idle, []
+        self._open -= len(idle)
+        for conn in idle:
+            conn.terminate()
+        for _ in idle:
+            if not self._hand_on(None):
+                break
+
+    async def close(self) -> None:
+        """Closes the idle connections; those in use are closed when their call ends."""
+        import asyncio
+
+        self._closed = True
+        idle, self._idle = self._idle, []
+        self._open -= len(idle)
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # it sees the pool closed
+        await asyncio.gather(*(conn.close() for conn in idle), return_exceptions=True)
 
 
 class _AsyncBackend:
@@ -444,6 +542,7 @@ class _AsyncBackend:
         self.statement_cache = statement_cache
         self._pool_methods = all(hasattr(target, m) for m in ("fetch", "fetchrow", "execute"))
         self._numeric: Dict[str, Tuple[str, List[str]]] = {}
+        self._lost: Optional[Tuple[type, ...]] = None  # asyncpg's "connection lost" exceptions
 
     @classmethod
     async def make(cls, obj: Any, pooler: Optional[bool] = None, max_connections: int = 10) -> "_AsyncBackend":
@@ -460,10 +559,11 @@ class _AsyncBackend:
             # Behind a transaction pooler each transaction may run on another server connection, where
             # a named prepared statement does not exist (or another client's does): unnamed ones only.
             cache = not pooler
-            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_connections,
-                                             statement_cache_size=100 if cache else 0,
-                                             connection_class=_asyncpg_connection_class(), **kwargs)
-            return cls("asyncpg", pool, True, cache)
+
+            def connect() -> Any:
+                return asyncpg.connect(dsn, statement_cache_size=100 if cache else 0, **kwargs)
+
+            return cls("own", _OwnPool(connect, max_connections), True, cache)
         try:
             from sqlalchemy.ext.asyncio import AsyncEngine
         except ImportError:  # SQLAlchemy is optional
@@ -483,14 +583,19 @@ class _AsyncBackend:
     async def _asyncpg(self, method: str, sql: str, params: Dict[str, Any]) -> Any:
         """Once more on another connection when the first was broken (server restarted, backend
         terminated), as the C++ Vault does."""
-        import asyncpg
+        lost = self._lost
+        if lost is None:
+            import asyncpg
 
-        lost = (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.AdminShutdownError,
-                asyncpg.exceptions.PostgresConnectionError, ConnectionError)
+            lost = self._lost = (asyncpg.exceptions.ConnectionDoesNotExistError,
+                                 asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.PostgresConnectionError,
+                                 ConnectionError)
         text, names = self._sql(sql)
         args = [params[n] for n in names]
         for attempt in (0, 1):
             try:
+                if self.kind == "own":
+                    return await self.target.run(method, text, args)
                 if self._pool_methods:  # asyncpg's Pool.fetchrow etc.: acquire, run, release
                     return await getattr(self.target, method)(text, *args)
                 async with self.target.acquire() as conn:
@@ -499,10 +604,12 @@ class _AsyncBackend:
                 if attempt == 1:
                     raise
                 log.warning("database connection lost; retrying once on a new connection")
+                if self.kind == "own":
+                    self.target.drop_idle()
         raise AssertionError("unreachable")
 
     async def fetch(self, sql: str, params: Dict[str, Any]) -> List[Any]:
-        if self.kind == "asyncpg":
+        if self.kind != "sqlalchemy":
             return list(await self._asyncpg("fetch", sql, params))
         from sqlalchemy import text as sa_text
 
@@ -514,13 +621,13 @@ class _AsyncBackend:
 
     async def fetchrow(self, sql: str, params: Dict[str, Any]) -> Optional[Any]:
         """The first row (a Record or Row: indexable) or None."""
-        if self.kind == "asyncpg":
+        if self.kind != "sqlalchemy":
             return await self._asyncpg("fetchrow", sql, params)
         rows = await self.fetch(sql, params)
         return rows[0] if rows else None
 
     async def execute(self, sql: str, params: Dict[str, Any]) -> None:
-        if self.kind == "asyncpg":
+        if self.kind != "sqlalchemy":
             await self._asyncpg("execute", sql, params)
             return
         from sqlalchemy import text as sa_text
