@@ -84,6 +84,8 @@ def test_pooler_option_overrides_the_detection(cli, db):
             await pool.close()
         with pytest.raises(UsageError):
             await AsyncVault.open(f"dbname={db}", Keyring(key), migrations_dir=MIGRATIONS, pooler="yes")
+        with pytest.raises(UsageError):
+            await AsyncVault.open(f"dbname={db}", Keyring(key), migrations_dir=MIGRATIONS, max_connections=0)
 
     asyncio.run(main())
 

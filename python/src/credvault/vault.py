@@ -342,6 +342,8 @@ class AsyncVault:
                              "(it then creates the pool); configure a pool of your own yourself")
         if pooler is not None and not isinstance(pooler, bool):
             raise UsageError("pooler must be None (detect), True or False")
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
+            raise UsageError("max_connections must be an int of at least 1")
         backend = await _AsyncBackend.make(pool_or_engine, pooler, max_connections)
         try:
             history: List[Any] = []
