@@ -205,3 +205,30 @@ def test_own_pool_bounds_connections_and_survives_cancellation(cli, db):
         assert sql(db, sessions, (db,))[0][0] == 0
 
     asyncio.run(main())
+
+
+def test_works_without_uvloop(cli, db):
+    """uvloop is optional: with it made unimportable, the package opens an AsyncVault on a DSN and
+    reads, on asyncio's own loop."""
+    import os
+    import subprocess
+    import sys
+
+    key = cli.keygen()
+    cli.run("put", "--account", "4", db=db, key=key, stdin='{"client_id": "no-uvloop"}')
+    code = f"""
+import asyncio, sys
+sys.modules["uvloop"] = None  # import uvloop now raises ImportError
+from credvault import AsyncVault, Keyring
+
+async def main():
+    async with await AsyncVault.open("dbname={db}", Keyring(sys.stdin.read()), migrations_dir={MIGRATIONS!r}) as v:
+        print((await v.get_credentials(4)).client_id.reveal(), type(asyncio.get_running_loop()).__module__)
+
+asyncio.run(main())
+"""
+    # The same interpreter and environment as pytest's: the credvault under test is the one imported.
+    out = subprocess.run([sys.executable, "-c", code], input=key, capture_output=True, text=True,
+                         env=dict(os.environ), timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["no-uvloop", "asyncio.unix_events"]
