@@ -43,7 +43,7 @@ def test_direct_dsn_uses_the_statement_cache(cli, db, caplog):
                 await vault.put_credentials(account, client_id=f"direct-{account}", refresh_token=f"tok-{account}")
             got = await asyncio.gather(*(vault.get_credentials(a) for a in range(1, 31)))
             assert [g.client_id.reveal() for g in got] == [f"direct-{a}" for a in range(1, 31)]
-            assert any(SELECT_TEXT in s for s in await _prepared(vault))
+            assert any(SELECT_TEXT in s for s in await _prepared(vault))  # on the idle connections
             # Released connections are not reset (no session state to undo): the last statement each
             # idle connection ran is the vault's own, never asyncpg's "RESET ALL" reset query.
             await vault.get_credentials(5)
@@ -73,7 +73,7 @@ def test_pooler_option_overrides_the_detection(cli, db):
             await vault.put_credentials(3, client_secret="s-3")
             for _ in range(20):
                 assert (await vault.get_credentials(3)).client_secret.reveal() == "s-3"
-            assert await _prepared(vault) == []
+            assert vault._backend.target._idle and await _prepared(vault) == []
         pool = await asyncpg.create_pool(database=db, min_size=1, max_size=2, statement_cache_size=0)
         try:
             with pytest.raises(UsageError):
