@@ -3,7 +3,9 @@
 Both read and write the ``credentials`` table as the C++ ``credvault::Vault`` does: the same SQL
 (parameters only), the same upsert, the same capacity check before writing, the same errors.
 Every call is one statement in its own transaction, with no session state, so both work through
-PgBouncer in transaction mode (asyncpg: create the pool with ``statement_cache_size=0``).
+PgBouncer in transaction mode. asyncpg: ``AsyncVault.open(dsn)`` uses asyncpg's statement cache on
+a direct connection and none through a pooler (detected, or ``pooler=``); a pool of your own behind
+PgBouncer needs ``statement_cache_size=0``.
 """
 from __future__ import annotations
 
@@ -325,12 +327,24 @@ class AsyncVault:
 
     @classmethod
     async def open(cls, pool_or_engine: Any, keyring: Keyring, *, environment: str = "production",
-                   migrations_dir: Optional[str] = None) -> "AsyncVault":
-        """``pool_or_engine``: an asyncpg Pool, a SQLAlchemy AsyncEngine, or a DSN (then an asyncpg pool
-        with ``statement_cache_size=0`` is created and closed by :meth:`close`)."""
+                   migrations_dir: Optional[str] = None, pooler: Optional[bool] = None,
+                   max_connections: int = 10) -> "AsyncVault":
+        """``pool_or_engine``: an asyncpg Pool, a SQLAlchemy AsyncEngine, or a DSN. With a DSN the vault
+        keeps asyncpg connections of its own, at most ``max_connections`` (closed by :meth:`close`): with asyncpg's
+        statement cache (named prepared statements, one round trip a call) when the DSN reaches
+        PostgreSQL directly, without it (``statement_cache_size=0``) when it goes through a pooler.
+        ``pooler=None`` detects which, as the C++ tool does (the backend pid the connection was given
+        differs from ``pg_backend_pid()`` behind a pooler); True or False says so instead."""
         check_environment(environment)
         migrations = load_migrations(resolve_migrations_dir(migrations_dir))
-        backend = await _AsyncBackend.make(pool_or_engine)
+        if not isinstance(pool_or_engine, str) and (pooler is not None or max_connections != 10):
+            raise UsageError("pooler= and max_connections= apply only when AsyncVault.open is given a DSN "
+                             "(it then creates the pool); configure a pool of your own yourself")
+        if pooler is not None and not isinstance(pooler, bool):
+            raise UsageError("pooler must be None (detect), True or False")
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
+            raise UsageError("max_connections must be an int of at least 1")
+        backend = await _AsyncBackend.make(pool_or_engine, pooler, max_connections)
         try:
             history: List[Any] = []
             if (await backend.fetch(HISTORY_EXISTS_SQL, {}))[0][0]:
@@ -345,6 +359,13 @@ class AsyncVault:
         core.lifecycle = lifecycle
         return cls(backend, core)
 
+    @property
+    def statement_cache(self) -> Optional[bool]:
+        """Whether the pool AsyncVault.open created from a DSN uses asyncpg's statement cache (named
+        prepared statements): True on a direct connection, False through a pooler; None for a pool
+        or engine given to open (its own settings apply)."""
+        return self._backend.statement_cache
+
     async def close(self) -> None:
         await self._backend.close()
 
@@ -357,11 +378,11 @@ class AsyncVault:
     async def get_credentials(self, account_id: int) -> Credentials:
         _check_account_id(account_id)
         params = {"account_id": account_id}
-        rows = await self._backend.fetch(self._core.select_sql, params)
-        if not rows:
-            exists = await self._backend.fetch(ACCOUNT_EXISTS_SQL, params)
-            raise _no_credentials(account_id) if exists else _no_such_account(account_id)
-        return self._core.decode(account_id, tuple(rows[0]))
+        row = await self._backend.fetchrow(self._core.select_sql, params)
+        if row is None:
+            exists = await self._backend.fetchrow(ACCOUNT_EXISTS_SQL, params)
+            raise _no_credentials(account_id) if exists is not None else _no_such_account(account_id)
+        return self._core.decode(account_id, row)
 
     async def put_credentials(self, account_id: int, *, client_id: Optional[PlaintextLike] = None,
                               client_secret: Optional[PlaintextLike] = None,
@@ -389,19 +410,162 @@ def _sqlstate(e: BaseException) -> Optional[str]:
     return None
 
 
+def _detect_pooler(server_pid: int, backend_pid: int) -> bool:
+    """A connection pooler hands its clients a made-up backend pid (BackendKeyData): the pid the
+    connection was given is not that of the server process running its queries."""
+    return server_pid != backend_pid
+
+
+class _OwnPool:
+    """The asyncpg connections of an AsyncVault opened on a DSN: at most ``max_size``, the most
+    recently used first, handed straight to a waiting call when released.
+
+    asyncpg's Pool costs about as much per call as the query itself: acquire and release each take
+    event-loop turns (release runs in a task of its own, shielded), and release resets the
+    connection (``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``: a round trip).
+    The vault runs one statement per call in its own transaction and leaves no session state (no
+    SET, LISTEN, advisory lock or cursor), so a connection goes back as it is, with nothing to await.
+    A connection that is closed, inside a transaction, or was interrupted (a cancelled call, any
+    error but the server's answer to the statement) is closed instead of going back."""
+
+    def __init__(self, connect: Callable[[], Any], max_size: int) -> None:
+        import collections
+
+        self._connect = connect
+        self._max = max_size
+        self._idle: List[Any] = []
+        self._open = 0  # connections open or being opened
+        self._waiters: Any = collections.deque()  # futures: a connection, or None (room to open one)
+        self._closed = False
+
+    def _closed_error(self) -> Exception:
+        import asyncpg
+
+        return asyncpg.InterfaceError("the AsyncVault is closed")
+
+    async def _acquire(self) -> Any:
+        import asyncio
+
+        while True:
+            if self._closed:
+                raise self._closed_error()
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.is_closed():
+                    return conn
+                self._open -= 1  # the server ended it while idle (restart, pg_terminate_backend)
+            if self._open < self._max:
+                self._open += 1
+                try:
+                    return await self._connect()
+                except BaseException:
+                    self._open -= 1
+                    self._hand_on(None)
+                    raise
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                conn = await waiter
+            except BaseException:  # cancelled while waiting, or woken and cancelled before running
+                if not waiter.done():
+                    self._waiters.remove(waiter)
+                elif not waiter.cancelled():
+                    handed = waiter.result()
+                    if handed is not None:
+                        self._release(handed, True)
+                    else:
+                        self._hand_on(None)
+                raise
+            if conn is not None:
+                return conn
+
+    def _hand_on(self, conn: Any) -> bool:
+        """Give the first waiter still waiting ``conn`` (None: room to open one); False if none waits."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return True
+        return False
+
+    def _release(self, conn: Any, reusable: bool) -> None:
+        if reusable and not self._closed and not conn.is_closed() and not conn.is_in_transaction():
+            if not self._hand_on(conn):
+                self._idle.append(conn)
+            return
+        self._open -= 1
+        if not conn.is_closed():
+            conn.terminate()
+        self._hand_on(None)
+
+    async def run(self, method: str, text: str, args: Sequence[Any]) -> Any:
+        import asyncpg
+
+        conn = await self._acquire()
+        reusable = False
+        try:
+            result = await getattr(conn, method)(text, *args)
+            reusable = True
+            return result
+        except asyncpg.PostgresError:  # the server's answer (SQLSTATE); _release still checks the connection
+            reusable = True
+            raise
+        finally:
+            self._release(conn, reusable)
+
+    def drop_idle(self) -> None:
+        """After a lost connection: the idle ones are likely gone too (server restarted, failover), even
+        if asyncpg has not noticed yet; the retry then runs on a connection opened for it."""
+        idle, self._idle = self._idle, []
+        self._open -= len(idle)
+        for conn in idle:
+            conn.terminate()
+        for _ in idle:
+            if not self._hand_on(None):
+                break
+
+    async def close(self) -> None:
+        """Closes the idle connections; those in use are closed when their call ends."""
+        import asyncio
+
+        self._closed = True
+        idle, self._idle = self._idle, []
+        self._open -= len(idle)
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # it sees the pool closed
+        await asyncio.gather(*(conn.close() for conn in idle), return_exceptions=True)
+
+
 class _AsyncBackend:
-    def __init__(self, kind: str, target: Any, owns: bool) -> None:
+    def __init__(self, kind: str, target: Any, owns: bool, statement_cache: Optional[bool] = None) -> None:
         self.kind, self.target, self.owns = kind, target, owns
+        self.statement_cache = statement_cache
+        self._pool_methods = all(hasattr(target, m) for m in ("fetch", "fetchrow", "execute"))
         self._numeric: Dict[str, Tuple[str, List[str]]] = {}
+        self._lost: Optional[Tuple[type, ...]] = None  # asyncpg's "connection lost" exceptions
 
     @classmethod
-    async def make(cls, obj: Any) -> "_AsyncBackend":
+    async def make(cls, obj: Any, pooler: Optional[bool] = None, max_connections: int = 10) -> "_AsyncBackend":
         if isinstance(obj, str):
             import asyncpg
 
             dsn, kwargs = _asyncpg_connect_args(obj)
-            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10, statement_cache_size=0, **kwargs)
-            return cls("asyncpg", pool, True)
+            if pooler is None:
+                probe = await asyncpg.connect(dsn, statement_cache_size=0, **kwargs)
+                try:
+                    pooler = _detect_pooler(probe.get_server_pid(), await probe.fetchval("SELECT pg_backend_pid()"))
+                finally:
+                    await probe.close()
+            # Behind a transaction pooler each transaction may run on another server connection, where
+            # a named prepared statement does not exist (or another client's does): unnamed ones only.
+            cache = not pooler
+
+            def connect() -> Any:
+                return asyncpg.connect(dsn, statement_cache_size=100 if cache else 0, **kwargs)
+
+            return cls("own", _OwnPool(connect, max_connections), True, cache)
         try:
             from sqlalchemy.ext.asyncio import AsyncEngine
         except ImportError:  # SQLAlchemy is optional
@@ -421,23 +585,33 @@ class _AsyncBackend:
     async def _asyncpg(self, method: str, sql: str, params: Dict[str, Any]) -> Any:
         """Once more on another connection when the first was broken (server restarted, backend
         terminated), as the C++ Vault does."""
-        import asyncpg
+        lost = self._lost
+        if lost is None:
+            import asyncpg
 
-        lost = (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.AdminShutdownError,
-                asyncpg.exceptions.PostgresConnectionError, ConnectionError)
+            lost = self._lost = (asyncpg.exceptions.ConnectionDoesNotExistError,
+                                 asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.PostgresConnectionError,
+                                 ConnectionError)
         text, names = self._sql(sql)
+        args = [params[n] for n in names]
         for attempt in (0, 1):
             try:
+                if self.kind == "own":
+                    return await self.target.run(method, text, args)
+                if self._pool_methods:  # asyncpg's Pool.fetchrow etc.: acquire, run, release
+                    return await getattr(self.target, method)(text, *args)
                 async with self.target.acquire() as conn:
-                    return await getattr(conn, method)(text, *(params[n] for n in names))
+                    return await getattr(conn, method)(text, *args)
             except lost:
                 if attempt == 1:
                     raise
                 log.warning("database connection lost; retrying once on a new connection")
+                if self.kind == "own":
+                    self.target.drop_idle()
         raise AssertionError("unreachable")
 
     async def fetch(self, sql: str, params: Dict[str, Any]) -> List[Any]:
-        if self.kind == "asyncpg":
+        if self.kind != "sqlalchemy":
             return list(await self._asyncpg("fetch", sql, params))
         from sqlalchemy import text as sa_text
 
@@ -447,8 +621,15 @@ class _AsyncBackend:
             await conn.commit()
             return rows
 
+    async def fetchrow(self, sql: str, params: Dict[str, Any]) -> Optional[Any]:
+        """The first row (a Record or Row: indexable) or None."""
+        if self.kind != "sqlalchemy":
+            return await self._asyncpg("fetchrow", sql, params)
+        rows = await self.fetch(sql, params)
+        return rows[0] if rows else None
+
     async def execute(self, sql: str, params: Dict[str, Any]) -> None:
-        if self.kind == "asyncpg":
+        if self.kind != "sqlalchemy":
             await self._asyncpg("execute", sql, params)
             return
         from sqlalchemy import text as sa_text
