@@ -16,9 +16,13 @@ namespace {
 // key still in the ring), so batches need not wait for the flush; the job
 // flushes once at the end (FlushCommits) before it reports success. The lock
 // timeout keeps a batch from queueing unseen behind a long transaction: see
-// WaitedForLock.
+// WaitedForLock. A generic plan, because a custom plan folds the batch's
+// arrays (megabytes) into the plan as constants, copying them, to learn only
+// their length; the generic plan (a nested loop over the primary key) took
+// about a tenth less server CPU per rotation (measured on 200 000 rows).
 constexpr const char* kBatchSettings =
-    "SELECT set_config('synchronous_commit', 'off', true), set_config('lock_timeout', '5s', true)";
+    "SELECT set_config('synchronous_commit', 'off', true), set_config('lock_timeout', '5s', true), "
+    "set_config('plan_cache_mode', 'force_generic_plan', true)";
 static_assert(kLockWaitSeconds == 5, "kBatchSettings spells out kLockWaitSeconds");
 
 // Compare-and-set on the row version: a row is written only if its xmin is
@@ -32,8 +36,8 @@ static_assert(kLockWaitSeconds == 5, "kBatchSettings spells out kLockWaitSeconds
 // The batch travels as five array parameters ($1..$5: ids, row versions and
 // the three new values) in binary form (db/binary_params.hpp), so no
 // temporary table, and no session, is needed.
-// The id range ($6, $7 = the batch's first and last id) keeps the plan an
-// index range scan over the batch's rows.
+// The id range ($6, $7 = the batch's first and last id) bounds every plan to
+// the batch's rows, whatever the planner estimates for the arrays.
 constexpr const char* kApplyBatch = R"SQL(
 WITH updated AS (
   UPDATE credentials c SET
