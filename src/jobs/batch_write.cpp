@@ -35,7 +35,9 @@ static_assert(kLockWaitSeconds == 5, "kBatchSettings spells out kLockWaitSeconds
 // skip, never a wrong write.)
 // The batch travels as five array parameters ($1..$5: ids, row versions and
 // the three new values) in binary form (db/binary_params.hpp), so no
-// temporary table, and no session, is needed.
+// temporary table, and no session, is needed. The arrays are unnested in a
+// select list (one row per index, in step: they have the same length), which
+// streams the rows; unnest() in FROM would first copy them into a tuplestore.
 // The id range ($6, $7 = the batch's first and last id) bounds every plan to
 // the batch's rows, whatever the planner estimates for the arrays.
 constexpr const char* kApplyBatch = R"SQL(
@@ -44,8 +46,9 @@ WITH updated AS (
     client_id = coalesce(b.new_client_id, c.client_id),
     client_secret = coalesce(b.new_client_secret, c.client_secret),
     refresh_token = coalesce(b.new_refresh_token, c.refresh_token)
-  FROM unnest($1::integer[], $2::xid[], $3::text[], $4::text[], $5::text[])
-       AS b(id, row_xmin, new_client_id, new_client_secret, new_refresh_token)
+  FROM (SELECT unnest($1::integer[]) AS id, unnest($2::xid[]) AS row_xmin,
+               unnest($3::text[]) AS new_client_id, unnest($4::text[]) AS new_client_secret,
+               unnest($5::text[]) AS new_refresh_token) AS b
   WHERE c.id = b.id AND c.id BETWEEN $6::integer AND $7::integer AND c.xmin = b.row_xmin
   RETURNING b.new_client_id IS NOT NULL AS w0, b.new_client_secret IS NOT NULL AS w1,
             b.new_refresh_token IS NOT NULL AS w2)
