@@ -30,25 +30,32 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::abort();
     }
   } else if (auto question = text.find('?'); question != std::string_view::npos) {
-    // A pin-value query attribute is refused and never quoted back. The
-    // message may quote other attributes, so a PIN whose bytes also stand
-    // elsewhere in the URI (outside every pin-value) proves nothing.
+    // A pin-value query attribute is refused and never quoted back. The same
+    // URI with every pin-value replaced by a marker must not quote the marker;
+    // and the real PIN may show in the message only where the marked URI's
+    // message has the same bytes (the fixed wording, another attribute).
+    constexpr std::string_view kMarker = "PinMarker7f3a";
     std::string_view query = text.substr(question + 1);
-    std::string without_pins(text.substr(0, question + 1));
+    std::string marked(text.substr(0, question + 1));
     std::vector<std::string_view> pins;
     while (!query.empty()) {
       const std::string_view attribute = query.substr(0, query.find('&'));
       if (attribute.substr(0, 10) == "pin-value=") {
         pins.push_back(attribute.substr(10));
+        marked.append("pin-value=").append(kMarker);
       } else {
-        without_pins.append(attribute).push_back('&');
+        marked.append(attribute);
       }
       if (attribute.size() == query.size()) break;
+      marked.push_back('&');
       query.remove_prefix(attribute.size() + 1);
     }
+    auto marked_uri = credvault::crypto::ParsePkcs11Uri(marked);
+    const std::string marked_message = marked_uri.ok() ? std::string() : marked_uri.status().message();
+    if (!pins.empty() && marked_message.find(kMarker) != std::string::npos) std::abort();
     for (const std::string_view pin : pins) {
-      if (pin.size() >= 4 && without_pins.find(pin) == std::string::npos &&
-          uri.status().message().find(pin) != std::string::npos) {
+      if (pin.size() >= 4 && uri.status().message().find(pin) != std::string::npos &&
+          marked_message.find(pin) == std::string::npos) {
         std::abort();
       }
     }
