@@ -45,6 +45,10 @@ BEGIN
 END;
 $$;
 
+-- Row jobs (encrypt, decrypt, rotate) set the transaction-local setting
+-- credvault.row_job to their name; their writes keep updated_at.
 CREATE TRIGGER credentials_updated_at
     BEFORE UPDATE ON credentials
-    FOR EACH ROW EXECUTE FUNCTION credentials_touch_updated_at();
+    FOR EACH ROW
+    WHEN (coalesce(current_setting('credvault.row_job', true), '') = '')
+    EXECUTE FUNCTION credentials_touch_updated_at();

@@ -38,8 +38,15 @@ void RegisterCheckCommand(CLI::App& app, CommandTable& commands) {
     for (const auto* m : state.out_of_order) {
       problems.push_back("history: " + m->revision + " is not applied but older than " + state.current);
     }
-    CV_ASSIGN_OR_RETURN(std::vector<std::string> drift, migrate::DetectDrift(*conn, set, state.applied_in_order));
-    for (const auto& line : drift) problems.push_back("drift: " + line);
+    // Replaying the migrations without every applied file would compare the
+    // database with a schema no one applied (or fail on the first migration
+    // that builds on the missing one): the missing file is the finding.
+    if (state.missing_files.empty()) {
+      CV_ASSIGN_OR_RETURN(std::vector<std::string> drift, migrate::DetectDrift(*conn, set, state.applied_in_order));
+      for (const auto& line : drift) problems.push_back("drift: " + line);
+    } else {
+      problems.push_back("drift: not checked: the applied migrations cannot be replayed without their files");
+    }
     if (!schema->empty()) {
       CV_ASSIGN_OR_RETURN(std::vector<std::string> differences,
                           migrate::CompareWithSchemaFile(*conn, *schema, schema_sql));

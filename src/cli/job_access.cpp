@@ -19,7 +19,10 @@ StatusOr<jobs::JobOptions> JobOptionsFor(CommandContext& context, const std::str
   options.lock_wait_seconds = context.settings().job_lock_wait_seconds;
   options.stop = context.stop_flag();
   options.log = context.logger();
-  options.progress = MakeProgress(context, label);
+  // The throttles report into the counters (the latency throttle's state),
+  // which the progress line and the metrics file show.
+  options.counters = std::make_shared<jobs::JobCounters>();
+  options.progress = MakeProgress(context, label, options.counters);
   options.throttle = context.settings().throttle;
   options.on_pause = MakePauseReporter(context, label);
   const Origin origin = CurrentOrigin();
@@ -28,7 +31,6 @@ StatusOr<jobs::JobOptions> JobOptionsFor(CommandContext& context, const std::str
   // Fail fast with the database named when it cannot be reached.
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> probe, context.Connect("credvault " + label));
   if (context.metrics().enabled()) {
-    options.counters = std::make_shared<jobs::JobCounters>();
     context.metrics().WatchJob(options.counters);
     std::vector<std::string> kids;
     for (const auto& key : options.keyring->keys()) kids.push_back(key.kid);

@@ -119,7 +119,21 @@ void CommandMetrics::UpdateJobGauges() {
           static_cast<double>(counters_->retries.load()));
     Count("credvault_job_lock_wait_seconds_total", "Seconds row jobs spent in lock waits that timed out", labels,
           static_cast<double>(counters_->lock_wait_seconds.load()));
+    if (counters_->latency_target_us.load() > 0) UpdateLatencyGauges(labels);
   }
+}
+
+void CommandMetrics::UpdateLatencyGauges(const MetricLabels& labels) {
+  Gauge("credvault_job_latency_target_seconds", "The p99 latency the row job keeps the application under (--max-latency)",
+        labels, static_cast<double>(counters_->latency_target_us.load()) / 1e6);
+  Gauge("credvault_job_probe_p99_seconds", "The row job's latency probe: p99 of its last window of calls", labels,
+        static_cast<double>(counters_->probe_p99_us.load()) / 1e6);
+  Gauge("credvault_job_paced_rows_per_second", "The rate the latency throttle allows the row job now", labels,
+        static_cast<double>(counters_->paced_rows_per_second.load()));
+  Gauge("credvault_job_batch_rows", "Rows per batch the latency throttle allows the row job now", labels,
+        static_cast<double>(counters_->batch_rows.load()));
+  Gauge("credvault_job_backing_off", "1 while the latency throttle's last change slowed the row job down", labels,
+        counters_->backing_off.load() ? 1 : 0);
 }
 
 void CommandMetrics::JobProgress(std::uint64_t rows_done, std::uint64_t rows_total) {

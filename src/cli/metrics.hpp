@@ -63,6 +63,7 @@ class CommandMetrics {
   // Replaces the whole family `name` (not only this command's samples).
   void OwnWhole(const std::string& name) { whole_families_[name] = true; }
   void UpdateJobGauges();
+  void UpdateLatencyGauges(const MetricLabels& labels);  // the latency throttle's state
   Status Write();
 
   std::string path_;

@@ -59,7 +59,8 @@ struct FileSettings {
   std::optional<std::string> metrics_file;
   std::optional<std::vector<std::string>> fallback_files;
   std::optional<std::int64_t> lock_timeout, batch_size, workers, lock_wait;
-  std::optional<double> max_rate, max_replica_lag;
+  std::optional<double> max_rate, max_replica_lag, max_latency;
+  bool max_latency_auto = false;
   std::optional<std::int64_t> max_active;
   std::optional<std::vector<std::string>> replica_urls;
   std::optional<std::string> schema_file;
@@ -106,6 +107,16 @@ Status ReadStrings(const std::string& file, const toml::node& node, const std::s
   }
   out = values;
   return Status::Ok();
+}
+
+// [jobs] max_latency: milliseconds, or "auto".
+Status ReadMaxLatency(const std::string& file, const toml::node& node, const std::string& key, FileSettings& out) {
+  if (node.is_string() && node.value<std::string>() == std::string("auto")) {
+    out.max_latency_auto = true;
+    return Status::Ok();
+  }
+  if (!node.is_number()) return WrongType(file, node, key, "a number of milliseconds or \"auto\"");
+  return ReadNumber(file, node, key, out.max_latency);
 }
 
 StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
@@ -168,6 +179,8 @@ StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
           CV_RETURN_IF_ERROR(ReadNumber(file, sub, full, out.max_replica_lag));
         } else if (key == "jobs" && sub_key == "replica_urls") {
           CV_RETURN_IF_ERROR(ReadStrings(file, sub, full, out.replica_urls));
+        } else if (key == "jobs" && sub_key == "max_latency") {
+          CV_RETURN_IF_ERROR(ReadMaxLatency(file, sub, full, out));
         } else if (key == "jobs" && sub_key == "max_active") {
           CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.max_active));
         } else if (key == "lint" && sub_key == "large_table_rows") {
@@ -380,6 +393,10 @@ Status ResolveThrottles(const std::string& config_file, const FileSettings& file
                               settings.throttle.max_replica_lag));
   CV_RETURN_IF_ERROR(ApplyBounded(config_file, "jobs.max_active", file.max_active, 0, kMaxActiveSessions,
                                   settings.throttle.max_active));
+  double max_latency_ms = 0;
+  CV_RETURN_IF_ERROR(positive("jobs.max_latency", file.max_latency, kMaxLatencyMilliseconds, max_latency_ms));
+  if (max_latency_ms > 0) settings.throttle.max_latency = max_latency_ms / 1000;
+  settings.throttle.max_latency_auto = file.max_latency_auto;
   if (file.replica_urls) {
     for (const auto& url : *file.replica_urls) {
       auto normalized = db::NormalizeDatabaseUrl(url);

@@ -46,6 +46,7 @@ inline constexpr long long kMaxBatchSize = 1000000;
 inline constexpr long long kMaxWorkers = 256;
 inline constexpr long long kMaxWaitSeconds = 86400;  // migrate.lock_timeout, jobs.lock_wait
 inline constexpr double kMaxRowsPerSecond = 1e9;      // jobs.max_rate, --max-rate
+inline constexpr double kMaxLatencyMilliseconds = 60000;  // jobs.max_latency, --max-latency
 inline constexpr long long kMaxActiveSessions = 100000;  // jobs.max_active, --max-active
 
 struct Settings {

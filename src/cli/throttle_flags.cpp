@@ -32,6 +32,14 @@ CLI::Validator ThrottleNumber(double maximum) {
 }  // namespace
 
 void AddThrottleFlags(CLI::App& command, ThrottleFlags& flags) {
+  flags.max_latency_option =
+      command
+          .add_option("--max-latency", flags.max_latency,
+                      "Keep the application's p99 latency under this many milliseconds (auto = twice its p99 "
+                      "before the job starts): the job probes the application's read and adapts its rate and "
+                      "batch size (0 = not watched)")
+          ->check(CLI::IsMember({"auto"}) | ThrottleNumber(kMaxLatencyMilliseconds))
+          ->option_text("MS|auto");
   flags.max_rate_option =
       command.add_option("--max-rate", flags.values.max_rate, "Write at most this many rows per second (0 = no limit)")
           ->check(ThrottleNumber(kMaxRowsPerSecond))
@@ -63,6 +71,10 @@ Status ApplyThrottleFlags(const ThrottleFlags& flags, jobs::JobOptions& job) {
     throttle.max_replica_lag = flags.values.max_replica_lag;
   }
   if (flags.max_active_option != nullptr && flags.max_active_option->count() > 0) throttle.max_active = flags.values.max_active;
+  if (flags.max_latency_option != nullptr && flags.max_latency_option->count() > 0) {
+    throttle.max_latency_auto = flags.max_latency == "auto";
+    throttle.max_latency = throttle.max_latency_auto ? 0 : std::strtod(flags.max_latency.c_str(), nullptr) / 1000;
+  }
   if (flags.replica_url_option != nullptr && flags.replica_url_option->count() > 0) {
     throttle.replica_conninfos.clear();
     const std::vector<std::string>& urls = flags.values.replica_conninfos;

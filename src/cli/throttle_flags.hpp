@@ -1,6 +1,6 @@
-// The row-job throttles on the command line: --max-rate, --max-replica-lag,
-// --replica-url (repeatable) and --max-active on encrypt, decrypt and
-// rotate. Each overrides its [jobs] key in credvault.toml; migrate's data
+// The row-job throttles on the command line: --max-latency, --max-rate,
+// --max-replica-lag, --replica-url (repeatable) and --max-active on encrypt,
+// decrypt and rotate. Each overrides its [jobs] key in credvault.toml; migrate's data
 // steps take the config keys alone. docs/RUNBOOK.md, "Throttling a row job".
 #pragma once
 
@@ -24,9 +24,11 @@ struct ThrottleFlags {
   CLI::Option* max_replica_lag_option = nullptr;
   CLI::Option* replica_url_option = nullptr;
   CLI::Option* max_active_option = nullptr;
+  CLI::Option* max_latency_option = nullptr;
+  std::string max_latency;  // "auto" or milliseconds (values.max_latency is in seconds)
 };
 
-// Adds the four options to a job command.
+// Adds the five options to a job command.
 void AddThrottleFlags(CLI::App& command, ThrottleFlags& flags);
 
 // The settings' throttles (what JobOptionsFor put in job.throttle) with the

@@ -82,14 +82,16 @@ class Engine {
     CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, application_name));
     CV_ASSIGN_OR_RETURN(std::unique_ptr<Throttle> throttle,
                         Throttle::Start(options_.throttle, options_.conninfo, application_name, spec_.name,
-                                        options_.log, options_.on_pause, options_.stop));
+                                        options_.log, options_.on_pause, options_.stop, options_.batch_size,
+                                        options_.counters));
     CV_ASSIGN_OR_RETURN(std::uint64_t total, CountRowsToDo());
     if (options_.progress) options_.progress(0, total);
     bool settled = false;  // a pass found nothing changed under it
     for (int pass = 1; pass <= kMaxPasses; ++pass) {
       report_.passes = pass;
       const std::uint64_t skipped_before = report_.values_skipped;
-      CV_RETURN_IF_ERROR(RunPass(throttle.get(), total, start));
+      CV_RETURN_IF_ERROR(throttle && throttle->serial() ? RunSerialPass(*throttle, total, start)
+                                                        : RunPass(throttle.get(), total, start));
       if (report_.values_skipped == skipped_before || options_.dry_run) {
         settled = true;
         break;
@@ -139,7 +141,7 @@ class Engine {
       CV_RETURN_IF_ERROR(finish_write());
       return Stopped(done, start);
     };
-    CV_ASSIGN_OR_RETURN(PreparedBatch first, Prepare("0"));
+    CV_ASSIGN_OR_RETURN(PreparedBatch first, Prepare("0", throttle ? throttle->BatchRows() : options_.batch_size));
     auto current = std::make_unique<PreparedBatch>(std::move(first));
     for (std::size_t writer = 0; !current->rows.empty(); writer ^= 1) {
       // Throttles wait here, between batches; the write in flight is
@@ -150,7 +152,9 @@ class Engine {
         // Stopped during a pause: not one more batch.
         if (options_.stop != nullptr && options_.stop->load()) return stop_now();
       }
-      auto next = std::async(std::launch::async, [this, last = current->rows.back().id] { return Prepare(last); });
+      const std::size_t next_rows = throttle ? throttle->BatchRows() : options_.batch_size;
+      auto next = std::async(std::launch::async,
+                             [this, last = current->rows.back().id, next_rows] { return Prepare(last, next_rows); });
       auto write = std::async(std::launch::async, [this, batch = current.get(), conn = writers_[writer].get()] {
         return WriteOn(*conn, *batch);
       });
@@ -166,6 +170,31 @@ class Engine {
       current = std::make_unique<PreparedBatch>(std::move(prepared).value());
     }
     return finish_write();
+  }
+
+  // One pass as RunPass, but one batch at a time on one writer: read and
+  // transform, write, then wait as the throttle says. The job's work comes
+  // in bursts no longer than a batch the throttle sized, with the server
+  // free between them; the applications sharing the machine get the cores
+  // back between bursts instead of queueing behind two writers and a reader.
+  Status RunSerialPass(Throttle& throttle, std::uint64_t total, std::chrono::steady_clock::time_point start) {
+    std::uint64_t done = 0;
+    std::string last_id = "0";
+    for (;;) {
+      const auto burst = std::chrono::steady_clock::now();
+      CV_ASSIGN_OR_RETURN(PreparedBatch batch, Prepare(last_id, throttle.BatchRows()));
+      if (batch.rows.empty()) return Status::Ok();
+      CV_ASSIGN_OR_RETURN(Counts counts, WriteOn(*writers_[0], batch));
+      Account(batch, counts);
+      done += batch.rows.size();
+      last_id = batch.rows.back().id;
+      if (options_.progress) options_.progress(std::min(done, total), std::max(total, done));
+      throttle.AfterBatch(batch.rows.size(), Seconds(burst));
+      if (options_.stop != nullptr && options_.stop->load()) return Stopped(done, start);
+      CV_RETURN_IF_ERROR(throttle.BeforeBatch(throttle.BatchRows(), [] { return Status::Ok(); }));
+      report_.throttled_seconds = throttle.waited_seconds();
+      if (options_.stop != nullptr && options_.stop->load()) return Stopped(done, start);
+    }
   }
 
   // The job stopped on request after `done` rows of this pass, every batch
@@ -201,15 +230,15 @@ class Engine {
     return rows;
   }
 
-  // Fetches the next batch after `last_id` on reader_ and transforms it on
-  // the worker threads. Touches nothing that Write() uses.
-  StatusOr<PreparedBatch> Prepare(const std::string& last_id) {
+  // Fetches the next `batch_rows` rows after `last_id` on reader_ and
+  // transforms them on the worker threads. Touches nothing that WriteOn uses.
+  StatusOr<PreparedBatch> Prepare(const std::string& last_id, std::size_t batch_rows) {
     const auto fetch_start = std::chrono::steady_clock::now();
-    auto query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_));
+    auto query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, batch_rows, options_));
     // Reading waits only behind a table lock (ALTER TABLE, LOCK TABLE).
     for (int lock_waits = 1; !query.ok() && db::IsLockTimeout(query.status()); ++lock_waits) {
       CV_RETURN_IF_ERROR(WaitedForLock(*reader_, lock_waits, "reading the rows after id " + last_id, spec_.name, options_));
-      query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, options_.batch_size, options_));
+      query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, batch_rows, options_));
     }
     CV_ASSIGN_OR_RETURN(db::Rows fetched, std::move(query));
     PreparedBatch batch;
@@ -270,7 +299,7 @@ class Engine {
     const std::string& first_id = batch.rows.front().id;
     int lock_waits = 0;
     for (int attempt = 1;; ++attempt) {
-      auto applied = ApplyBatch(conn, batch, *options_.log);
+      auto applied = ApplyBatch(conn, spec_.name, batch, *options_.log);
       if (applied.ok()) {
         for (std::size_t c = 0; c < kCredentialColumnCount; ++c) counts[c] = std::stoull(applied->text(0, c));
         break;

@@ -37,10 +37,12 @@ struct PreparedBatch {
 db::BinaryParams BatchArrays(const PreparedBatch& batch);
 
 // Writes batch.arrays on `conn` in one transaction (synchronous_commit off,
-// lock_timeout kLockWaitSeconds): a row is written only if its xmin is still
-// the one read. Returns one row: the values written per column. Errors are
-// the server's (a lock timeout or deadlock rolls the batch back whole, and
-// a retry is safe). Logs timings at trace level.
-StatusOr<db::Rows> ApplyBatch(db::Connection& conn, const PreparedBatch& batch, spdlog::logger& log);
+// lock_timeout kLockWaitSeconds, credvault.row_job = `job`, which keeps the
+// rows' updated_at): a row is written only if its xmin is still the one
+// read. Returns one row: the values written per column. Errors are the
+// server's (a lock timeout or deadlock rolls the batch back whole, and a
+// retry is safe). Logs timings at trace level.
+StatusOr<db::Rows> ApplyBatch(db::Connection& conn, const std::string& job, const PreparedBatch& batch,
+                              spdlog::logger& log);
 
 }  // namespace credvault::jobs

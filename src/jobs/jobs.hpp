@@ -35,6 +35,13 @@ using ProgressFunction = std::function<void(std::uint64_t rows_done, std::uint64
 struct JobCounters {
   std::atomic<std::uint64_t> retries{0};            // batch statements rolled back and tried again
   std::atomic<std::uint64_t> lock_wait_seconds{0};  // spent in lock waits that timed out
+  // The latency throttle (ThrottleOptions::max_latency) as it stands; all 0
+  // when it is not on.
+  std::atomic<std::uint64_t> latency_target_us{0};   // the p99 it keeps under
+  std::atomic<std::uint64_t> probe_p99_us{0};        // the probe's p99 in the last window judged
+  std::atomic<std::uint64_t> paced_rows_per_second{0};  // the rate it allows now
+  std::atomic<std::uint64_t> batch_rows{0};          // rows per batch at that rate
+  std::atomic<bool> backing_off{false};              // its last change was a decrease
 };
 
 struct JobOptions {

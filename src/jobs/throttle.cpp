@@ -16,6 +16,14 @@ using Clock = std::chrono::steady_clock;
 
 // How often the server is asked between batches, and while paused.
 constexpr auto kCheckInterval = std::chrono::milliseconds(250);
+// The latency probe's mean call rate: enough calls for a p99 window every
+// half second or so, few enough to cost the server nothing it would feel.
+constexpr double kProbeCallsPerSecond = 50;
+constexpr auto kLatencyReportEvery = std::chrono::seconds(5);
+// The probe's calls before the job's first write that measure the idle p99
+// (about a second), and the longest the job waits for them.
+constexpr std::size_t kIdleCalls = 50;
+constexpr auto kIdleWindowLimit = std::chrono::seconds(5);
 constexpr double kReportEverySeconds = 5;
 
 double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
@@ -44,6 +52,16 @@ constexpr const char* kActiveSql =
 
 std::uint64_t Lsn(const db::Value& value) { return value ? std::stoull(*value) : 0; }
 
+const char* ChangeName(LatencyController::Change change) {
+  switch (change) {
+    case LatencyController::Change::kWaiting: return "waiting";
+    case LatencyController::Change::kHeld: return "held";
+    case LatencyController::Change::kIncreased: return "increased";
+    case LatencyController::Change::kDecreased: return "decreased";
+  }
+  return "?";
+}
+
 }  // namespace
 
 Clock::duration RatePacer::Delay(Clock::time_point now) const { return std::max(Clock::duration::zero(), next_ - now); }
@@ -61,13 +79,16 @@ struct Throttle::Replica {
 };
 
 Throttle::Throttle(const ThrottleOptions& options, std::string application_name, std::string label,
-                   std::shared_ptr<spdlog::logger> log, PauseFunction on_pause, const std::atomic<bool>* stop)
+                   std::shared_ptr<spdlog::logger> log, PauseFunction on_pause, const std::atomic<bool>* stop,
+                   std::size_t batch_size, std::shared_ptr<JobCounters> counters)
     : options_(options),
       application_name_(std::move(application_name)),
       label_(std::move(label)),
       log_(std::move(log)),
       on_pause_(std::move(on_pause)),
       stop_(stop),
+      batch_size_(std::max<std::size_t>(1, batch_size)),
+      counters_(std::move(counters)),
       pacer_(options.max_rate) {}
 
 Throttle::~Throttle() = default;
@@ -75,18 +96,22 @@ Throttle::~Throttle() = default;
 StatusOr<std::unique_ptr<Throttle>> Throttle::Start(const ThrottleOptions& options, const std::string& conninfo,
                                                     const std::string& application_name, const std::string& label,
                                                     std::shared_ptr<spdlog::logger> log, PauseFunction on_pause,
-                                                    const std::atomic<bool>* stop) {
+                                                    const std::atomic<bool>* stop, std::size_t batch_size,
+                                                    std::shared_ptr<JobCounters> counters) {
   if (!std::isfinite(options.max_rate) || options.max_rate < 0 || !std::isfinite(options.max_replica_lag) ||
-      options.max_replica_lag < 0 || options.max_active < -1) {
-    return InvalidArgumentError("throttles: max_rate and max_replica_lag must be positive numbers, max_active 0 or more");
+      options.max_replica_lag < 0 || options.max_active < -1 || !std::isfinite(options.max_latency) ||
+      options.max_latency < 0) {
+    return InvalidArgumentError(
+        "throttles: max_rate, max_replica_lag and max_latency must be positive numbers, max_active 0 or more");
   }
   if (!options.replica_conninfos.empty() && options.max_replica_lag <= 0) {
     return InvalidArgumentError("a replica URL is given without a maximum replica lag to hold it to (--max-replica-lag)");
   }
   if (!options.enabled()) return std::unique_ptr<Throttle>();
   std::unique_ptr<Throttle> throttle(new Throttle(options, application_name, label, std::move(log),
-                                                  std::move(on_pause), stop));
+                                                  std::move(on_pause), stop, batch_size, std::move(counters)));
   CV_RETURN_IF_ERROR(throttle->Open(conninfo));
+  if (options.latency_watched()) CV_RETURN_IF_ERROR(throttle->StartLatencyProbe(conninfo));
   throttle->log_->info("{}: throttled: {}", label, throttle->Describe());
   return throttle;
 }
@@ -152,9 +177,90 @@ Status Throttle::Open(const std::string& conninfo) {
   return Check(true).status();
 }
 
+Status Throttle::StartLatencyProbe(const std::string& conninfo) {
+  auto probe = LatencyProbe::Start(conninfo, application_name_, kProbeCallsPerSecond);
+  if (!probe.ok()) return probe.status().Annotate("--max-latency: the latency probe could not start; nothing was written");
+  probe_ = std::move(probe).value();
+  // The application's latency before the job writes anything: the target's
+  // baseline under "auto", and a warning when a fixed target is already missed.
+  const auto started = Clock::now();
+  std::vector<double> idle = probe_->SecondsSince(started);
+  for (; idle.size() < kIdleCalls && probe_->error().empty() && Clock::now() - started < kIdleWindowLimit;
+       idle = probe_->SecondsSince(started)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (!probe_->error().empty()) {
+    return UnavailableError("--max-latency: the latency probe's session failed (" + probe_->error() +
+                            "); nothing was written");
+  }
+  idle_p99_ = Quantile(idle, 0.99);
+  // (In hundredths of a millisecond, as it is printed.)
+  if (options_.max_latency_auto) options_.max_latency = std::round(std::max(kAutoLatencyFloor, 2 * idle_p99_) * 1e5) / 1e5;
+  if (!options_.max_latency_auto && idle_p99_ > options_.max_latency) {
+    log_->warn("{}: the application's p99 latency is already {:.2f} ms before the job writes anything, over "
+               "--max-latency {} ms: the job will mostly run at its slowest ({} rows/s). Raise --max-latency, or "
+               "give --max-latency auto (twice the idle p99)",
+               label_, idle_p99_ * 1000, Number(options_.max_latency * 1000), Number(LatencyController::kMinRate));
+  }
+  controller_ = std::make_unique<LatencyController>(options_.max_latency, batch_size_);
+  last_judged_ = Clock::now();
+  last_latency_log_ = last_judged_;
+  pacer_.set_rate(Rate());
+  PublishLatencyState();
+  return Status::Ok();
+}
+
+double Throttle::Rate() const {
+  if (!controller_) return options_.max_rate;
+  return options_.max_rate > 0 ? std::min(options_.max_rate, controller_->rate()) : controller_->rate();
+}
+
+std::size_t Throttle::BatchRows() const {
+  if (controller_ || options_.max_rate > 0) return BurstRows(Rate(), batch_size_);
+  return batch_size_;
+}
+
+void Throttle::AfterBatch(std::uint64_t rows, double busy_seconds) {
+  if (!controller_) return;
+  rows_since_judged_ += rows;
+  busy_since_judged_ += busy_seconds;
+  const double capacity = busy_since_judged_ > 0 ? static_cast<double>(rows_since_judged_) / busy_since_judged_ : 0;
+  const auto change = controller_->Judge(probe_->SecondsSince(last_judged_), capacity);
+  if (change == LatencyController::Change::kWaiting) return;
+  const auto now = Clock::now();
+  last_judged_ = now;
+  rows_since_judged_ = 0;
+  busy_since_judged_ = 0;
+  pacer_.set_rate(Rate());
+  PublishLatencyState();
+  log_->debug("{}: latency: probe p99 {:.2f} ms over {} calls -> {:.0f} rows/s in batches of {} ({})", label_,
+              controller_->last_p99() * 1000, controller_->last_window(), Rate(), BatchRows(), ChangeName(change));
+  // A decrease is news (at most once a second); otherwise a line now and then.
+  const bool decreased = change == LatencyController::Change::kDecreased;
+  if (now - last_latency_log_ < (decreased ? std::chrono::seconds(1) : kLatencyReportEvery)) return;
+  last_latency_log_ = now;
+  log_->info("{}: {} (--max-latency {} ms): probe p99 {:.2f} ms; {:.0f} rows/s in batches of {}", label_,
+             decreased ? "backing off" : "under the latency target", Number(options_.max_latency * 1000),
+             controller_->last_p99() * 1000, Rate(), BatchRows());
+}
+
+void Throttle::PublishLatencyState() {
+  if (!counters_ || !controller_) return;
+  counters_->latency_target_us = static_cast<std::uint64_t>(options_.max_latency * 1e6);
+  counters_->probe_p99_us = static_cast<std::uint64_t>(controller_->last_p99() * 1e6);
+  counters_->paced_rows_per_second = static_cast<std::uint64_t>(Rate());
+  counters_->batch_rows = BatchRows();
+  counters_->backing_off = controller_->backing_off();
+}
+
 std::string Throttle::Describe() const {
   std::string out;
   auto add = [&out](const std::string& part) { out += (out.empty() ? "" : "; ") + part; };
+  if (controller_) {
+    add("keep the application's p99 latency under " + Number(options_.max_latency * 1000) + " ms (" +
+        (options_.max_latency_auto ? "auto: twice " : "") + "its idle p99 " +
+        fmt::format("{:.2f}", idle_p99_ * 1000) + " ms, probed " + Number(kProbeCallsPerSecond) + " times a second)");
+  }
   if (options_.max_rate > 0) add("at most " + Number(options_.max_rate) + " rows/s");
   if (options_.max_replica_lag > 0) {
     std::string which;
@@ -295,7 +401,11 @@ Status Throttle::BeforeBatch(std::uint64_t rows, const std::function<Status()>& 
       if (!Stopping()) Report(ThrottlePause::Phase::kEnded, holding, SecondsSince(paused));
     }
   }
-  if (options_.max_rate > 0) {
+  if (probe_ && !probe_->error().empty()) {
+    return UnavailableError("--max-latency: the latency probe's session failed (" + probe_->error() +
+                            "); every batch before is committed, rerun to finish");
+  }
+  if (options_.max_rate > 0 || controller_) {
     if (pacer_.Delay(Clock::now()) > Clock::duration::zero()) {
       CV_RETURN_IF_ERROR(drain_once());
       for (auto delay = pacer_.Delay(Clock::now()); delay > Clock::duration::zero() && !Stopping();

@@ -1,7 +1,7 @@
 // What an operator asks of a row job so that the applications sharing the
 // database do not notice it (docs/RUNBOOK.md, "Throttling a row job"): a
-// ceiling on the rows written per second, on the standbys' replay lag and on
-// the other sessions busy on the database. Pauses happen between batches,
+// ceiling on the application's latency, on the rows written per second, on
+// the standbys' replay lag and on the other sessions busy on the database. Pauses happen between batches,
 // never inside a transaction. The Throttle that enforces them is in
 // jobs/throttle.hpp.
 #pragma once
@@ -11,6 +11,10 @@
 #include <vector>
 
 namespace credvault::jobs {
+
+// The least target max_latency_auto sets, in seconds: below it the probe's
+// own jitter would hold the job back.
+inline constexpr double kAutoLatencyFloor = 0.0005;
 
 struct ThrottleOptions {
   // Rows per second, averaged from the job's start (no burst after a pause);
@@ -26,8 +30,18 @@ struct ThrottleOptions {
   // its database (pg_stat_activity state 'active', excluding the job's own
   // sessions); -1 = not watched. Needs pg_monitor or pg_read_all_stats.
   int max_active = -1;
+  // Seconds the application's p99 latency may reach while the job runs:
+  // the job probes the application's read by account_id from a session of
+  // its own and adapts its rate and batch size to stay under it
+  // (jobs/latency_controller.hpp); 0 = not watched.
+  double max_latency = 0;
+  // max_latency from the application's own latency instead: twice the p99
+  // the probe measures before the job writes anything (at least
+  // kAutoLatencyFloor). max_latency is then ignored.
+  bool max_latency_auto = false;
 
-  bool enabled() const { return max_rate > 0 || max_replica_lag > 0 || max_active >= 0; }
+  bool latency_watched() const { return max_latency > 0 || max_latency_auto; }
+  bool enabled() const { return max_rate > 0 || max_replica_lag > 0 || max_active >= 0 || latency_watched(); }
 };
 
 // A pause for replica lag or active sessions (rate waits are not reported one

@@ -1,5 +1,14 @@
-// GetCredentials latency over N calls against a live database, for
-// scripts/bench.sh: prints one JSON object. Not a test (no assertions on time).
+// GetCredentials latency against a live database as an application sees it,
+// for scripts/bench.sh: prints one JSON object. Not a test (no assertions on
+// time).
+//
+// Open-loop: calls are scheduled at RATE per second with exponential gaps
+// (Poisson arrivals) on one connection, and each call's latency is taken from
+// its scheduled time, not from when it was sent. A call that stalls thus also
+// counts against the calls queued behind it, as it would for a service whose
+// requests keep arriving; a loop that waits for each answer before sending
+// the next hides exactly those stalls.
+//
 // With STOP_FILE, calls go on (at least CALLS of them) until that file exists:
 // the latency an application sees while a job runs beside it.
 #include <algorithm>
@@ -9,14 +18,27 @@
 #include <random>
 #include <string>
 #include <sys/stat.h>
+#include <thread>
 #include <vector>
 
 #include "credvault/keyring_from_env.hpp"
 #include "credvault/vault.hpp"
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The first calls warm caches and the connection; they are not counted.
+constexpr int kWarmupCalls = 200;
+
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: %s DATABASE_URL MIGRATIONS_DIR MAX_ACCOUNT [CALLS [STOP_FILE]]   (key in SECRET_KEY)\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s DATABASE_URL MIGRATIONS_DIR MAX_ACCOUNT [CALLS [STOP_FILE|- [RATE]]]   (key in "
+                 "SECRET_KEY; RATE calls/s, default 400)\n",
+                 argv[0]);
     return 2;
   }
   auto ring = credvault::KeyringFromEnvironment();
@@ -26,29 +48,36 @@ int main(int argc, char** argv) {
   options.migrations_dir = argv[2];
   options.keyring = *ring;
   options.environment = credvault::Environment::kStaging;
+  options.max_connections = 1;
   auto vault = credvault::Vault::Open(std::move(options));
   if (!vault.ok()) return std::fprintf(stderr, "%s\n", vault.status().message().c_str()), 4;
   const long max_account = std::atol(argv[3]);
   const int calls = argc > 4 ? std::atoi(argv[4]) : 10000;
-  const std::string stop_file = argc > 5 ? argv[5] : "";
+  const std::string stop_file = argc > 5 && std::string(argv[5]) != "-" ? argv[5] : "";
+  const double rate = argc > 6 ? std::atof(argv[6]) : 400;
+  if (max_account < 1 || calls < 1 || !(rate > 0)) return std::fprintf(stderr, "bad arguments\n"), 2;
   auto stopped = [&stop_file] {
     struct stat info;
     return !stop_file.empty() && ::stat(stop_file.c_str(), &info) == 0;
   };
   std::mt19937 random(1);
+  std::exponential_distribution<double> gap(rate);
   std::vector<double> micros;
   micros.reserve(static_cast<std::size_t>(calls));
-  for (int i = 0; i < calls + 200 || (!stop_file.empty() && !stopped()); ++i) {
+  auto scheduled = Clock::now();
+  for (int i = 0; i < calls + kWarmupCalls || (!stop_file.empty() && !stopped()); ++i) {
+    scheduled += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(gap(random)));
+    std::this_thread::sleep_until(scheduled);
     const long account = 1 + static_cast<long>(random() % static_cast<unsigned long>(max_account));
-    auto start = std::chrono::steady_clock::now();
     auto got = vault->GetCredentials(account);
-    auto elapsed = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+    const double elapsed = std::chrono::duration<double, std::micro>(Clock::now() - scheduled).count();
     if (!got.ok()) return std::fprintf(stderr, "%s\n", got.status().message().c_str()), 6;
-    if (i >= 200) micros.push_back(elapsed);  // the first calls warm caches
+    if (i >= kWarmupCalls) micros.push_back(elapsed);
   }
   std::sort(micros.begin(), micros.end());
-  auto at = [&](double q) { return micros[static_cast<std::size_t>(q * (micros.size() - 1))]; };
-  std::printf("{\"calls\": %zu, \"p50_us\": %.1f, \"p99_us\": %.1f, \"max_us\": %.1f}\n", micros.size(), at(0.5),
-              at(0.99), micros.back());
+  auto at = [&](double q) { return micros[static_cast<std::size_t>(q * static_cast<double>(micros.size() - 1))]; };
+  std::printf(
+      "{\"calls\": %zu, \"rate\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f, \"max_us\": %.1f}\n",
+      micros.size(), rate, at(0.5), at(0.99), at(0.999), micros.back());
   return 0;
 }

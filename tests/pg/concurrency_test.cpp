@@ -66,7 +66,7 @@ TEST_CASE("3 rotators + 2 application writers + a migrator at once: verify passe
   CHECK(migrated.exit_code == 0);
   CHECK(writes > 50);
   CHECK(db.Query("SELECT string_agg(revision || '=' || state, ',' ORDER BY revision) FROM credvault_schema_history")
-            .text(0, 0) == "20260215_0001=applied,20260215_0002=applied,20260301_0003=applied,20260301_0004=applied");
+            .text(0, 0) == "20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20260301_0003=applied,20260301_0004=applied");
   CHECK(db.Query("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
                  "WHERE c.relname = 'credentials_updated_at_idx' AND i.indisvalid")
             .text(0, 0) == "1");

@@ -180,7 +180,7 @@ TEST_CASE("every exit code of the README table, for every command that can hit i
 
   // What each command needs to get past parsing, and the stdin of put.
   const std::map<std::string, std::vector<std::string>> minimal = {
-      {"migrate", {}},         {"rollback", {"--yes"}}, {"current", {}},   {"history", {}},
+      {"migrate", {}},         {"rollback", {"--to", "20260215_0001", "--yes"}}, {"current", {}},   {"history", {}},
       {"status", {}},          {"create", {"widen"}},   {"stamp", {"20260215_0001"}},
       {"reset", {"--yes"}},    {"check", {}},           {"keygen", {}},    {"keys", {}},
       {"encrypt", {}},         {"decrypt", {"--yes"}},  {"rotate", {}},    {"verify", {}},
@@ -270,7 +270,7 @@ TEST_CASE("every exit code of the README table, for every command that can hit i
   add(5, "production guard", "decrypt",
       [&] { return RunCli({"--env", "production", "decrypt", "--yes"}, KeyEnv(head, a)); });
   add(5, "production guard (the decrypt step)", "rollback",
-      [&] { return RunCli({"--env", "production", "rollback", "--yes"}, KeyEnv(production, a)); });
+      [&] { return RunCli({"--env", "production", "rollback", "--to", "20260215_0001", "--yes"}, KeyEnv(production, a)); });
   add(5, "production guard (database recorded as production)", "reset",
       [&] { return RunCli({"reset", "--yes"}, KeyEnv(production, a)); });
   add(5, "environment differs from the one recorded", "migrate", [&] { return RunCli({"migrate"}, KeyEnv(production, a)); });
@@ -303,7 +303,7 @@ TEST_CASE("every exit code of the README table, for every command that can hit i
   add(6, "decryption (the job decrypts the rest)", "decrypt",
       [&] { return RunCli({"decrypt", "--yes"}, KeyEnv(moved, b, a)); });
   add(6, "decryption (the decrypt step)", "rollback",
-      [&] { return RunCli({"rollback", "--yes"}, KeyEnv(moved_for_rollback, a)); });
+      [&] { return RunCli({"rollback", "--to", "20260215_0001", "--yes"}, KeyEnv(moved_for_rollback, a)); });
   add(6, "a cv1: value that is not ciphertext", "encrypt", [&] { return RunCli({"encrypt"}, KeyEnv(malformed, a)); });
   add(6, "a cv1: value that is not ciphertext (the encrypt step)", "migrate",
       [&] { return RunCli({"migrate"}, KeyEnv(malformed, a)); });

@@ -79,7 +79,7 @@ TEST_CASE("roles - the migration owner of docs/ROLES.md migrates, checks, rolls 
   auto migrated = RunCli({"migrate"}, env);
   INFO(migrated.err);
   REQUIRE(migrated.exit_code == 0);
-  CHECK(HistoryStates(db) == "2:20260215_0001=applied,20260215_0002=applied");
+  CHECK(HistoryStates(db) == "3:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied");
   CHECK(Count(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                   "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S') AND pg_get_userbyid(c.relowner) = $1",
               {owner.name()}) >= 9);  // 6 tables, 3+ sequences

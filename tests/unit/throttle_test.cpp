@@ -76,19 +76,20 @@ TEST_CASE("throttles refuse impossible settings before connecting", "[throttle][
         credvault::StatusCode::kInvalidArgument);
 }
 
-TEST_CASE("the throttle keys of credvault.toml: max_rate, max_replica_lag, replica_urls, max_active", "[throttle][config]") {
+TEST_CASE("the throttle keys of credvault.toml: max_rate, max_replica_lag, replica_urls, max_active, max_latency", "[throttle][config]") {
   credvault::testing::TempDir dir;
   credvault::cli::GlobalFlags flags;
   auto no_env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
   flags.config_file = dir.WriteFile(
       "t.toml",
-      "[jobs]\nmax_rate = 2500\nmax_replica_lag = 0.5\nmax_active = 8\n"
+      "[jobs]\nmax_rate = 2500\nmax_replica_lag = 0.5\nmax_active = 8\nmax_latency = 2.5\n"
       "replica_urls = [\"postgresql://replica1/ads\", \"postgresql+asyncpg://replica2/ads\"]\n");
   auto settings = credvault::cli::ResolveSettings(flags, no_env);
   REQUIRE(settings.ok());
   CHECK(settings->throttle.max_rate == 2500);
   CHECK(settings->throttle.max_replica_lag == 0.5);
   CHECK(settings->throttle.max_active == 8);
+  CHECK(settings->throttle.max_latency == Approx(0.0025));  // milliseconds in the file, seconds inside
   REQUIRE(settings->throttle.replica_conninfos.size() == 2);
   CHECK(settings->throttle.replica_conninfos[1] == "postgresql://replica2/ads");  // the driver part dropped, as for DATABASE_URL
 
@@ -97,6 +98,13 @@ TEST_CASE("the throttle keys of credvault.toml: max_rate, max_replica_lag, repli
   CHECK(defaults->throttle.max_rate == 0);
   CHECK(defaults->throttle.max_replica_lag == 0);
   CHECK(defaults->throttle.max_active == -1);
+  CHECK(defaults->throttle.max_latency == 0);
+  CHECK_FALSE(defaults->throttle.max_latency_auto);
+  flags.config_file = dir.WriteFile("auto.toml", "[jobs]\nmax_latency = \"auto\"\n");
+  auto automatic = credvault::cli::ResolveSettings(flags, no_env);
+  REQUIRE(automatic.ok());
+  CHECK(automatic->throttle.max_latency_auto);
+  CHECK(automatic->throttle.enabled());
 
   flags.config_file = dir.WriteFile("zero.toml", "[jobs]\nmax_rate = 0\n");
   auto zero = credvault::cli::ResolveSettings(flags, no_env);

@@ -1,0 +1,119 @@
+// The latency throttle (--max-latency) against a real server: it backs off
+// while a competing session makes the application's read slow, speeds up
+// again once it is gone, and every throttled job ends with every value
+// right, an application writing meanwhile. The controller's arithmetic is in
+// tests/unit/latency_controller_test.cpp.
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "jobs_fixture.hpp"
+#include "support/test_support.hpp"
+
+using namespace credvault;
+using namespace credvault::testing;
+
+namespace {
+
+struct Judgement {
+  double p99_ms = 0;
+  double rate = 0;
+  std::string change;  // increased, decreased, held
+};
+
+// The throttle's debug lines ("encrypt: latency: probe p99 1.23 ms over 25
+// calls -> 2200 rows/s in batches of 22 (increased)"), in order.
+std::vector<Judgement> Judgements(const std::string& err) {
+  static const std::regex line(R"(latency: probe p99 ([0-9.]+) ms over [0-9]+ calls -> ([0-9]+) rows/s in batches of [0-9]+ \((\w+)\))");
+  std::vector<Judgement> out;
+  for (std::sregex_iterator it(err.begin(), err.end(), line), end; it != end; ++it) {
+    out.push_back({std::stod((*it)[1]), std::stod((*it)[2]), (*it)[3]});
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the latency throttle (--max-latency) backs off while a lock stalls the application's read, then speeds up again",
+          "[throttle][latency]") {
+  TestDatabase db;
+  Populate(db, 20000);
+  const std::string key = NewBase64Key();
+  // The rate ceiling keeps the job running long enough to watch it recover.
+  CliProcess job({"-v", "encrypt", "--max-latency", "200", "--max-rate", "3000"}, KeyEnv(db, key));
+  REQUIRE(job.WaitForStderr("throttled: keep the application's p99 latency under 200 ms"));
+  REQUIRE(job.WaitForStderr("(increased)"));
+  {
+    // A session holding the table's lock: every read of credentials waits.
+    auto locker = db.Connect();
+    auto tx = locker->Begin();
+    REQUIRE(tx.ok());
+    REQUIRE((*tx)->Exec("LOCK TABLE credentials IN ACCESS EXCLUSIVE MODE").ok());
+    usleep(1500 * 1000);
+    REQUIRE((*tx)->Commit().ok());
+  }
+  auto result = job.Wait();
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  CHECK(result.err.find("backing off (--max-latency 200 ms)") != std::string::npos);
+  const std::vector<Judgement> judged = Judgements(result.err);
+  std::size_t stall = judged.size();
+  for (std::size_t i = 0; i < judged.size() && stall == judged.size(); ++i) {
+    if (judged[i].change == "decreased" && judged[i].p99_ms > 1000) stall = i;
+  }
+  REQUIRE(stall < judged.size());  // the stall was seen and acted on
+  double after = 0;
+  for (std::size_t i = stall + 1; i < judged.size(); ++i) after = std::max(after, judged[i].rate);
+  INFO("rate after the stall " << judged[stall].rate << ", later at most " << after);
+  CHECK(after > 2 * judged[stall].rate);  // it sped up again
+  ExpectAllEncryptedAndEqual(db, Ring(key));
+}
+
+TEST_CASE("rotate --max-latency auto with an application writing meanwhile: every value right, none overwritten",
+          "[throttle][latency]") {
+  TestDatabase db;
+  Populate(db, 2000);
+  const std::string key_a = NewBase64Key(), key_b = NewBase64Key();
+  REQUIRE(RunCli({"encrypt"}, KeyEnv(db, key_a)).exit_code == 0);
+  {
+    ApplicationWriter writer(db, 2000, 7, Ring(key_a));
+    auto rotated = RunCli({"rotate", "--max-latency", "auto"}, KeyEnv(db, key_b, key_a));
+    INFO(rotated.err);
+    REQUIRE(rotated.exit_code == 0);
+    const std::regex auto_target(R"(throttled: keep the application's p99 latency under ([0-9.]+) ms \(auto: twice its idle p99 ([0-9.]+) ms)");
+    std::smatch target;
+    REQUIRE(std::regex_search(rotated.err, target, auto_target));
+    CHECK(std::stod(target[1]) >= 0.5);
+    CHECK(std::stod(target[1]) == Approx(std::max(0.5, 2 * std::stod(target[2]))).margin(0.011));
+  }
+  // Values the writer stored under A meanwhile are rotated by a rerun.
+  REQUIRE(RunCli({"rotate"}, KeyEnv(db, key_b, key_a)).exit_code == 0);
+  ExpectAllEncryptedAndEqual(db, Ring(key_b), "originals", Ring(key_b).primary_kid());
+}
+
+TEST_CASE("the latency settings (--max-latency, [jobs] max_latency) are checked: a number of milliseconds", "[throttle][latency]") {
+  TestDatabase db;
+  Populate(db, 10);
+  const std::string key = NewBase64Key();
+  for (const char* wrong : {"fast", "-1", "1e9"}) {
+    auto bad = RunCli({"encrypt", "--max-latency", wrong}, KeyEnv(db, key));
+    INFO(wrong << ": " << bad.err);
+    CHECK(bad.exit_code == 2);
+    CHECK(bad.err.find("--max-latency") != std::string::npos);
+  }
+  TempDir dir;
+  auto env = KeyEnv(db, key);
+  env["CREDVAULT_CONFIG"] = dir.WriteFile("credvault.toml", "[jobs]\nmax_latency = -3\n");
+  auto bad_config = RunCli({"encrypt"}, env);
+  CHECK(bad_config.exit_code == 3);
+  CHECK(bad_config.err.find("jobs.max_latency") != std::string::npos);
+  env["CREDVAULT_CONFIG"] = dir.WriteFile("word.toml", "[jobs]\nmax_latency = \"soon\"\n");
+  auto word = RunCli({"encrypt"}, env);
+  CHECK(word.exit_code == 3);
+  CHECK(word.err.find("a number of milliseconds or \"auto\"") != std::string::npos);
+  CHECK(db.Query("SELECT count(*) FROM credentials WHERE client_id LIKE 'cv1:%'").text(0, 0) == "0");
+}
