@@ -203,3 +203,29 @@ TEST_CASE("wrapped: a module-path that is not absolute and root-owned is refused
     CHECK(refused.status().message().find(expected) != std::string::npos);
   }
 }
+
+TEST_CASE("key files: the CLI refuses a FIFO and a foreign-owned key file with exit 3, without blocking",
+          "[seckeys][keyfile][cli]") {
+  TempDir dir;
+  const std::string fifo = dir.path() + "/fifo.key";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  auto running = std::async(std::launch::async, [&] { return RunCli({"--key-file", fifo, "keys"}); });
+  const bool blocked = running.wait_for(std::chrono::seconds(5)) != std::future_status::ready;
+  if (blocked) {  // unblock the CLI's open so that the test ends
+    const int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) close(fd);
+  }
+  const CliResult result = running.get();
+  CHECK_FALSE(blocked);
+  CHECK(result.exit_code == 3);
+  CHECK(result.err.find("not a regular file") != std::string::npos);
+  if (geteuid() == 0) {
+    const std::string key = NewBase64Key();
+    const std::string foreign = dir.WriteFile("foreign.key", key + "\n");
+    REQUIRE(chown(foreign.c_str(), 65534, 65534) == 0);
+    const CliResult refused = RunCli({"--key-file", foreign, "keys"});
+    CHECK(refused.exit_code == 3);
+    CHECK(refused.err.find("owned by uid 65534") != std::string::npos);
+    CHECK(refused.err.find(key) == std::string::npos);
+  }
+}
