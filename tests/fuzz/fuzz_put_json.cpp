@@ -1,7 +1,8 @@
 // put's JSON parser (src/cli/credentials_json.cpp) against nlohmann::json:
 // whatever it accepts, nlohmann parses to the same object of strings; what
 // nlohmann parses to an object of strings with known, distinct fields, it
-// accepts; and its messages never quote a value.
+// accepts (unless the input holds a NUL byte, which nlohmann takes for the
+// end of input); and its messages never quote a value.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -46,8 +47,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::abort();
       }
     }
-    // nlohmann keeps the last of repeated fields; ours refuses them.
-    if (flat_known && message.find("given twice") == std::string::npos) std::abort();
+    // nlohmann keeps the last of repeated fields; ours refuses them. And
+    // nlohmann takes a NUL byte for the end of input ("{}\0x" parses), where
+    // RFC 8259 (and ours) has no NUL outside a string, and none raw inside.
+    if (flat_known && message.find("given twice") == std::string::npos &&
+        text.find('\0') == std::string_view::npos) {
+      std::abort();
+    }
   }
   return 0;
 }
