@@ -48,7 +48,8 @@ typedef struct credvault_credentials {
 /* Opens a vault. database_url: libpq URL, SQLAlchemy URL or key=value
  * ("" or NULL = PG* variables). primary_key: key text ("base64:..." or >= 32 bytes)
  *   or a key source: "file:PATH", "exec:COMMAND", "wrapped:PATH" (the KEK's
- *   pkcs11: URI in that file must then give module-path and pin-source).
+ *   pkcs11: URI in that file must then give module-path, an absolute path
+ *   owned by root and writable by root only, and pin-source).
  * fallback_keys: n_fallback_keys key texts or sources (may be NULL when 0).
  * environment: "development" | "staging" | "production" (NULL = production);
  *   anything else is refused with CREDVAULT_INVALID_ARGUMENT.

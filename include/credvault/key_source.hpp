@@ -5,14 +5,21 @@
 //
 //   base64:<32 bytes>   the key itself (as `credvault keygen` prints it)
 //   <any other text>    the key itself: a UTF-8 string of at least 32 bytes
-//   file:PATH           the contents of PATH (a key file: mode 0600)
+//   file:PATH           the contents of PATH (a key file: a regular file,
+//                       mode 0600, owned by the effective user or root;
+//                       opened non-blocking, symlinks followed)
 //   exec:COMMAND        the standard output of `/bin/sh -c COMMAND` (one
-//                       trailing newline trimmed); 10 s timeout; a non-zero
-//                       exit or a timeout fails quoting the command's stderr,
-//                       never its stdout
+//                       trailing newline trimmed), run in its own process
+//                       group with an allowlisted environment (never
+//                       DATABASE_URL, PG*, SECRET_KEY* or the PIN); the group
+//                       is killed 10 s after the start; a non-zero exit or a
+//                       timeout fails quoting the command's stderr, never its
+//                       stdout
 //   wrapped:PATH        a data key wrapped by a key-encryption key (KEK) that
-//                       stays in an HSM; PATH (0600) names the KEK by its
-//                       pkcs11: URI; unwrapped through the PKCS#11 module
+//                       stays in an HSM; PATH (a key file) names the KEK by
+//                       its pkcs11: URI; unwrapped through the PKCS#11 module
+//                       (a module-path in the URI must be absolute, owned by
+//                       root and writable by root only, folders included)
 //
 // A literal key that happens to begin with one of these prefixes must be
 // given as base64: instead.
@@ -68,7 +75,7 @@ struct KeySourceOptions {
 // a failed or timed-out command (quoting its stderr) or a bad wrapped-key
 // file; kPermissionDenied / kNotFound for files; kNotFound when the PKCS#11
 // module cannot be loaded or the token or KEK is absent; kPermissionDenied
-// for a wrong or missing PIN. Every one is a key problem (CLI exit 3).
+// for an untrusted module-path (nothing loaded) or a wrong or missing PIN. Every one is a key problem (CLI exit 3).
 CREDVAULT_EXPORT StatusOr<SecretBytes> ResolveKeySource(const SecretBytes& text, const KeySourceOptions& options);
 
 }  // namespace credvault

@@ -291,10 +291,28 @@ std::string KeySource::Describe() const {
   return "environment variable " + location;
 }
 
+std::string KeyVariableShape(std::string_view value) {
+  std::string shape;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == ',') {
+      shape += ',';
+    } else if (i == 0 || value[i - 1] == ',') {
+      shape += '*';
+    }
+  }
+  return shape;
+}
+
 EnvLookup ProcessEnvironment() {
   return [](const std::string& name) -> std::optional<std::string> {
     const char* value = std::getenv(name.c_str());
     if (value == nullptr) return std::nullopt;
+    // A key variable's value is never copied into a std::string (freed
+    // unzeroed): the settings need only whether it is set and how many
+    // entries it has; the key itself is read into SecretBytes by LoadKeyring.
+    if (name == "SECRET_KEY" || name == "SECRET_KEY_FALLBACKS" || name == "CREDVAULT_PKCS11_PIN") {
+      return KeyVariableShape(value);
+    }
     return std::string(value);
   };
 }

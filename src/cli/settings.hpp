@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "credvault/key_source.hpp"
@@ -76,7 +77,14 @@ struct Settings {
 
 // Reads environment variables through this (tests pass a map).
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+// The process environment. For SECRET_KEY, SECRET_KEY_FALLBACKS and
+// CREDVAULT_PKCS11_PIN it gives only KeyVariableShape(value), never the
+// secret itself: settings need to know whether a key is set and how many
+// fallbacks there are; LoadKeyring reads the keys into SecretBytes.
 EnvLookup ProcessEnvironment();
+// One '*' per non-empty comma-separated entry, the commas kept ("k1,,k3" →
+// "*,,*"): the shape of a key variable without a byte of it.
+std::string KeyVariableShape(std::string_view value);
 
 // Resolves settings; a bad config file is kInvalidArgument naming file and line.
 StatusOr<Settings> ResolveSettings(const GlobalFlags& flags, const EnvLookup& env);

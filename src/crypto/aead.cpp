@@ -56,7 +56,8 @@ using ChaCha20Poly1305Ietf = SodiumAead<crypto_aead_chacha20poly1305_ietf_encryp
                                         crypto_aead_chacha20poly1305_ietf_NPUBBYTES>;
 
 // One EVP context per thread, reused: creating one per value would dominate
-// the cost of short values.
+// the cost of short values. Between uses it holds no key schedule (see
+// ForgetKey); freed (and cleansed by OpenSSL) at thread exit.
 EVP_CIPHER_CTX* ThreadCipherContext() {
   struct Holder {
     EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
@@ -64,6 +65,14 @@ EVP_CIPHER_CTX* ThreadCipherContext() {
   };
   thread_local Holder holder;
   return holder.ctx;
+}
+
+// Re-keys the thread's context with an all-zero key once a value is done:
+// the AES key schedule and GHASH key of the last key used are overwritten
+// in place (cheaper than freeing and re-creating the context per value).
+void ForgetKey(EVP_CIPHER_CTX* ctx) {
+  static const std::uint8_t kZeroKey[32] = {};
+  if (ctx != nullptr) EVP_EncryptInit_ex(ctx, nullptr, nullptr, kZeroKey, nullptr);
 }
 
 class Aes256Gcm final : public Aead {
@@ -81,6 +90,7 @@ class Aes256Gcm final : public Aead {
                EVP_EncryptUpdate(ctx, out, &len, Bytes(plaintext), static_cast<int>(plaintext.size())) == 1) &&
               EVP_EncryptFinal_ex(ctx, out + plaintext.size(), &len) == 1 &&
               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagLength, out + plaintext.size()) == 1;
+    ForgetKey(ctx);
     return ok ? Status::Ok() : InternalError("AES-256-GCM encryption failed");
   }
 
@@ -97,6 +107,7 @@ class Aes256Gcm final : public Aead {
               (n == 0 || EVP_DecryptUpdate(ctx, out, &len, Bytes(sealed), static_cast<int>(n)) == 1) &&
               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagLength, tag) == 1 &&
               EVP_DecryptFinal_ex(ctx, out + n, &len) == 1;
+    ForgetKey(ctx);
     if (!ok) {
       if (n > 0) sodium_memzero(out, n);
       return AuthFailed();
@@ -114,6 +125,8 @@ std::unique_ptr<Aead> NewAead(Algorithm algorithm, const std::uint8_t* key) {
   if (algorithm == Algorithm::kAes256Gcm) return std::make_unique<Aes256Gcm>(key);
   return std::make_unique<XChaCha20Poly1305>(key);
 }
+
+void* ThreadCipherContextForTesting() { return ThreadCipherContext(); }
 
 std::unique_ptr<Aead> NewChaCha20Poly1305ForTesting(const std::uint8_t* key) {
   return std::make_unique<ChaCha20Poly1305Ietf>(key);

@@ -31,6 +31,11 @@ class Aead {
 // key: 32 bytes. The Aead keeps its own copy in SecretBytes.
 std::unique_ptr<Aead> NewAead(Algorithm algorithm, const std::uint8_t* key);
 
+// The calling thread's reused AES-256-GCM context (OpenSSL EVP_CIPHER_CTX*,
+// as void* to keep OpenSSL out of this header). Exposed so that a test can
+// check that it keeps no key schedule between values.
+void* ThreadCipherContextForTesting();
+
 // ChaCha20-Poly1305 (IETF, 12-byte nonce): not used by the format, only to
 // check the libsodium binding against Wycheproof.
 std::unique_ptr<Aead> NewChaCha20Poly1305ForTesting(const std::uint8_t* key);

@@ -5,10 +5,12 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -40,12 +42,31 @@ class Fd {
   int fd_ = -1;
 };
 
-bool HidesFromChild(const char* entry) {
-  for (const char* name : {"SECRET_KEY=", "SECRET_KEY_FALLBACKS=", "CREDVAULT_PKCS11_PIN="}) {
-    if (std::strncmp(entry, name, std::strlen(name)) == 0) return true;
+// The variables a helper may see (docs/RUNBOOK.md, "exec:"): what a shell
+// and the secrets managers' CLIs of the RUNBOOK's recipes need, and nothing
+// of credvault's own configuration: never DATABASE_URL, a PG* variable or a key.
+constexpr const char* kPassedNames[] = {"PATH=", "HOME=", "LANG=", "LANGUAGE=", "TZ=", "TMPDIR=", "USER=",
+                                        "LOGNAME=", "TERM=", "GNUPGHOME=", "XDG_CONFIG_HOME=", "XDG_RUNTIME_DIR=",
+                                        "SSL_CERT_FILE=", "SSL_CERT_DIR=", "HTTP_PROXY=", "HTTPS_PROXY=",
+                                        "NO_PROXY=", "http_proxy=", "https_proxy=", "no_proxy="};
+constexpr const char* kPassedPrefixes[] = {"LC_", "CREDVAULT_KEY_", "AWS_", "VAULT_", "SOPS_", "OP_"};
+
+bool StartsWith(const char* entry, const char* prefix) { return std::strncmp(entry, prefix, std::strlen(prefix)) == 0; }
+
+}  // namespace
+
+bool PassedToKeyCommand(const char* entry) {
+  if (std::strchr(entry, '=') == nullptr) return false;
+  for (const char* name : kPassedNames) {
+    if (StartsWith(entry, name)) return true;
+  }
+  for (const char* prefix : kPassedPrefixes) {
+    if (StartsWith(entry, prefix)) return true;
   }
   return false;
 }
+
+namespace {
 
 // Printable ASCII of the command's stderr for a message.
 std::string Quote(const std::string& stderr_text) {
@@ -63,8 +84,8 @@ Status CommandFailed(const std::string& what, const std::string& stderr_text) {
 }
 
 // Starts `/bin/sh -c command` in its own process group, stdin from
-// /dev/null, stdout and stderr on the given descriptors, without the key
-// variables in its environment; returns its pid.
+// /dev/null, stdout and stderr on the given descriptors, with the allowlisted
+// part of our environment only; returns its pid.
 StatusOr<pid_t> SpawnShell(const std::string& command, int stdout_fd, int stderr_fd) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -87,7 +108,7 @@ StatusOr<pid_t> SpawnShell(const std::string& command, int stdout_fd, int stderr
 
   std::vector<char*> env;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    if (!HidesFromChild(*entry)) env.push_back(*entry);
+    if (PassedToKeyCommand(*entry)) env.push_back(*entry);
   }
   env.push_back(nullptr);
   std::string shell = "/bin/sh", dash_c = "-c", command_copy = command;
@@ -109,12 +130,13 @@ struct CommandOutput {
   bool timed_out = false;  // still open at the deadline
 };
 
+using Clock = std::chrono::steady_clock;
+
 // Reads the command's stdout and stderr until both close, stdout outgrows
-// kMaxStdout, or `timeout_seconds` pass.
-void ReadOutput(Fd& out_read, Fd& err_read, int timeout_seconds, CommandOutput& result) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+// kMaxStdout, or the deadline passes.
+void ReadOutput(Fd& out_read, Fd& err_read, Clock::time_point deadline, CommandOutput& result) {
   while (out_read.get() >= 0 || err_read.get() >= 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
       result.timed_out = true;
       break;
@@ -148,6 +170,35 @@ void ReadOutput(Fd& out_read, Fd& err_read, int timeout_seconds, CommandOutput& 
   }
 }
 
+// Waits for the shell to end, until the deadline: a helper that closed its
+// pipes (`exec >&- 2>&-; sleep 25`) is still bound by it. Past the deadline
+// (or at once when `kill_now`) its whole process group is killed, before the
+// shell is reaped, so the group id cannot have been reused. Returns whether
+// the deadline passed.
+bool WaitWithDeadline(pid_t pid, Clock::time_point deadline, bool kill_now, int& wait_status) {
+  bool timed_out = false;
+  auto pause = std::chrono::milliseconds(1);
+  while (!kill_now) {
+    const pid_t done = waitpid(pid, &wait_status, WNOHANG);
+    if (done == pid) return false;
+    if (done < 0 && errno != EINTR) return false;
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      timed_out = true;
+      break;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    const auto step = std::min(pause, left);
+    timespec sleep_for{static_cast<time_t>(step.count() / 1000), static_cast<long>(step.count() % 1000) * 1000000L};
+    nanosleep(&sleep_for, nullptr);
+    pause = std::min(pause * 2, std::chrono::milliseconds(20));
+  }
+  kill(-pid, SIGKILL);
+  while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
+  }
+  return timed_out;
+}
+
 }  // namespace
 
 StatusOr<SecretBytes> RunKeyCommand(const std::string& command, int timeout_seconds) {
@@ -166,16 +217,15 @@ StatusOr<SecretBytes> RunKeyCommand(const std::string& command, int timeout_seco
   out_write.Reset();
   err_write.Reset();
 
+  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(timeout_seconds);
   CommandOutput result;
-  ReadOutput(out_read, err_read, timeout_seconds, result);
+  ReadOutput(out_read, err_read, deadline, result);
   SecretBytes& output = result.output;
   std::size_t output_size = result.output_size;
   const std::string& stderr_text = result.stderr_text;
-  const bool timed_out = result.timed_out, overflow = result.overflow;
-  if (timed_out || overflow) kill(-pid, SIGKILL);
+  const bool overflow = result.overflow;
   int wait_status = 0;
-  while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
-  }
+  const bool timed_out = WaitWithDeadline(pid, deadline, result.timed_out || overflow, wait_status) || result.timed_out;
   if (timed_out) {
     return CommandFailed("did not finish within " + std::to_string(timeout_seconds) + " s (killed)", stderr_text);
   }

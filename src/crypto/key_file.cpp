@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/status_macros.hpp"
+
 namespace credvault::crypto {
 namespace {
 
@@ -26,8 +28,21 @@ class FileDescriptor {
 
 }  // namespace
 
+Status CheckKeyFileOwner(const std::string& path, uid_t owner) {
+  const uid_t self = geteuid();
+  if (owner == self || owner == 0) return Status::Ok();
+  return PermissionDeniedError("key file " + path + " is owned by uid " + std::to_string(owner) +
+                               ", not by this user (uid " + std::to_string(self) +
+                               ") or root: another user could have written it; run: chown " + std::to_string(self) +
+                               " " + path);
+}
+
 StatusOr<SecretBytes> ReadKeyFile(const std::string& path) {
-  FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO (or a device) put in a key file's place must not
+  // block the open; what was opened is checked with fstat below. Symlinks
+  // are followed (a Kubernetes secret volume is made of them): the checks
+  // are on the file finally opened.
+  FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (fd.get() < 0) {
     if (errno == ENOENT) return NotFoundError("key file " + path + " does not exist");
     return PermissionDeniedError("cannot read key file " + path + ": " + std::strerror(errno));
@@ -36,6 +51,7 @@ StatusOr<SecretBytes> ReadKeyFile(const std::string& path) {
   if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return PermissionDeniedError("key file " + path + " is not a regular file");
   }
+  CV_RETURN_IF_ERROR(CheckKeyFileOwner(path, st.st_uid));
   if ((st.st_mode & 077) != 0) {
     return PermissionDeniedError("key file " + path + " is accessible by group or other (mode " +
                                  std::to_string((st.st_mode >> 6) & 7) + std::to_string((st.st_mode >> 3) & 7) +

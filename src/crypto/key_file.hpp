@@ -1,6 +1,8 @@
 // Key files: read with a permission check, create without overwriting.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "credvault/secret.hpp"
@@ -9,9 +11,15 @@
 namespace credvault::crypto {
 
 // Reads a key file's contents. kPermissionDenied when group or other may read
-// or write it (the message says `chmod 600 <path>`), when it is not a regular
-// file, or cannot be read; kNotFound when it does not exist.
+// or write it (the message says `chmod 600 <path>`), when it is owned by
+// someone other than the effective user or root, when it is not a regular
+// file (a FIFO is refused without blocking: opened O_NONBLOCK, checked with
+// fstat), or cannot be read; kNotFound when it does not exist. A symlink is
+// followed; the file it leads to is what is checked.
 StatusOr<SecretBytes> ReadKeyFile(const std::string& path);
+
+// kPermissionDenied naming `path` unless `owner` is the effective user or root.
+Status CheckKeyFileOwner(const std::string& path, uid_t owner);
 
 // Creates `path` with mode 0600 (O_EXCL) holding `key` and a newline.
 // kAlreadyExists if it exists: a key file is never overwritten.

@@ -1,8 +1,12 @@
 #include "crypto/pkcs11_token.hpp"
 
 #include <dlfcn.h>
+#include <sys/stat.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -69,6 +73,49 @@ class DataKeyTemplate {
 
 }  // namespace
 
+StatusOr<std::string> TrustedModulePath(const std::string& path) {
+  const std::string what = "PKCS#11 module-path " + path;
+  if (path.empty() || path.front() != '/') {
+    return PermissionDeniedError(what + " is refused: a module-path in a pkcs11: URI must be an absolute path "
+                                 "(or set CREDVAULT_PKCS11_MODULE)");
+  }
+  char* resolved_c = realpath(path.c_str(), nullptr);
+  if (resolved_c == nullptr) return NotFoundError("cannot load " + what + ": " + std::strerror(errno));
+  const std::string resolved(resolved_c);
+  std::free(resolved_c);
+  // The file and every folder above it: owned by root, writable by root only.
+  for (std::string at = resolved; !at.empty(); at = at.substr(0, std::max<std::size_t>(at.rfind('/'), 1))) {
+    struct stat st {};
+    if (stat(at.c_str(), &st) != 0) return NotFoundError("cannot load " + what + ": " + std::strerror(errno));
+    if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+      return PermissionDeniedError(what + " is refused: " + at +
+                                   " must be owned by root and writable by no one else (whoever can replace a "
+                                   "module runs code inside credvault); or set CREDVAULT_PKCS11_MODULE");
+    }
+    if (at == "/") break;
+  }
+  struct stat st {};
+  if (stat(resolved.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return PermissionDeniedError(what + " is refused: not a regular file");
+  }
+  return resolved;
+}
+
+namespace {
+
+// The module to load: the URI's module-path when given (it comes from a file,
+// wrapped:, or argv: trusted only when no one but root could have put code
+// there), else the configured one (CREDVAULT_PKCS11_MODULE: the operator's).
+StatusOr<std::string> ChooseModule(const Pkcs11Uri& uri, const std::string& module_path) {
+  if (!uri.module_path.empty()) return TrustedModulePath(uri.module_path);
+  if (module_path.empty()) {
+    return NotFoundError("no PKCS#11 module: set CREDVAULT_PKCS11_MODULE or module-path in the pkcs11: URI");
+  }
+  return module_path;
+}
+
+}  // namespace
+
 struct Pkcs11Kek::Impl {
   void* module = nullptr;
   CK_FUNCTION_LIST_PTR f = nullptr;
@@ -92,10 +139,7 @@ Pkcs11Kek::~Pkcs11Kek() = default;
 
 StatusOr<std::unique_ptr<Pkcs11Kek>> Pkcs11Kek::Open(const Pkcs11Uri& uri, const std::string& module_path,
                                                      const SecretBytes& pin) {
-  const std::string path = uri.module_path.empty() ? module_path : uri.module_path;
-  if (path.empty()) {
-    return NotFoundError("no PKCS#11 module: set CREDVAULT_PKCS11_MODULE or module-path in the pkcs11: URI");
-  }
+  CV_ASSIGN_OR_RETURN(const std::string path, ChooseModule(uri, module_path));
   auto impl = std::make_unique<Impl>();
   impl->token = uri.token;
   impl->module = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);

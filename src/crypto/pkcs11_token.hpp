@@ -16,14 +16,22 @@ namespace credvault::crypto {
 // The one wrapping mechanism written and accepted, as the file names it.
 inline constexpr const char* kWrapMechanism = "CKM_AES_KEY_WRAP_PAD";
 
+// A pkcs11: URI's module-path, resolved (symlinks followed), when it may be
+// dlopen'ed: absolute, a regular file, and it and every folder above it owned
+// by root and not writable by group or other. kPermissionDenied otherwise
+// (kNotFound when it does not exist). Nothing is loaded here.
+StatusOr<std::string> TrustedModulePath(const std::string& path);
+
 class Pkcs11Kek {
  public:
-  // Loads `module_path` (uri.module_path wins when given), finds the token
-  // and the secret key the URI names, and logs in with `pin` (the file named
-  // by uri.pin_source wins when given; it must be 0600 like a key file).
-  // kNotFound: no module path, the module cannot be loaded, no such token or
-  // key (or more than one key matches); kPermissionDenied: no PIN, or the
-  // token refused it (wrong PIN, locked). Messages never contain the PIN.
+  // Loads `module_path` (uri.module_path wins when given, after
+  // TrustedModulePath), finds the token and the secret key the URI names,
+  // and logs in with `pin` (the file named by uri.pin_source wins when
+  // given; it must be 0600 like a key file). kNotFound: no module path, the
+  // module cannot be loaded, no such token or key (or more than one key
+  // matches); kPermissionDenied: an untrusted uri.module_path (nothing is
+  // loaded), no PIN, or the token refused it (wrong PIN, locked). Messages
+  // never contain the PIN.
   static StatusOr<std::unique_ptr<Pkcs11Kek>> Open(const Pkcs11Uri& uri, const std::string& module_path,
                                                    const SecretBytes& pin);
   ~Pkcs11Kek();

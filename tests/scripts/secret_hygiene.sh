@@ -91,7 +91,13 @@ done
 [ -n "$helper" ] || { echo "the exec: helper was not running" >&2; exit 1; }
 tr '\0' '\n' <"/proc/$job/cmdline" >>"$log"
 tr '\0' '\n' <"/proc/$helper/cmdline" >>"$log"
-tr '\0' '\n' <"/proc/$helper/environ" >>"$log"
+tr '\0' '\n' <"/proc/$helper/environ" >"$work/helper-environ"
+cat "$work/helper-environ" >>"$log"
+# The helper gets an allowlisted environment: never the database URL or PG* (PGPASSWORD...).
+if grep -Eq '^(DATABASE_URL|CREDVAULT_DIRECT_URL|PG[A-Z_]*)=' "$work/helper-environ"; then
+  echo "LEAK: the exec: helper inherited DATABASE_URL or a PG* variable" >&2; exit 1
+fi
+grep -q '^PATH=' "$work/helper-environ" || { echo "the exec: helper's environment was not read" >&2; exit 1; }
 wait "$job" || true
 SECRET_KEY="exec:echo HYGIENEEXECSTDOUT-0123456789abcdef0123456789; echo helper failed >&2; exit 7" "$cv" -vv verify >>"$log" 2>&1 || true
 SECRET_KEY="exec:cat '$work/c.key'" "$cv" -vv --log-format json keys >>"$log" 2>&1 || true

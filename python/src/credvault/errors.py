@@ -33,7 +33,8 @@ class InvalidKey(Error, ValueError):
 
 
 class InsecureKeyFile(InvalidKey):
-    """A key file is readable or writable by group or other (mode & 077 != 0): ``chmod 600`` it."""
+    """A key file is readable or writable by group or other (mode & 077 != 0): ``chmod 600`` it; or it is
+    owned by another user than this process's (effective) user or root: ``chown`` it."""
 
     reason = "key_file_mode"
 

@@ -120,18 +120,60 @@ def _parse_key_material(text: KeyText, source: str) -> bytes:
 
 
 EXEC_TIMEOUT_SECONDS = 10
-_HIDDEN_FROM_COMMANDS = (b"SECRET_KEY", b"SECRET_KEY_FALLBACKS", b"CREDVAULT_PKCS11_PIN")
+# The environment an exec: helper sees (docs/RUNBOOK.md, "exec:"), as in the C++ tool: what a shell and
+# the secrets managers' CLIs need; never DATABASE_URL, PG* variables, SECRET_KEY* or the PKCS#11 PIN.
+_PASSED_TO_COMMANDS = frozenset(n.encode("ascii") for n in (
+    "PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "USER", "LOGNAME", "TERM", "GNUPGHOME", "XDG_CONFIG_HOME",
+    "XDG_RUNTIME_DIR", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy",
+    "https_proxy", "no_proxy"))
+_PASSED_PREFIXES = (b"LC_", b"CREDVAULT_KEY_", b"AWS_", b"VAULT_", b"SOPS_", b"OP_")
+
+
+def _command_environment() -> Dict[bytes, bytes]:
+    return {k: v for k, v in os.environb.items() if k in _PASSED_TO_COMMANDS or k.startswith(_PASSED_PREFIXES)}
+
+
+def _run_key_command(command: bytes, source: str) -> bytes:
+    """Runs ``/bin/sh -c command`` in its own process group with a hard deadline: past it the whole group
+    is killed, whether or not the helper closed its pipes."""
+    import signal
+    import subprocess
+
+    process = subprocess.Popen([b"/bin/sh", b"-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=_command_environment(), start_new_session=True)
+    try:
+        stdout, stderr_bytes = process.communicate(timeout=EXEC_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        # The shell is not reaped yet (communicate reaps only once it ended), so its group id is still its own.
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            _, stderr_bytes = process.communicate(timeout=1)
+        except subprocess.TimeoutExpired:  # a process that left the group still holds the pipes
+            for pipe in (process.stdout, process.stderr):
+                if pipe is not None:
+                    pipe.close()
+            process.wait()
+            stderr_bytes = b""
+        stderr = (stderr_bytes or b"")[:1000].decode("ascii", "replace")
+        raise InvalidKey(f"{source}: exec: key command did not finish within {EXEC_TIMEOUT_SECONDS} s (killed); "
+                         f"stderr: {stderr.strip()}", "key_command") from None
+    stderr = stderr_bytes[:1000].decode("ascii", "replace").strip()
+    if process.returncode != 0:
+        raise InvalidKey(f"{source}: exec: key command exited with status {process.returncode}; stderr: {stderr}",
+                         "key_command")
+    return stdout
 
 
 def resolve_key_source(text: bytes, source: str) -> bytes:
     """Key text for a key source, as the C++ tool resolves it: ``exec:COMMAND`` (stdout of
-    ``/bin/sh -c COMMAND``, one trailing newline trimmed, 10 s timeout, run without SECRET_KEY* or
-    the PKCS#11 PIN in its environment; a failure quotes its stderr, never its stdout) and
-    ``file:PATH`` (a 0600 key file). ``wrapped:PATH`` needs the HSM: open the vault through the C
-    ABI (``credvault_open`` accepts it; the KEK's URI then carries module-path and pin-source).
-    Anything else is the key itself."""
-    import subprocess
-
+    ``/bin/sh -c COMMAND``, one trailing newline trimmed, 10 s deadline after which its process group is
+    killed, run with the allowlisted environment only: no DATABASE_URL, PG*, SECRET_KEY* or PKCS#11 PIN;
+    a failure quotes its stderr, never its stdout) and ``file:PATH`` (a 0600 key file owned by this user
+    or root). ``wrapped:PATH`` needs the HSM: open the vault through the C ABI (``credvault_open``
+    accepts it; the KEK's URI then carries module-path and pin-source). Anything else is the key itself."""
     if text.startswith(b"file:"):
         return read_key_file(os.fsdecode(text[5:].rstrip(b"\r\n")))
     if text.startswith(b"wrapped:"):
@@ -142,19 +184,7 @@ def resolve_key_source(text: bytes, source: str) -> bytes:
     command = text[5:].rstrip(b"\r\n")
     if not command:
         raise InvalidKey(f"{source}: key source exec: names nothing (exec:COMMAND)", "bad_key")
-    env = {k: v for k, v in os.environb.items() if k not in _HIDDEN_FROM_COMMANDS}
-    try:
-        done = subprocess.run([b"/bin/sh", b"-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, env=env, timeout=EXEC_TIMEOUT_SECONDS, start_new_session=True)
-    except subprocess.TimeoutExpired as e:
-        stderr = (e.stderr or b"")[:1000].decode("ascii", "replace")
-        raise InvalidKey(f"{source}: exec: key command did not finish within {EXEC_TIMEOUT_SECONDS} s (killed); "
-                         f"stderr: {stderr.strip()}", "key_command") from None
-    stderr = done.stderr[:1000].decode("ascii", "replace").strip()
-    if done.returncode != 0:
-        raise InvalidKey(f"{source}: exec: key command exited with status {done.returncode}; stderr: {stderr}",
-                         "key_command")
-    key = done.stdout
+    key = _run_key_command(command, source)
     if key.endswith(b"\n"):
         key = key[:-1]
     if key.endswith(b"\r"):
@@ -165,10 +195,12 @@ def resolve_key_source(text: bytes, source: str) -> bytes:
 
 
 def read_key_file(path: Union[str, "os.PathLike[str]"]) -> bytes:
-    """A key file's content, refused as the C++ tool refuses it (not a regular file, mode & 077, > 64 KiB)."""
+    """A key file's content, refused as the C++ tool refuses it (not a regular file — a FIFO is refused
+    without blocking —, owned by another user than this one or root, mode & 077, > 64 KiB). A symlink is
+    followed: the file it leads to is checked."""
     path = os.fspath(path)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
         raise InvalidKey(f"key file {path} does not exist", "not_found") from None
     except OSError as e:
@@ -177,6 +209,10 @@ def read_key_file(path: Union[str, "os.PathLike[str]"]) -> bytes:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise InvalidKey(f"key file {path} is not a regular file", "permission_denied")
+        euid = os.geteuid()
+        if st.st_uid not in (euid, 0):
+            raise InsecureKeyFile(f"key file {path} is owned by uid {st.st_uid}, not by this user (uid {euid}) or "
+                                  f"root: another user could have written it; run: chown {euid} {path}")
         if st.st_mode & 0o077:
             raise InsecureKeyFile(f"key file {path} is accessible by group or other (mode "
                                   f"{stat.S_IMODE(st.st_mode) & 0o777:03o}); run: chmod 600 {path}")
