@@ -109,7 +109,7 @@ const std::string kFunctions =
     "pg_get_functiondef(p.oid), coalesce(pg_get_function_result(p.oid), ''), "
     "coalesce(obj_description(p.oid, 'pg_proc'), '') "
     "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-    "WHERE n.nspname = $1 AND p.prokind IN ('f', 'p') AND p.proname NOT IN ('credvault_events_append_only', 'credvault_record_access') AND " +
+    "WHERE n.nspname = $1 AND p.prokind IN ('f', 'p') AND p.proname NOT IN ('credvault_events_append_only', 'credvault_events_stamp', 'credvault_record_access', 'credvault_retire_key') AND " +
     NotFromExtension("p.oid");
 
 const std::string kTriggers =
