@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "db/connection_target.hpp"
+
 namespace credvault::cli {
 
 std::string SchemaFilePath(const CommandContext& context, const std::string& flag) {
@@ -22,6 +24,18 @@ StatusOr<std::string> ReadSchemaFile(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+StatusOr<std::unique_ptr<migrate::DevDatabase>> OpenDevDatabase(const CommandContext& context,
+                                                                const std::string& purpose) {
+  const Settings& settings = context.settings();
+  const std::string& live = settings.direct_url.empty() ? settings.database_url : settings.direct_url;
+  auto dev = migrate::DevDatabase::Open(live, settings.dev_url, purpose);
+  if (!dev.ok() && dev.status().code() == StatusCode::kUnavailable) {
+    return dev.status().Annotate("cannot connect to " +
+                                 (settings.dev_url.empty() ? context.DatabaseTarget() : db::DescribeConnection(settings.dev_url)));
+  }
+  return dev;
 }
 
 migrate::LintOptions LintOptionsFor(const CommandContext& context) {

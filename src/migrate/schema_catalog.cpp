@@ -299,6 +299,47 @@ CatalogSnapshot Flatten(const Catalog& catalog) {
   return out;
 }
 
+namespace {
+
+// Takes other's value of `field` for each object of `out` whose value differs
+// from other's while round_tripped's equals it.
+template <typename Map, typename Field>
+void AlignField(Map& out, const Map& round_tripped, const Map& other, Field field) {
+  for (auto& [key, object] : out) {
+    auto trip = round_tripped.find(key);
+    auto theirs = other.find(key);
+    if (trip == round_tripped.end() || theirs == other.end()) continue;
+    if (object.*field != theirs->second.*field && trip->second.*field == theirs->second.*field) {
+      object.*field = theirs->second.*field;
+    }
+  }
+}
+
+}  // namespace
+
+Catalog AlignRoundTrip(const Catalog& wanted, const Catalog& round_tripped, const Catalog& other) {
+  Catalog out = wanted;
+  AlignField(out.constraints, round_tripped.constraints, other.constraints, &CatalogConstraint::definition);
+  AlignField(out.indexes, round_tripped.indexes, other.indexes, &CatalogIndex::definition);
+  AlignField(out.views, round_tripped.views, other.views, &CatalogView::definition);
+  AlignField(out.functions, round_tripped.functions, other.functions, &CatalogFunction::definition);
+  AlignField(out.triggers, round_tripped.triggers, other.triggers, &CatalogTrigger::definition);
+  for (auto& [name, table] : out.tables) {
+    auto trip = round_tripped.tables.find(name);
+    auto theirs = other.tables.find(name);
+    if (trip == round_tripped.tables.end() || theirs == other.tables.end()) continue;
+    for (CatalogColumn& column : table.columns) {
+      const CatalogColumn* tripped = trip->second.Find(column.name);
+      const CatalogColumn* their = theirs->second.Find(column.name);
+      if (tripped == nullptr || their == nullptr) continue;
+      if (column.default_expr != their->default_expr && tripped->default_expr == their->default_expr) {
+        column.default_expr = their->default_expr;
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> CompareCatalogs(const Catalog& expected, const Catalog& found) {
   const CatalogSnapshot want = Flatten(expected);
   const CatalogSnapshot have = Flatten(found);
