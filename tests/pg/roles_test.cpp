@@ -352,3 +352,45 @@ TEST_CASE("roles - events: a forged actor and date are overwritten, oversize det
   CHECK(in_use.err.find("still used by") != std::string::npos);
   CHECK(Count(db, "SELECT count(*) FROM credvault_keys WHERE kid = $1 AND state = 'retired'", {kid_b}) == 0);
 }
+
+TEST_CASE("roles - upgrading: the first migrate of this version narrows the jobs grants docs/ROLES.md gave before "
+          "2026-12",
+          "[roles][events][security_review]") {
+  TestDatabase db;
+  TestRole owner(db, "cvt_owner");
+  TestRole jobs(db, "cvt_jobs");
+  const std::map<std::string, std::string> names{{"credvault_owner", owner.name()}, {"credvault_jobs", jobs.name()}};
+  Grant(db, "hardening", names);
+  Grant(db, "owner", names);
+  const std::string a = NewBase64Key();
+  REQUIRE(RunCli({"migrate"}, EnvAs(db, owner, a)).exit_code == 0);
+  // The jobs block as it was written before 2026-12.
+  const std::string role = db::QuoteIdentifier(jobs.name());
+  REQUIRE(db.Connect()
+              ->ExecScript("GRANT CONNECT ON DATABASE " + db::QuoteIdentifier(db.name()) + " TO " + role +
+                           "; GRANT USAGE ON SCHEMA public TO " + role + "; GRANT SELECT ON credentials TO " + role +
+                           "; GRANT UPDATE (client_id, client_secret, refresh_token) ON credentials TO " + role +
+                           "; GRANT INSERT ON credvault_events TO " + role +
+                           "; GRANT USAGE ON SEQUENCE credvault_events_id_seq TO " + role +
+                           "; GRANT SELECT, INSERT, UPDATE ON credvault_keys TO " + role + ";")
+              .ok());
+  auto privilege = [&](const std::string& check) {
+    return db.Query("SELECT " + check, {jobs.name()}).text(0, 0);
+  };
+  CHECK(privilege("has_table_privilege($1, 'credvault_keys', 'UPDATE')") == "t");
+
+  auto migrated = RunCli({"migrate"}, EnvAs(db, owner, a));  // nothing pending: the bookkeeping is upgraded
+  INFO(migrated.err);
+  REQUIRE(migrated.exit_code == 0);
+  CHECK(privilege("has_table_privilege($1, 'credvault_events', 'INSERT')") == "f");
+  CHECK(privilege("has_column_privilege($1, 'credvault_events', 'kind', 'INSERT')") == "t");
+  CHECK(privilege("has_column_privilege($1, 'credvault_events', 'actor', 'INSERT')") == "f");
+  CHECK(privilege("has_table_privilege($1, 'credvault_keys', 'UPDATE')") == "f");
+  CHECK(privilege("has_table_privilege($1, 'credvault_keys', 'INSERT')") == "f");
+  CHECK(privilege("has_column_privilege($1, 'credvault_keys', 'kid', 'INSERT')") == "t");
+  CHECK(privilege("has_column_privilege($1, 'credvault_keys', 'state', 'INSERT')") == "f");
+  CHECK(privilege("has_function_privilege($1, 'credvault_retire_key(text, jsonb)', 'EXECUTE')") == "t");
+  // The owner's own privileges are untouched.
+  CHECK(db.Query("SELECT has_table_privilege($1, 'credvault_events', 'INSERT')", {owner.name()}).text(0, 0) == "t");
+  ExpectRefused(jobs, "UPDATE credvault_keys SET state = 'retired'", "permission denied for table credvault_keys");
+}
