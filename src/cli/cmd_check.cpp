@@ -26,6 +26,14 @@ void RegisterCheckCommand(CLI::App& app, CommandTable& commands) {
       CV_RETURN_IF_ERROR(migrate::ValidateSchemaFile(*schema, schema_sql));
     }
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, context.Connect("credvault check"));
+    // The schema file is built in a scratch database, never in this one;
+    // without one, nothing is read or run (exit 5).
+    std::unique_ptr<migrate::DevDatabase> dev;
+    std::unique_ptr<db::Connection> dev_conn;
+    if (!schema->empty()) {
+      CV_ASSIGN_OR_RETURN(dev, OpenDevDatabase(context, "credvault check --schema"));
+      CV_ASSIGN_OR_RETURN(dev_conn, dev->Connect());
+    }
     CV_ASSIGN_OR_RETURN(migrate::SchemaState state, migrate::ReadSchemaState(*conn, set));
     std::vector<std::string> problems;
     for (const auto* m : state.changed) {
@@ -41,9 +49,6 @@ void RegisterCheckCommand(CLI::App& app, CommandTable& commands) {
     CV_ASSIGN_OR_RETURN(std::vector<std::string> drift, migrate::DetectDrift(*conn, set, state.applied_in_order));
     for (const auto& line : drift) problems.push_back("drift: " + line);
     if (!schema->empty()) {
-      // The schema file is built in a scratch database, never in this one.
-      CV_ASSIGN_OR_RETURN(std::unique_ptr<migrate::DevDatabase> dev, OpenDevDatabase(context, "credvault check --schema"));
-      CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> dev_conn, dev->Connect());
       CV_ASSIGN_OR_RETURN(std::vector<std::string> differences,
                           migrate::CompareWithSchemaFile(*conn, *dev_conn, *schema, schema_sql));
       for (const auto& line : differences) problems.push_back("schema: " + line);
