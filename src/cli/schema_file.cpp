@@ -35,6 +35,12 @@ StatusOr<std::unique_ptr<migrate::DevDatabase>> OpenDevDatabase(const CommandCon
     return dev.status().Annotate("cannot connect to " +
                                  (settings.dev_url.empty() ? context.DatabaseTarget() : db::DescribeConnection(settings.dev_url)));
   }
+  if (dev.ok() && (*dev)->superuser_on_live_server()) {
+    context.log().warn("the schema file is built in {} on the live database's server as a superuser: it holds no "
+                       "live data, but a function the file defines runs there with a superuser's rights if some DDL "
+                       "evaluates it; for a schema file nobody reviewed (CI), give --dev-url on another server",
+                       (*dev)->Describe());
+  }
   return dev;
 }
 

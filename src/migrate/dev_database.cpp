@@ -32,14 +32,15 @@ StatusOr<std::unique_ptr<DevDatabase>> DevDatabase::Open(const std::string& live
     return dev;
   }
   CV_ASSIGN_OR_RETURN(dev->admin_, db::Connection::Open(live_conninfo, application_name));
-  CV_ASSIGN_OR_RETURN(db::Rows may,
-                      dev->admin_->Query("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user"));
+  CV_ASSIGN_OR_RETURN(db::Rows may, dev->admin_->Query("SELECT rolcreatedb OR rolsuper, rolsuper FROM pg_roles "
+                                                      "WHERE rolname = current_user"));
   if (may.empty() || may.text(0, 0) != "t") {
     return FailedPreconditionError(std::string("no scratch database to build the schema file in: this role may not "
                                                "create a temporary one (no CREATEDB), and none is configured; ") +
                                        kNeedsDevUrl,
                                    "needs_dev_url");
   }
+  dev->superuser_on_live_server_ = may.text(0, 1) == "t";
   const std::string name = TemporaryName();
   Status created = dev->admin_->ExecScript("CREATE DATABASE " + db::QuoteIdentifier(name));
   if (!created.ok()) {

@@ -37,12 +37,18 @@ class DevDatabase {
   StatusOr<std::unique_ptr<db::Connection>> Connect() const;
   // "the temporary database credvault_dev_…" or "the dev database (dev_url)".
   std::string Describe() const;
+  // True when the database is a temporary one on the live server and the
+  // role is a superuser there: a function the schema file defines, if some
+  // DDL evaluates it (a non-volatile column default of ADD COLUMN, a
+  // partition bound), runs with a superuser's rights on that server.
+  bool superuser_on_live_server() const { return superuser_on_live_server_; }
 
  private:
   DevDatabase() = default;
   std::string conninfo_;         // reaches the dev database
   std::string application_name_;
   std::string temporary_;        // the temporary database's name, "" when dev_url was given
+  bool superuser_on_live_server_ = false;
   std::unique_ptr<db::Connection> admin_;  // on the live server: created the temporary database, drops it
 };
 
