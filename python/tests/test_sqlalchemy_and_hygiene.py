@@ -130,3 +130,53 @@ def test_no_secret_in_logs_or_exceptions(cli, db, tmp_path):
                               base64.urlsafe_b64encode(raw_key).decode()[:12]]
     for needle in forbidden:
         assert needle not in output, "a secret reached a log line or an exception"
+
+
+RetiredBase = declarative_base()
+
+
+class RetiredCredential(RetiredBase):
+    __tablename__ = "credentials"
+    id = Column(Integer, primary_key=True)
+    account_id = Column(Integer, nullable=False, unique=True)
+    client_id = Column(String(512))
+    client_secret = Column(String(512))
+    refresh_token = Column(String(512))
+    updated_at = Column(DateTime, nullable=False, server_default=func.now())
+
+
+def test_orm_refuses_a_retired_kid_and_a_retired_primary(cli, db):
+    """Security review 2026-12, item 5: `keys retire` holds for models too, like Vault."""
+    from credvault import RetiredKid
+
+    a, b = cli.keygen(), cli.keygen()
+    ring_a, ring_b = Keyring(a), Keyring(b, [a])
+    with Vault.open(f"dbname={db}", ring_a, migrations_dir=MIGRATIONS) as vault:
+        vault.put_credentials(41, client_secret="old-under-a")
+    old = sql(db, "SELECT client_secret FROM credentials WHERE account_id = 41")[0][0]
+    cli.run("rotate", db=db, key=b, fallbacks=[a])
+    cli.run("keys", "retire", ring_a.primary_kid, "--yes", db=db, key=b)
+    sql(db, "UPDATE credentials SET client_secret = %s WHERE account_id = 41", (old,))  # an old backup restored
+    # One keyring object per model registration: the model decrypts with a ring that still holds key a.
+    holder = {"ring": ring_b}
+
+    class SwitchingRing:
+        def __getattr__(self, name: str):
+            return getattr(holder["ring"], name)
+
+    encrypt_columns(RetiredCredential, SwitchingRing())  # type: ignore[arg-type]
+    engine = create_engine(f"postgresql+psycopg2:///{db}")
+    try:
+        with Session(engine) as session:
+            with pytest.raises(RetiredKid) as e:
+                session.execute(select(RetiredCredential).where(RetiredCredential.account_id == 41)).scalar_one()
+            assert e.value.kid == ring_a.primary_kid and e.value.reason == "retired_kid"
+            assert "old-under-a" not in str(e.value)
+        holder["ring"] = ring_a  # a process still configured with the retired key as primary
+        with Session(engine) as session:
+            session.add(RetiredCredential(account_id=42, client_secret="never-under-a"))
+            with pytest.raises(RetiredKid):
+                session.commit()
+        assert sql(db, "SELECT count(*) FROM credentials WHERE account_id = 42")[0][0] == 0
+    finally:
+        engine.dispose()

@@ -31,6 +31,8 @@ const std::vector<Described> kEnvironment = {
                      "dropped). Without it, libpq's PG* variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, …) "
                      "apply."},
     {"CREDVAULT_DIRECT_URL", "A direct URL (no pooler) for the migration lock and the migrations."},
+    {"CREDVAULT_DEV_URL", "A scratch database for create --autogenerate and check --schema (default: a temporary "
+                          "database on the same server, when the role may create one)."},
     {"SECRET_KEY", "The primary key (base64: or a passphrase). Read once, then wiped from the environment."},
     {"SECRET_KEY_FALLBACKS", "Older keys, comma-separated, for decrypting only."},
     {"CREDVAULT_CONFIG", "The config file (default ./credvault.toml when present)."},
@@ -42,7 +44,7 @@ const std::vector<Described> kEnvironment = {
 
 const std::vector<Described> kFiles = {
     {"./credvault.toml", "The config file: database_url, migrations_dir, environment, log_format, metrics_file, "
-                         "[keys], [migrate], [jobs]. Flags override the environment, which overrides the file."},
+                         "[keys], [migrate], [jobs], [autogenerate]. Flags override the environment, which overrides the file."},
     {"./migrations/", "Migration files, when the folder exists in the current directory."},
     {CREDVAULT_INSTALLED_MIGRATIONS "/", "The installed migrations, used when there is no ./migrations."},
     {"keys/", "Key files (mode 0600) on a host; never in version control."},

@@ -16,8 +16,8 @@ void RegisterCheckCommand(CLI::App& app, CommandTable& commands) {
       "check", "Verify checksums of applied migrations and compare the live schema with the migrations (exit 6 on any difference)");
   auto schema = std::make_shared<std::string>();
   sub->add_option("--schema", *schema,
-                  "Also compare the live schema with this declarative schema file (e.g. schema.sql); each difference "
-                  "is a line 'schema: ...'");
+                  "Also compare the live schema with this declarative schema file (e.g. schema.sql), built in a "
+                  "scratch database (--dev-url; default a temporary one); each difference is a line 'schema: ...'");
   commands.Add(sub, [schema](CommandContext& context) -> Status {
     CV_ASSIGN_OR_RETURN(migrate::MigrationSet set, LoadMigrations(context));
     std::string schema_sql;
@@ -26,6 +26,14 @@ void RegisterCheckCommand(CLI::App& app, CommandTable& commands) {
       CV_RETURN_IF_ERROR(migrate::ValidateSchemaFile(*schema, schema_sql));
     }
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, context.Connect("credvault check"));
+    // The schema file is built in a scratch database, never in this one;
+    // without one, nothing is read or run (exit 5).
+    std::unique_ptr<migrate::DevDatabase> dev;
+    std::unique_ptr<db::Connection> dev_conn;
+    if (!schema->empty()) {
+      CV_ASSIGN_OR_RETURN(dev, OpenDevDatabase(context, "credvault check --schema"));
+      CV_ASSIGN_OR_RETURN(dev_conn, dev->Connect());
+    }
     CV_ASSIGN_OR_RETURN(migrate::SchemaState state, migrate::ReadSchemaState(*conn, set));
     std::vector<std::string> problems;
     for (const auto* m : state.changed) {
@@ -49,7 +57,7 @@ void RegisterCheckCommand(CLI::App& app, CommandTable& commands) {
     }
     if (!schema->empty()) {
       CV_ASSIGN_OR_RETURN(std::vector<std::string> differences,
-                          migrate::CompareWithSchemaFile(*conn, *schema, schema_sql));
+                          migrate::CompareWithSchemaFile(*conn, *dev_conn, *schema, schema_sql));
       for (const auto& line : differences) problems.push_back("schema: " + line);
     }
     for (const auto& line : problems) std::cout << line << "\n";

@@ -47,6 +47,9 @@ void AddGlobalOptions(CLI::App& app, credvault::cli::GlobalFlags& flags) {
   app.add_option("--direct-url", flags.direct_url,
                  "Direct PostgreSQL URL (no pooler) for the migration lock and migrations (default: "
                  "$CREDVAULT_DIRECT_URL, else --database-url)");
+  app.add_option("--dev-url", flags.dev_url,
+                 "Scratch PostgreSQL URL where create --autogenerate and check --schema build the schema file and the "
+                 "migrations (default: $CREDVAULT_DEV_URL, else a temporary database on the same server)");
   app.add_option("--migrations-dir", flags.migrations_dir, "Folder of migration files (default: ./migrations)");
   app.add_option("--env", flags.environment, "development | staging | production (default: $CREDVAULT_ENV, else production)")
       ->check(EnvironmentValidator());

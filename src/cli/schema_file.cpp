@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "db/connection_target.hpp"
+
 namespace credvault::cli {
 
 std::string SchemaFilePath(const CommandContext& context, const std::string& flag) {
@@ -22,6 +24,24 @@ StatusOr<std::string> ReadSchemaFile(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+StatusOr<std::unique_ptr<migrate::DevDatabase>> OpenDevDatabase(const CommandContext& context,
+                                                                const std::string& purpose) {
+  const Settings& settings = context.settings();
+  const std::string& live = settings.direct_url.empty() ? settings.database_url : settings.direct_url;
+  auto dev = migrate::DevDatabase::Open(live, settings.dev_url, purpose);
+  if (!dev.ok() && dev.status().code() == StatusCode::kUnavailable) {
+    return dev.status().Annotate("cannot connect to " +
+                                 (settings.dev_url.empty() ? context.DatabaseTarget() : db::DescribeConnection(settings.dev_url)));
+  }
+  if (dev.ok() && (*dev)->superuser_on_live_server()) {
+    context.log().warn("the schema file is built in {} on the live database's server as a superuser: it holds no "
+                       "live data, but a function the file defines runs there with a superuser's rights if some DDL "
+                       "evaluates it; for a schema file nobody reviewed (CI), give --dev-url on another server",
+                       (*dev)->Describe());
+  }
+  return dev;
 }
 
 migrate::LintOptions LintOptionsFor(const CommandContext& context) {

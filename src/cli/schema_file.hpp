@@ -4,7 +4,10 @@
 
 #include <string>
 
+#include <memory>
+
 #include "cli/command.hpp"
+#include "migrate/dev_database.hpp"
 #include "migrate/lint.hpp"
 
 namespace credvault::cli {
@@ -15,6 +18,13 @@ std::string SchemaFilePath(const CommandContext& context, const std::string& fla
 
 // The file's text; kNotFound (exit 3) naming it when it cannot be read.
 StatusOr<std::string> ReadSchemaFile(const std::string& path);
+
+// The scratch database schema files and migrations are built in: dev_url
+// when set, else a temporary database on the live server (direct_url when
+// set, else database_url); refused (exit 5) naming dev_url when the role may
+// not create one.
+StatusOr<std::unique_ptr<migrate::DevDatabase>> OpenDevDatabase(const CommandContext& context,
+                                                                const std::string& purpose);
 
 migrate::LintOptions LintOptionsFor(const CommandContext& context);
 

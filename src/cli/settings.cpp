@@ -54,7 +54,7 @@ Status WrongType(const std::string& file, const toml::node& node, const std::str
 }
 
 struct FileSettings {
-  std::optional<std::string> database_url, direct_url, migrations_dir, environment, log_format;
+  std::optional<std::string> database_url, direct_url, dev_url, migrations_dir, environment, log_format;
   std::optional<std::string> primary_file;
   std::optional<std::string> metrics_file;
   std::optional<std::vector<std::string>> fallback_files;
@@ -146,7 +146,7 @@ StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
     } else if (key == "metrics_file") {
       CV_RETURN_IF_ERROR(ReadString(file, node, key, out.metrics_file));
       out.metrics_file = RelativeTo(file, *out.metrics_file);
-    } else if (key == "keys" || key == "migrate" || key == "jobs" || key == "lint") {
+    } else if (key == "keys" || key == "migrate" || key == "jobs" || key == "lint" || key == "autogenerate") {
       const toml::table* table = node.as_table();
       if (table == nullptr) return WrongType(file, node, key, "a table [" + key + "]");
       for (const auto& [sub_view, sub] : *table) {
@@ -183,6 +183,8 @@ StatusOr<FileSettings> ReadConfigFile(const std::string& file) {
           CV_RETURN_IF_ERROR(ReadMaxLatency(file, sub, full, out));
         } else if (key == "jobs" && sub_key == "max_active") {
           CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.max_active));
+        } else if (key == "autogenerate" && sub_key == "dev_url") {
+          CV_RETURN_IF_ERROR(ReadString(file, sub, full, out.dev_url));
         } else if (key == "lint" && sub_key == "large_table_rows") {
           CV_RETURN_IF_ERROR(ReadInt(file, sub, full, out.large_table_rows));
         } else {
@@ -328,7 +330,7 @@ std::string ChooseConfigFile(const GlobalFlags& flags, const EnvLookup& env) {
   return "";
 }
 
-// The database URLs (database_url, direct_url), normalized.
+// The database URLs (database_url, direct_url, dev_url), normalized.
 Status ResolveUrls(const GlobalFlags& flags, const EnvLookup& env, const FileSettings& file, Settings& settings) {
   auto url = FirstOf<std::string>({FlagValue(flags.database_url), NonEmpty(env("DATABASE_URL")), file.database_url});
   if (url) {
@@ -341,6 +343,11 @@ Status ResolveUrls(const GlobalFlags& flags, const EnvLookup& env, const FileSet
     auto normalized = db::NormalizeDatabaseUrl(*direct);
     if (!normalized.ok()) return normalized.status().Annotate("direct_url");
     settings.direct_url = *normalized;
+  }
+  if (auto dev = FirstOf<std::string>({FlagValue(flags.dev_url), NonEmpty(env("CREDVAULT_DEV_URL")), file.dev_url})) {
+    auto normalized = db::NormalizeDatabaseUrl(*dev);
+    if (!normalized.ok()) return normalized.status().Annotate("dev_url");
+    settings.dev_url = *normalized;
   }
   return Status::Ok();
 }

@@ -24,6 +24,7 @@ struct GlobalFlags {
   std::string config_file;
   std::string database_url;
   std::string direct_url;
+  std::string dev_url;
   std::string migrations_dir;
   std::string environment;
   std::vector<std::string> key_files;
@@ -56,6 +57,9 @@ struct Settings {
   // A connection that bypasses a pooler, for the migration lock and the
   // migrations themselves; "" = database_url for everything.
   std::string direct_url;
+  // The scratch database create --autogenerate and check --schema build in
+  // (never the live one); "" = a temporary database on the live server.
+  std::string dev_url;
   std::string migrations_dir;
   Environment environment = Environment::kProduction;
   std::string log_format = "text";

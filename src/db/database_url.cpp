@@ -230,4 +230,15 @@ StatusOr<std::string> WithApplicationName(const std::string& conninfo, const std
   return out + "application_name=" + QuoteValue(application_name);
 }
 
+StatusOr<std::string> WithDatabaseName(const std::string& conninfo, const std::string& dbname) {
+  auto parsed = ParseConninfo(conninfo);
+  if (!parsed) return InvalidArgumentError("the connection string is not one libpq accepts");
+  std::string out;
+  for (const ConninfoOption& option : *parsed) {
+    if (option.keyword == "dbname") continue;
+    out += option.keyword + "=" + QuoteValue(option.value) + " ";
+  }
+  return out + "dbname=" + QuoteValue(dbname);
+}
+
 }  // namespace credvault::db

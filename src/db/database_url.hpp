@@ -49,4 +49,9 @@ std::string RedactDatabaseUrl(std::string_view url);
 // such a SET on to the next client of the same server connection).
 StatusOr<std::string> WithApplicationName(const std::string& conninfo, const std::string& application_name);
 
+// `conninfo` as a key=value string that reaches database `dbname` on the same
+// server, as the same user with the same settings (create --autogenerate's
+// temporary scratch database).
+StatusOr<std::string> WithDatabaseName(const std::string& conninfo, const std::string& dbname);
+
 }  // namespace credvault::db

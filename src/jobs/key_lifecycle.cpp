@@ -1,5 +1,7 @@
 #include "jobs/key_lifecycle.hpp"
 
+#include <sstream>
+
 #include "common/status_macros.hpp"
 #include "jobs/credentials_table.hpp"
 #include "migrate/event_details.hpp"
@@ -48,11 +50,69 @@ BEGIN
 END;
 $$;
 REVOKE ALL ON FUNCTION credvault_record_access(text, jsonb) FROM PUBLIC;
--- A SECURITY DEFINER function resolves names in its own schema only.
+-- `keys retire` as the jobs role: it may not UPDATE credvault_keys (it could
+-- retire a key still in use, or un-retire one); it calls this instead, which
+-- retires a kid only when no value uses it and records who did it. Returns
+-- 'retired', 'already_retired', or 'in_use <client_id> <client_secret>
+-- <refresh_token>' (the counts), changing nothing in the last two cases.
+CREATE OR REPLACE FUNCTION credvault_retire_key(retire_kid text, event_details jsonb) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    current_state text;
+    used bigint[];
+BEGIN
+    IF retire_kid IS NULL OR retire_kid !~ '^[0-9a-f]{8}$' THEN
+        RAISE EXCEPTION 'credvault_retire_key: a kid is 8 lowercase hex characters';
+    END IF;
+    SELECT state INTO current_state FROM credvault_keys WHERE kid = retire_kid FOR UPDATE;
+    IF current_state = 'retired' THEN
+        RETURN 'already_retired';
+    END IF;
+    SELECT ARRAY[count(*) FILTER (WHERE client_id LIKE 'cv1:%' AND split_part(client_id, ':', 3) = retire_kid),
+                 count(*) FILTER (WHERE client_secret LIKE 'cv1:%' AND split_part(client_secret, ':', 3) = retire_kid),
+                 count(*) FILTER (WHERE refresh_token LIKE 'cv1:%' AND split_part(refresh_token, ':', 3) = retire_kid)]
+        INTO used FROM credentials;
+    IF used <> ARRAY[0, 0, 0]::bigint[] THEN
+        RETURN 'in_use ' || array_to_string(used, ' ');
+    END IF;
+    INSERT INTO credvault_keys (kid, state, retired_at, retired_by) VALUES (retire_kid, 'retired', now(), session_user)
+        ON CONFLICT (kid) DO UPDATE SET state = 'retired', retired_at = now(), retired_by = session_user;
+    INSERT INTO credvault_events (kind, details)
+        VALUES ('key_retired', coalesce(event_details, '{}'::jsonb) || jsonb_build_object('kid', retire_kid));
+    RETURN 'retired';
+END;
+$$;
+REVOKE ALL ON FUNCTION credvault_retire_key(text, jsonb) FROM PUBLIC;
+-- SECURITY DEFINER functions resolve names in their own schema only.
 DO $$
 BEGIN
     EXECUTE format('ALTER FUNCTION credvault_record_access(text, jsonb) SET search_path = %I, pg_temp',
                    current_schema());
+    EXECUTE format('ALTER FUNCTION credvault_retire_key(text, jsonb) SET search_path = %I, pg_temp',
+                   current_schema());
+END;
+$$;
+-- Upgrade: a role other than the owner that could UPDATE credvault_keys (as
+-- docs/ROLES.md granted before 2026-12) retires keys through the function
+-- instead, and inserts only the kids it sees (INSERT (kid)).
+DO $$
+DECLARE
+    grant_row record;
+BEGIN
+    FOR grant_row IN
+        SELECT r.rolname, a.privilege_type FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+        JOIN pg_roles r ON r.oid = a.grantee
+        WHERE c.oid = 'credvault_keys'::regclass AND a.privilege_type IN ('INSERT', 'UPDATE')
+          AND a.grantee <> c.relowner
+    LOOP
+        EXECUTE format('REVOKE %s ON credvault_keys FROM %I', grant_row.privilege_type, grant_row.rolname);
+        IF grant_row.privilege_type = 'INSERT' THEN
+            EXECUTE format('GRANT INSERT (kid) ON credvault_keys TO %I', grant_row.rolname);
+        ELSE
+            EXECUTE format('GRANT EXECUTE ON FUNCTION credvault_retire_key(text, jsonb) TO %I', grant_row.rolname);
+        END IF;
+        RAISE NOTICE 'credvault_keys: % of role % narrowed', grant_row.privilege_type, grant_row.rolname;
+    END LOOP;
 END;
 $$;
 )SQL";
@@ -114,33 +174,35 @@ Status RetireKid(db::Connection& conn, const std::string& kid, const std::string
                                    "this version of credvault, then retire the key",
                                    "no_lifecycle_table");
   }
-  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn.Begin());
-  CV_ASSIGN_OR_RETURN(db::Rows state, tx->Query("SELECT state FROM credvault_keys WHERE kid = $1 FOR UPDATE", {kid}));
-  if (!state.empty() && state.text(0, 0) == "retired") {
-    return AlreadyExistsError("key " + kid + " is already retired", "already_retired");
+  CV_ASSIGN_OR_RETURN(db::Rows function,
+                      conn.Query("SELECT to_regprocedure('credvault_retire_key(text, jsonb)') IS NOT NULL"));
+  if (function.text(0, 0) != "t") {
+    return FailedPreconditionError("this database has no credvault_retire_key function yet: run `credvault migrate` "
+                                   "once with this version of credvault, then retire the key",
+                                   "no_lifecycle_table");
   }
-  CV_ASSIGN_OR_RETURN(db::Rows counts, tx->Query(CountSql(), {kid}));
+  // Through the definer function (the jobs role may not UPDATE credvault_keys):
+  // it checks and retires in one transaction, and records the event.
+  const std::string details =
+      migrate::EventDetails().AddText("kid", kid).AddText("os_user", os_user).AddText("host", host).ToJson();
+  CV_ASSIGN_OR_RETURN(db::Rows result, conn.Query("SELECT credvault_retire_key($1, $2::jsonb)", {kid, details}));
+  const std::string outcome = result.text(0, 0);
+  if (outcome == "already_retired") return AlreadyExistsError("key " + kid + " is already retired", "already_retired");
+  if (outcome == "retired") return Status::Ok();
+  // "in_use <n> <n> <n>", one count per credential column.
+  std::istringstream counts(outcome.substr(outcome.find(' ') + 1));
   std::string in_use;
   std::uint64_t total = 0;
   for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
-    const std::uint64_t n = std::stoull(counts.text(0, c));
+    std::uint64_t n = 0;
+    counts >> n;
     total += n;
     if (n > 0) in_use += std::string(in_use.empty() ? "" : ", ") + kCredentialColumns[c] + " " + std::to_string(n);
   }
-  if (total > 0) {
-    return FailedPreconditionError("key " + kid + " is still used by " + std::to_string(total) + " value(s) (" + in_use +
-                                       "): run `credvault rotate` with a new primary key first, then retire it; "
-                                       "nothing was changed",
-                                   "kid_in_use");
-  }
-  CV_RETURN_IF_ERROR(tx->Exec(
-      "INSERT INTO credvault_keys (kid, state, retired_at, retired_by) VALUES ($1, 'retired', now(), current_user) "
-      "ON CONFLICT (kid) DO UPDATE SET state = 'retired', retired_at = now(), retired_by = current_user",
-      {kid}));
-  CV_RETURN_IF_ERROR(migrate::AppendEvent(
-      *tx, "key_retired", "",
-      migrate::EventDetails().AddText("kid", kid).AddText("os_user", os_user).AddText("host", host)));
-  return tx->Commit();
+  return FailedPreconditionError("key " + kid + " is still used by " + std::to_string(total) + " value(s) (" + in_use +
+                                     "): run `credvault rotate` with a new primary key first, then retire it; "
+                                     "nothing was changed",
+                                 "kid_in_use");
 }
 
 }  // namespace credvault::jobs

@@ -41,6 +41,40 @@ $$;
 CREATE OR REPLACE TRIGGER credvault_events_append_only
     BEFORE UPDATE OR DELETE ON credvault_events
     FOR EACH STATEMENT EXECUTE FUNCTION credvault_events_append_only();
+-- Whatever an INSERT names, a row says who wrote it and when (the role that
+-- logged in, the transaction's time), and its details stay small.
+CREATE OR REPLACE FUNCTION credvault_events_stamp() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.actor := session_user;
+    NEW.at := now();
+    IF octet_length(NEW.details::text) > 16384 THEN
+        RAISE EXCEPTION 'credvault_events.details is % bytes; at most 16384 are accepted',
+            octet_length(NEW.details::text);
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE OR REPLACE TRIGGER credvault_events_stamp
+    BEFORE INSERT ON credvault_events
+    FOR EACH ROW EXECUTE FUNCTION credvault_events_stamp();
+-- Upgrade: a role other than the owner that holds table-level INSERT (as
+-- docs/ROLES.md granted before 2026-12) keeps INSERT on the three columns an
+-- event is written with, and nothing more.
+DO $$
+DECLARE
+    grantee_name text;
+BEGIN
+    FOR grantee_name IN
+        SELECT r.rolname FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a JOIN pg_roles r ON r.oid = a.grantee
+        WHERE c.oid = 'credvault_events'::regclass AND a.privilege_type = 'INSERT' AND a.grantee <> c.relowner
+    LOOP
+        EXECUTE format('REVOKE INSERT ON credvault_events FROM %I', grantee_name);
+        EXECUTE format('GRANT INSERT (kind, revision, details) ON credvault_events TO %I', grantee_name);
+        RAISE NOTICE 'credvault_events: INSERT of role % narrowed to (kind, revision, details)', grantee_name;
+    END LOOP;
+END;
+$$;
 )SQL";
 
 constexpr const char* kHistoryExists = "SELECT to_regclass('credvault_schema_history') IS NOT NULL";

@@ -109,7 +109,7 @@ const std::string kFunctions =
     "pg_get_functiondef(p.oid), coalesce(pg_get_function_result(p.oid), ''), "
     "coalesce(obj_description(p.oid, 'pg_proc'), '') "
     "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-    "WHERE n.nspname = $1 AND p.prokind IN ('f', 'p') AND p.proname NOT IN ('credvault_events_append_only', 'credvault_record_access') AND " +
+    "WHERE n.nspname = $1 AND p.prokind IN ('f', 'p') AND p.proname NOT IN ('credvault_events_append_only', 'credvault_events_stamp', 'credvault_record_access', 'credvault_retire_key') AND " +
     NotFromExtension("p.oid");
 
 const std::string kTriggers =
@@ -296,6 +296,47 @@ CatalogSnapshot Flatten(const Catalog& catalog) {
     object["comment"] = comment(function.comment);
   }
   for (const auto& [key, trigger] : catalog.triggers) out["trigger " + key]["definition"] = trigger.definition;
+  return out;
+}
+
+namespace {
+
+// Takes other's value of `field` for each object of `out` whose value differs
+// from other's while round_tripped's equals it.
+template <typename Map, typename Field>
+void AlignField(Map& out, const Map& round_tripped, const Map& other, Field field) {
+  for (auto& [key, object] : out) {
+    auto trip = round_tripped.find(key);
+    auto theirs = other.find(key);
+    if (trip == round_tripped.end() || theirs == other.end()) continue;
+    if (object.*field != theirs->second.*field && trip->second.*field == theirs->second.*field) {
+      object.*field = theirs->second.*field;
+    }
+  }
+}
+
+}  // namespace
+
+Catalog AlignRoundTrip(const Catalog& wanted, const Catalog& round_tripped, const Catalog& other) {
+  Catalog out = wanted;
+  AlignField(out.constraints, round_tripped.constraints, other.constraints, &CatalogConstraint::definition);
+  AlignField(out.indexes, round_tripped.indexes, other.indexes, &CatalogIndex::definition);
+  AlignField(out.views, round_tripped.views, other.views, &CatalogView::definition);
+  AlignField(out.functions, round_tripped.functions, other.functions, &CatalogFunction::definition);
+  AlignField(out.triggers, round_tripped.triggers, other.triggers, &CatalogTrigger::definition);
+  for (auto& [name, table] : out.tables) {
+    auto trip = round_tripped.tables.find(name);
+    auto theirs = other.tables.find(name);
+    if (trip == round_tripped.tables.end() || theirs == other.tables.end()) continue;
+    for (CatalogColumn& column : table.columns) {
+      const CatalogColumn* tripped = trip->second.Find(column.name);
+      const CatalogColumn* their = theirs->second.Find(column.name);
+      if (tripped == nullptr || their == nullptr) continue;
+      if (column.default_expr != their->default_expr && tripped->default_expr == their->default_expr) {
+        column.default_expr = their->default_expr;
+      }
+    }
+  }
   return out;
 }
 

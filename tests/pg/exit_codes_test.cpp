@@ -12,6 +12,7 @@
 #include <set>
 
 #include "credvault/keyring.hpp"
+#include "endpoints.hpp"
 #include "jobs_fixture.hpp"
 
 using namespace credvault::testing;
@@ -125,6 +126,7 @@ TEST_CASE("every exit code of the README table, for every command that can hit i
   TestDatabase head;  // at head, 30 accounts encrypted under a, account 50000 without credentials
   EncryptedAtHead(head, 30, a);
   REQUIRE(head.Connect()->Exec("INSERT INTO accounts (id, amazon_account_id, name) VALUES (50000, 'AMZ50000', 'x')").ok());
+  TestRole no_createdb(head, "cvt_nocreatedb");  // may log in to head, may not create databases
   TestDatabase plain;  // at 20260215_0001, plaintext
   Populate(plain, 30);
   TestDatabase moved;  // at head, accounts 1 and 2 with each other's client_secret
@@ -279,6 +281,13 @@ TEST_CASE("every exit code of the README table, for every command that can hit i
   });
   add(4, "database unreachable (create --autogenerate)", "create",
       [&] { return RunCli({"create", "--autogenerate", "--schema", SourceDir() + "/schema.sql", "x"}, unreachable); });
+  add(5, "no scratch database for the schema file (no dev_url, a role without CREATEDB)", "create", [&] {
+    return RunCli({"create", "--autogenerate", "--sql", "--schema", SourceDir() + "/schema.sql", "x"},
+                  With(head.Env(), {{"DATABASE_URL", no_createdb.url()}}));
+  });
+  add(5, "no scratch database for the schema file (no dev_url, a role without CREATEDB)", "check", [&] {
+    return RunCli({"check", "--schema", SourceDir() + "/schema.sql"}, With(head.Env(), {{"DATABASE_URL", no_createdb.url()}}));
+  });
   add(5, "schema behind head in production", "get",
       [&] { return RunCli({"--env", "production", "get", "--account", "1"}, KeyEnv(behind, a)); });
   add(5, "schema behind head in production", "put",

@@ -287,3 +287,110 @@ TEST_CASE("roles - a missing privilege is reported with SQLSTATE 42501", "[roles
   CHECK(status.reason() == "42501");
   CHECK(status.message().find("[SQLSTATE 42501]") != std::string::npos);
 }
+
+// Security review 2026-12, item 4: audit rows cannot be forged. Whatever a
+// role may insert, the trigger stamps actor := session_user and at := now();
+// details are capped; the jobs role retires a key only through
+// credvault_retire_key (it has no UPDATE on credvault_keys).
+TEST_CASE("roles - events: a forged actor and date are overwritten, oversize details refused, retirement only "
+          "through the definer function",
+          "[roles][events][security_review]") {
+  TestDatabase db;
+  TestRole owner(db, "cvt_owner");
+  TestRole jobs(db, "cvt_jobs");
+  const std::map<std::string, std::string> names{{"credvault_owner", owner.name()}, {"credvault_jobs", jobs.name()}};
+  Grant(db, "hardening", names);
+  Grant(db, "owner", names);
+  const std::string a = NewBase64Key(), b = NewBase64Key(), c = NewBase64Key();
+  REQUIRE(RunCli({"migrate", "--to", "20260215_0001"}, EnvAs(db, owner, a)).exit_code == 0);
+  Populate(db, 20);
+  REQUIRE(RunCli({"migrate"}, EnvAs(db, owner, a)).exit_code == 0);  // encrypted under a
+  Grant(db, "jobs", names);
+
+  // With the documented grants the jobs role cannot even name actor or at.
+  ExpectRefused(jobs,
+                "INSERT INTO credvault_events (actor, at, kind, details) VALUES ('" + owner.name() +
+                    "', '2020-01-01', 'key_retired', '{\"kid\": \"00000000\"}')",
+                "permission denied for table credvault_events");
+  // A database upgraded without its grants being changed (table-level INSERT,
+  // as docs/ROLES.md used to say): the row is written, but as what it is.
+  REQUIRE(db.Connect()->Exec("GRANT INSERT ON credvault_events TO " + db::QuoteIdentifier(jobs.name())).ok());
+  {
+    auto conn = db::Connection::Open(jobs.url(), "credvault-tests");
+    REQUIRE(conn.ok());
+    Status forged = (*conn)->Exec("INSERT INTO credvault_events (actor, at, kind, details) VALUES ($1, "
+                                  "'2020-01-01', 'key_retired', '{\"kid\": \"00000000\"}')",
+                                  {owner.name()});
+    INFO(forged.ToString());
+    CHECK(forged.ok());
+    Status huge = (*conn)->Exec("INSERT INTO credvault_events (kind, details) VALUES ('rotate', "
+                                "jsonb_build_object('padding', repeat('x', 1000000)))");
+    INFO(huge.ToString());
+    CHECK(!huge.ok());
+    CHECK(huge.message().find("details") != std::string::npos);
+  }
+  auto stamped = db.Query("SELECT actor, at > now() - interval '1 hour' FROM credvault_events WHERE kind = 'key_retired'");
+  REQUIRE(stamped.size() == 1);
+  CHECK(stamped.text(0, 0) == jobs.name());
+  CHECK(stamped.text(0, 1) == "t");
+  CHECK(Count(db, "SELECT count(*) FROM credvault_events WHERE octet_length(details::text) > 100000") == 0);
+
+  // Retirement: no UPDATE on credvault_keys, yet `keys retire` works as the jobs role.
+  ExpectRefused(jobs, "UPDATE credvault_keys SET state = 'retired'", "permission denied for table credvault_keys");
+  REQUIRE(RunCli({"rotate"}, EnvAs(db, jobs, b, a)).exit_code == 0);
+  const std::string kid_a = Ring(a).primary_kid();
+  auto retired = RunCli({"keys", "retire", kid_a, "--yes"}, EnvAs(db, jobs, b));
+  INFO(retired.err);
+  CHECK(retired.exit_code == 0);
+  CHECK(db.Query("SELECT state, retired_by FROM credvault_keys WHERE kid = $1", {kid_a}).text(0, 1) == jobs.name());
+  CHECK(db.Query("SELECT actor FROM credvault_events WHERE kind = 'key_retired' ORDER BY id DESC LIMIT 1").text(0, 0) ==
+        jobs.name());
+  // The definer function keeps the rule `keys retire` checks: a kid still in use stays active.
+  const std::string kid_b = Ring(b).primary_kid();
+  auto in_use = RunCli({"keys", "retire", kid_b, "--yes"}, EnvAs(db, jobs, c));
+  CHECK(in_use.exit_code == 5);
+  CHECK(in_use.err.find("still used by") != std::string::npos);
+  CHECK(Count(db, "SELECT count(*) FROM credvault_keys WHERE kid = $1 AND state = 'retired'", {kid_b}) == 0);
+}
+
+TEST_CASE("roles - upgrading: the first migrate of this version narrows the jobs grants docs/ROLES.md gave before "
+          "2026-12",
+          "[roles][events][security_review]") {
+  TestDatabase db;
+  TestRole owner(db, "cvt_owner");
+  TestRole jobs(db, "cvt_jobs");
+  const std::map<std::string, std::string> names{{"credvault_owner", owner.name()}, {"credvault_jobs", jobs.name()}};
+  Grant(db, "hardening", names);
+  Grant(db, "owner", names);
+  const std::string a = NewBase64Key();
+  REQUIRE(RunCli({"migrate"}, EnvAs(db, owner, a)).exit_code == 0);
+  // The jobs block as it was written before 2026-12.
+  const std::string role = db::QuoteIdentifier(jobs.name());
+  REQUIRE(db.Connect()
+              ->ExecScript("GRANT CONNECT ON DATABASE " + db::QuoteIdentifier(db.name()) + " TO " + role +
+                           "; GRANT USAGE ON SCHEMA public TO " + role + "; GRANT SELECT ON credentials TO " + role +
+                           "; GRANT UPDATE (client_id, client_secret, refresh_token) ON credentials TO " + role +
+                           "; GRANT INSERT ON credvault_events TO " + role +
+                           "; GRANT USAGE ON SEQUENCE credvault_events_id_seq TO " + role +
+                           "; GRANT SELECT, INSERT, UPDATE ON credvault_keys TO " + role + ";")
+              .ok());
+  auto privilege = [&](const std::string& check) {
+    return db.Query("SELECT " + check, {jobs.name()}).text(0, 0);
+  };
+  CHECK(privilege("has_table_privilege($1, 'credvault_keys', 'UPDATE')") == "t");
+
+  auto migrated = RunCli({"migrate"}, EnvAs(db, owner, a));  // nothing pending: the bookkeeping is upgraded
+  INFO(migrated.err);
+  REQUIRE(migrated.exit_code == 0);
+  CHECK(privilege("has_table_privilege($1, 'credvault_events', 'INSERT')") == "f");
+  CHECK(privilege("has_column_privilege($1, 'credvault_events', 'kind', 'INSERT')") == "t");
+  CHECK(privilege("has_column_privilege($1, 'credvault_events', 'actor', 'INSERT')") == "f");
+  CHECK(privilege("has_table_privilege($1, 'credvault_keys', 'UPDATE')") == "f");
+  CHECK(privilege("has_table_privilege($1, 'credvault_keys', 'INSERT')") == "f");
+  CHECK(privilege("has_column_privilege($1, 'credvault_keys', 'kid', 'INSERT')") == "t");
+  CHECK(privilege("has_column_privilege($1, 'credvault_keys', 'state', 'INSERT')") == "f");
+  CHECK(privilege("has_function_privilege($1, 'credvault_retire_key(text, jsonb)', 'EXECUTE')") == "t");
+  // The owner's own privileges are untouched.
+  CHECK(db.Query("SELECT has_table_privilege($1, 'credvault_events', 'INSERT')", {owner.name()}).text(0, 0) == "t");
+  ExpectRefused(jobs, "UPDATE credvault_keys SET state = 'retired'", "permission denied for table credvault_keys");
+}

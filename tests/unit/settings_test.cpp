@@ -213,3 +213,29 @@ TEST_CASE("schema_file and [lint] large_table_rows come from the config file", "
   REQUIRE(!unknown.ok());
   CHECK(unknown.status().message().find("unknown setting 'lint.large_tables'") != std::string::npos);
 }
+
+TEST_CASE("dev_url: --dev-url beats CREDVAULT_DEV_URL beats [autogenerate] dev_url; none by default", "[config]") {
+  credvault::testing::TempDir dir;
+  GlobalFlags flags;
+  flags.config_file = dir.WriteFile("c.toml", "[autogenerate]\ndev_url = \"postgresql+psycopg2://file/scratch\"\n");
+  auto from_file = ResolveSettings(flags, FakeEnv({}));
+  REQUIRE(from_file.ok());
+  CHECK(from_file->dev_url == "postgresql://file/scratch");  // normalized like database_url
+  auto from_env = ResolveSettings(flags, FakeEnv({{"CREDVAULT_DEV_URL", "postgresql://env/scratch"}}));
+  REQUIRE(from_env.ok());
+  CHECK(from_env->dev_url == "postgresql://env/scratch");
+  flags.dev_url = "postgresql://flag/scratch";
+  auto from_flag = ResolveSettings(flags, FakeEnv({{"CREDVAULT_DEV_URL", "postgresql://env/scratch"}}));
+  REQUIRE(from_flag.ok());
+  CHECK(from_flag->dev_url == "postgresql://flag/scratch");
+
+  GlobalFlags none;
+  none.config_file = dir.WriteFile("d.toml", "");
+  auto defaults = ResolveSettings(none, FakeEnv({}));
+  REQUIRE(defaults.ok());
+  CHECK(defaults->dev_url.empty());
+  none.config_file = dir.WriteFile("e.toml", "[autogenerate]\ndev_url = 5\n");
+  auto wrong = ResolveSettings(none, FakeEnv({}));
+  REQUIRE(!wrong.ok());
+  CHECK(wrong.status().message().find("autogenerate.dev_url") != std::string::npos);
+}

@@ -14,6 +14,11 @@ uses ORM events instead::
 * ``load`` / ``refresh``: values read from the database are decrypted into :class:`~credvault.Secret`;
 * ``after_soft_rollback``: when the flush failed, objects left in memory hold their plaintext again.
 
+Keys retired with ``credvault keys retire`` (``credvault_keys``) hold here as in :class:`~credvault.Vault`:
+a value under a retired kid is refused on load (:class:`~credvault.RetiredKid`, a value restored from
+an old backup), and nothing is encrypted under a retired primary key (the flush raises ``RetiredKid``
+before any row is written). The retired kids are read once per session transaction.
+
 Assign ``str``, ``bytes`` or ``Secret``; read ``Secret`` (``.reveal()``). Set ``account_id`` before
 the flush and do not change it afterwards (a value is bound to its account). Bulk operations
 (``session.execute(update(...))``, ``bulk_save_objects``) bypass ORM events: use objects.
@@ -22,15 +27,37 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional, Sequence, Set, Type
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session, attributes
 
-from .errors import UsageError
+from .errors import RetiredKid, UsageError
 from .keyring import Keyring, Secret
 
 __all__ = ["encrypt_columns"]
 
 _STATE_KEY = "credvault_encrypted"
+_RETIRED_KEY = "credvault_retired_kids"
+_LIFECYCLE_SQL = text("SELECT to_regclass('credvault_keys') IS NOT NULL")
+_RETIRED_SQL = text("SELECT kid FROM credvault_keys WHERE state = 'retired'")
+
+
+def _retired_kids(session: Any) -> Set[str]:
+    """The kids retired in ``credvault_keys`` (none when the table does not exist), read once per
+    transaction of ``session`` (a retirement committed meanwhile is seen by the next transaction)."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_RETIRED_KEY)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1]
+    connection = session.connection()
+    kids: Set[str] = set()
+    if connection.execute(_LIFECYCLE_SQL).scalar():
+        kids = {row[0] for row in connection.execute(_RETIRED_SQL)}
+    session.info[_RETIRED_KEY] = (session.get_transaction(), kids)
+    return kids
+
+
+def _kid_of(value: str) -> str:
+    return value[6:14] if value.startswith("cv1:") else ""
 _REGISTERED: Set[type] = set()
 
 
@@ -48,21 +75,26 @@ def encrypt_columns(model: Type[Any], keyring: Keyring, *,
     table_name = table or getattr(model, "__tablename__", "credentials")
     columns = tuple(columns)
 
-    def decrypt_into(target: Any, names: Iterable[str]) -> None:
+    def decrypt_into(target: Any, names: Iterable[str], session: Any) -> None:
         account_id = getattr(target, account_id_attribute)
         for name in names:
             value = target.__dict__.get(name)
             if isinstance(value, str):
+                kid = _kid_of(value)
+                if kid and session is not None and kid in _retired_kids(session):
+                    raise RetiredKid(f"{table_name}.{name} of account {account_id} is under key {kid}, which is "
+                                     "retired: refused (a value restored from an old backup, or written by a "
+                                     "process still holding the old key)", kid)
                 secret = keyring.decrypt(value, column=name, account_id=account_id, table=table_name)
                 attributes.set_committed_value(target, name, secret)
 
     @event.listens_for(model, "load", propagate=True)
     def _on_load(target: Any, context: Any) -> None:
-        decrypt_into(target, columns)
+        decrypt_into(target, columns, context.session)
 
     @event.listens_for(model, "refresh", propagate=True)
     def _on_refresh(target: Any, context: Any, attrs: Optional[Iterable[str]]) -> None:
-        decrypt_into(target, columns if attrs is None else [a for a in attrs if a in columns])
+        decrypt_into(target, columns if attrs is None else [a for a in attrs if a in columns], context.session)
 
     @event.listens_for(session_class, "before_flush")
     def _before_flush(session: Any, flush_context: Any, instances: Any) -> None:
@@ -79,6 +111,9 @@ def encrypt_columns(model: Type[Any], keyring: Keyring, *,
                 is_new = target in session.new
                 if not is_new and not attributes.get_history(target, name).added:
                     continue
+                if not plain and keyring.primary_kid in _retired_kids(session):
+                    raise RetiredKid(f"the primary key {keyring.primary_kid} is retired: nothing may be encrypted "
+                                     "under it; configure a new primary key", keyring.primary_kid)
                 plain[name] = value if isinstance(value, Secret) else Secret(value)
                 setattr(target, name, keyring.encrypt(plain[name], column=name, account_id=account_id,
                                                       table=table_name))

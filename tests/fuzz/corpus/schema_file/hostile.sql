@@ -1,0 +1,13 @@
+CREATE TABLE t (id int);
+DO $$BEGIN RAISE EXCEPTION '%', (SELECT string_agg(name, ',') FROM public.accounts); END$$;
+CREATE FUNCTION leak() RETURNS text LANGUAGE sql AS $$ SELECT 1 $$;
+CREATE MATERIALIZED VIEW leaked AS SELECT leak()::int AS v;
+CREATE MATERIALIZED VIEW quiet AS SELECT 1 AS v WITH NO DATA;
+SELECT nextval('public.accounts_id_seq');
+COPY t TO PROGRAM 'true';
+CALL p();
+CREATE FUNCTION g() RETURNS int LANGUAGE c AS 'libc.so.6', 'getpid';
+CREATE FUNCTION h() RETURNS int LANGUAGE plperlu AS $$ 1 $$;
+CREATE TABLE u AS SELECT 1 AS v;
+SET statement_timeout = 0;
+INSERT INTO t VALUES (1);
