@@ -24,6 +24,7 @@ void RegisterDecryptCommand(CLI::App& app, CommandTable& commands) {
     }
     CV_ASSIGN_OR_RETURN(jobs::JobOptions job, JobOptionsFor(context, "decrypt", options->batch_size, 0, false));
     CV_RETURN_IF_ERROR(ApplyThrottleFlags(options->throttle, job));
+    CV_RETURN_IF_ERROR(ApplyProductionLatencyDefault(context, &options->throttle, "decrypt", job));
     CV_ASSIGN_OR_RETURN(jobs::JobReport report, jobs::Decrypt(job));
     context.metrics().JobReport(report);
     context.log().warn("decrypt: {} value(s) are now stored in PLAINTEXT ({:.1f} s)", report.values_written, report.seconds);

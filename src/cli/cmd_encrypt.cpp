@@ -15,6 +15,7 @@ void RegisterEncryptCommand(CLI::App& app, CommandTable& commands) {
   commands.Add(sub, [options](CommandContext& context) -> Status {
     CV_ASSIGN_OR_RETURN(jobs::JobOptions job, JobOptionsFor(context, "encrypt", options->batch_size, 0, options->dry_run));
     CV_RETURN_IF_ERROR(ApplyThrottleFlags(options->throttle, job));
+    CV_RETURN_IF_ERROR(ApplyProductionLatencyDefault(context, &options->throttle, "encrypt", job));
     CV_ASSIGN_OR_RETURN(jobs::JobReport report, jobs::Encrypt(job));
     context.metrics().JobReport(report);
     const auto& c = report.by_column;

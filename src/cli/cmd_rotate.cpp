@@ -17,6 +17,7 @@ void RegisterRotateCommand(CLI::App& app, CommandTable& commands) {
     CV_ASSIGN_OR_RETURN(jobs::JobOptions job,
                         JobOptionsFor(context, "rotate", options->batch_size, options->workers, options->dry_run));
     CV_RETURN_IF_ERROR(ApplyThrottleFlags(options->throttle, job));
+    CV_RETURN_IF_ERROR(ApplyProductionLatencyDefault(context, &options->throttle, "rotate", job));
     const std::string primary = job.keyring->primary_kid();
     CV_ASSIGN_OR_RETURN(jobs::JobReport report, jobs::Rotate(job));
     context.metrics().JobReport(report);

@@ -1,6 +1,7 @@
 #include "cli/migrator_access.hpp"
 
 #include "cli/job_access.hpp"
+#include "cli/throttle_flags.hpp"
 #include "common/status_macros.hpp"
 #include "jobs/throttle.hpp"
 
@@ -24,9 +25,13 @@ class RowJobSteps final : public migrate::StepRunner {
     CV_ASSIGN_OR_RETURN(jobs::JobOptions options, Options(step));
     // A [jobs] throttle that cannot be evaluated stops the plan before
     // anything is applied, like a missing key.
-    CV_RETURN_IF_ERROR(jobs::Throttle::Start(options.throttle, options.conninfo, "credvault migrate", step, options.log,
-                                             nullptr, nullptr)
-                           .status());
+    // (Without the latency probe: the job itself measures the idle latency.)
+    jobs::ThrottleOptions throttles = options.throttle;
+    throttles.max_latency = 0;
+    throttles.max_latency_auto = false;
+    CV_RETURN_IF_ERROR(
+        jobs::Throttle::Start(throttles, options.conninfo, "credvault migrate", step, options.log, nullptr, nullptr)
+            .status());
     // The table may not exist yet (it comes with an earlier migration of the
     // same plan); the job checks capacity again before its first write.
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, context_.Connect("credvault migrate"));
@@ -37,6 +42,7 @@ class RowJobSteps final : public migrate::StepRunner {
 
   Status Run(const std::string& step) override {
     CV_ASSIGN_OR_RETURN(jobs::JobOptions options, Options(step));
+    CV_RETURN_IF_ERROR(ApplyProductionLatencyDefault(context_, nullptr, "migrate (" + step + ")", options));
     auto report = step == "encrypt" ? jobs::Encrypt(options) : jobs::Decrypt(options);
     if (!report.ok()) return report.status();
     context_.log().info("step {}: {} value(s) written in {:.1f} s", step, report->values_written, report->seconds);

@@ -418,10 +418,14 @@ Status ResolveThrottles(const std::string& config_file, const FileSettings& file
                               settings.throttle.max_replica_lag));
   CV_RETURN_IF_ERROR(ApplyBounded(config_file, "jobs.max_active", file.max_active, 0, kMaxActiveSessions,
                                   settings.throttle.max_active));
+  // (max_latency = 0 is allowed: it says "flat out", also in production.)
   double max_latency_ms = 0;
-  CV_RETURN_IF_ERROR(positive("jobs.max_latency", file.max_latency, kMaxLatencyMilliseconds, max_latency_ms));
-  if (max_latency_ms > 0) settings.throttle.max_latency = max_latency_ms / 1000;
+  if (!(file.max_latency && *file.max_latency == 0)) {
+    CV_RETURN_IF_ERROR(positive("jobs.max_latency", file.max_latency, kMaxLatencyMilliseconds, max_latency_ms));
+  }
+  settings.throttle.max_latency = max_latency_ms / 1000;
   settings.throttle.max_latency_auto = file.max_latency_auto;
+  settings.max_latency_configured = file.max_latency.has_value() || file.max_latency_auto;
   if (file.replica_urls) {
     for (const auto& url : *file.replica_urls) {
       auto normalized = db::NormalizeDatabaseUrl(url);

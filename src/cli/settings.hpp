@@ -73,6 +73,9 @@ struct Settings {
   // jobs/throttle_options.hpp. Off by default; replica_conninfos are
   // normalized like database_url.
   jobs::ThrottleOptions throttle;
+  // [jobs] max_latency is in the config file (0 included): a database
+  // recorded as production then gets no latency target by default.
+  bool max_latency_configured = false;
   std::string schema_file;          // config schema_file; "" = schema.sql beside the migrations folder
   long long lint_large_table_rows = 100000;  // [lint] large_table_rows
   std::optional<KeySource> primary_key;

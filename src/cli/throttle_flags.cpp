@@ -6,8 +6,10 @@
 #include <cstdlib>
 
 #include "cli/exit_codes.hpp"
+#include "common/status_macros.hpp"
 #include "db/database_url.hpp"
 #include "jobs/throttle.hpp"
+#include "migrate/history.hpp"
 
 namespace credvault::cli {
 namespace {
@@ -93,6 +95,20 @@ Status ApplyThrottleFlags(const ThrottleFlags& flags, jobs::JobOptions& job) {
     return UsageError("--replica-url names standbys to watch, but no --max-replica-lag (or [jobs] max_replica_lag) "
                       "says how far behind they may be");
   }
+  return Status::Ok();
+}
+
+Status ApplyProductionLatencyDefault(CommandContext& context, const ThrottleFlags* flags, const std::string& label,
+                                     jobs::JobOptions& job) {
+  const bool flag_given = flags != nullptr && flags->max_latency_option != nullptr && flags->max_latency_option->count() > 0;
+  if (flag_given || context.settings().max_latency_configured) return Status::Ok();
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, context.Connect("credvault " + label));
+  CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, migrate::ReadRecordedEnvironment(*conn));
+  if (!recorded || *recorded != EnvironmentName(Environment::kProduction)) return Status::Ok();
+  job.throttle.max_latency_auto = true;
+  context.log().info("{}: the database is recorded as production: the job keeps the applications' p99 latency within "
+                     "twice what it is before the job starts (--max-latency auto; --max-latency 0 runs flat out)",
+                     label);
   return Status::Ok();
 }
 

@@ -36,6 +36,14 @@ void AddThrottleFlags(CLI::App& command, ThrottleFlags& flags);
 // replicas without a maximum lag, is a usage error (exit 2).
 Status ApplyThrottleFlags(const ThrottleFlags& flags, jobs::JobOptions& job);
 
+// On a database recorded as production, a job without a latency target
+// (no --max-latency flag, no [jobs] max_latency) gets --max-latency auto:
+// the applications come first there unless the operator says otherwise
+// (--max-latency 0 runs flat out). `flags` may be null (migrate's steps).
+// Says so in the log. Errors: the database cannot be asked.
+Status ApplyProductionLatencyDefault(CommandContext& context, const ThrottleFlags* flags, const std::string& label,
+                                     jobs::JobOptions& job);
+
 // Reports pauses as log lines (jobs::DescribePause); on a terminal the
 // progress bar's line is ended first so the message stands on its own line.
 jobs::PauseFunction MakePauseReporter(const CommandContext& context, const std::string& label);

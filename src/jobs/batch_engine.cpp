@@ -80,11 +80,16 @@ class Engine {
       CV_ASSIGN_OR_RETURN(writer, db::Connection::Open(options_.conninfo, application_name));
     }
     CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, application_name));
-    CV_ASSIGN_OR_RETURN(std::unique_ptr<Throttle> throttle,
-                        Throttle::Start(options_.throttle, options_.conninfo, application_name, spec_.name,
-                                        options_.log, options_.on_pause, options_.stop, options_.batch_size,
-                                        options_.counters));
     CV_ASSIGN_OR_RETURN(std::uint64_t total, CountRowsToDo());
+    // Nothing to do: no latency probe (it would spend a second measuring).
+    ThrottleOptions throttles = options_.throttle;
+    if (total == 0) {
+      throttles.max_latency = 0;
+      throttles.max_latency_auto = false;
+    }
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<Throttle> throttle,
+                        Throttle::Start(throttles, options_.conninfo, application_name, spec_.name, options_.log,
+                                        options_.on_pause, options_.stop, options_.batch_size, options_.counters));
     if (options_.progress) options_.progress(0, total);
     bool settled = false;  // a pass found nothing changed under it
     for (int pass = 1; pass <= kMaxPasses; ++pass) {

@@ -117,3 +117,44 @@ TEST_CASE("the latency settings (--max-latency, [jobs] max_latency) are checked:
   CHECK(word.err.find("a number of milliseconds or \"auto\"") != std::string::npos);
   CHECK(db.Query("SELECT count(*) FROM credentials WHERE client_id LIKE 'cv1:%'").text(0, 0) == "0");
 }
+
+TEST_CASE("a database recorded as production gets --max-latency auto by default - 0 or a config key runs flat out",
+          "[throttle][latency]") {
+  TestDatabase db;
+  Populate(db, 1500);
+  const std::string key_a = NewBase64Key(), key_b = NewBase64Key();
+  auto production = KeyEnv(db, key_a);
+  production["CREDVAULT_ENV"] = "production";
+  REQUIRE(RunCli({"--migrations-dir", SourceDir() + "/migrations", "migrate"}, production).exit_code == 0);
+  auto rotate_env = KeyEnv(db, key_b, key_a);
+  rotate_env["CREDVAULT_ENV"] = "production";
+  auto rotated = RunCli({"rotate"}, rotate_env);
+  INFO(rotated.err);
+  REQUIRE(rotated.exit_code == 0);
+  CHECK(rotated.err.find("recorded as production") != std::string::npos);
+  CHECK(rotated.err.find("(auto: twice its idle p99") != std::string::npos);
+  ExpectAllEncryptedAndEqual(db, Ring(key_b));
+
+  auto flat_out_env = KeyEnv(db, key_a, key_b);
+  flat_out_env["CREDVAULT_ENV"] = "production";
+  auto flat_out = RunCli({"rotate", "--max-latency", "0"}, flat_out_env);
+  INFO(flat_out.err);
+  REQUIRE(flat_out.exit_code == 0);
+  CHECK(flat_out.err.find("throttled") == std::string::npos);
+  TempDir dir;
+  auto configured = KeyEnv(db, key_b, key_a);
+  configured["CREDVAULT_ENV"] = "production";
+  configured["CREDVAULT_CONFIG"] = dir.WriteFile("credvault.toml", "[jobs]\nmax_latency = 0\n");
+  auto config_flat_out = RunCli({"rotate"}, configured);
+  INFO(config_flat_out.err);
+  REQUIRE(config_flat_out.exit_code == 0);
+  CHECK(config_flat_out.err.find("throttled") == std::string::npos);
+  ExpectAllEncryptedAndEqual(db, Ring(key_b));
+
+  // A database recorded as development gets no default.
+  TestDatabase dev;
+  Populate(dev, 100);
+  auto dev_rotated = RunCli({"encrypt"}, KeyEnv(dev, key_a));
+  REQUIRE(dev_rotated.exit_code == 0);
+  CHECK(dev_rotated.err.find("throttled") == std::string::npos);
+}

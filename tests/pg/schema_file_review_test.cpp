@@ -103,7 +103,7 @@ TEST_CASE("review 2026-12: a hostile schema file prints no live value, moves no 
   CHECK(refused.err.find("schema.sql:2: DO runs code") != std::string::npos);
 }
 
-TEST_CASE("review 2026-12: without CREATEDB and without dev_url, check --schema is refused naming dev_url; "
+TEST_CASE("review 2026-12: without CREATEDB and without dev_url, check --schema is refused naming dev_url - "
           "with --dev-url it builds there",
           "[review][autogen][security_review]") {
   SchemaProject p;

@@ -214,7 +214,7 @@ TEST_CASE("schema_file and [lint] large_table_rows come from the config file", "
   CHECK(unknown.status().message().find("unknown setting 'lint.large_tables'") != std::string::npos);
 }
 
-TEST_CASE("dev_url: --dev-url beats CREDVAULT_DEV_URL beats [autogenerate] dev_url; none by default", "[config]") {
+TEST_CASE("dev_url: --dev-url beats CREDVAULT_DEV_URL beats [autogenerate] dev_url - none by default", "[config]") {
   credvault::testing::TempDir dir;
   GlobalFlags flags;
   flags.config_file = dir.WriteFile("c.toml", "[autogenerate]\ndev_url = \"postgresql+psycopg2://file/scratch\"\n");
