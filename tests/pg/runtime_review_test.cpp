@@ -1,0 +1,114 @@
+// Security review (2026-12), the runtime findings against a real PostgreSQL:
+// a metrics path that is a symlink, a FIFO or a key file; decrypt on a
+// database recorded as production; a password inside a dbname that libpq
+// expands; values of an unknown format version (cv2:...).
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <string>
+
+#include "jobs_fixture.hpp"
+#include "support/test_support.hpp"
+
+using namespace credvault;
+using namespace credvault::testing;
+
+namespace {
+
+// RunCli, but a run that has not ended after `seconds` fails the test; then
+// `release` (opening a FIFO, dropping a lock) lets it end.
+CliResult RunCliWithin(int seconds, const std::vector<std::string>& args,
+                       const std::map<std::string, std::optional<std::string>>& env,
+                       const std::function<void()>& release) {
+  auto run = std::async(std::launch::async, [&] { return RunCli(args, env); });
+  if (run.wait_for(std::chrono::seconds(seconds)) != std::future_status::ready) {
+    FAIL_CHECK("credvault " << args.front() << " still runs after " << seconds << " s (blocked)");
+    // It may block again (the metrics file is opened more than once): release until it ends.
+    for (int i = 0; i < 600 && run.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready; ++i) release();
+  }
+  return run.get();
+}
+
+// Whether `text` holds any 12 consecutive characters of `secret`.
+bool QuotesPartOf(const std::string& text, const std::string& secret) {
+  for (std::size_t i = 0; i + 12 <= secret.size(); ++i) {
+    if (text.find(secret.substr(i, 12)) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("review 2: a metrics path that is a symlink to a key file leaves it intact and quotes none of it",
+          "[review][metrics]") {
+  TestDatabase db;
+  Populate(db, 5);
+  TempDir dir;
+  const std::string key = NewBase64Key();
+  const std::string key_file = dir.WriteFile("primary.key", key + "\n", 0600);
+  const std::string link = dir.path() + "/credvault.prom";
+  REQUIRE(symlink(key_file.c_str(), link.c_str()) == 0);
+  auto env = KeyEnv(db, NewBase64Key());
+  auto run = RunCli({"keys", "--metrics-file", link}, env);
+  CHECK(run.exit_code == 3);
+  CHECK_FALSE(QuotesPartOf(run.out + run.err, key.substr(7)));
+  CHECK(ReadFile(key_file) == key + "\n");
+  struct stat st {};
+  REQUIRE(lstat(link.c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));
+
+  // Named directly, a file that is not a metrics file is neither quoted nor replaced.
+  auto direct = RunCli({"keys", "--metrics-file", key_file}, env);
+  CHECK(direct.exit_code == 3);
+  CHECK_FALSE(QuotesPartOf(direct.out + direct.err, key.substr(7)));
+  CHECK(ReadFile(key_file) == key + "\n");
+}
+
+TEST_CASE("review 2: a FIFO, an oversized or foreign file as metrics path is refused without blocking",
+          "[review][metrics]") {
+  TestDatabase db;
+  Populate(db, 5);
+  TempDir dir;
+  auto env = KeyEnv(db, NewBase64Key());
+  const std::string fifo = dir.path() + "/fifo.prom";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  auto blocked = RunCliWithin(20, {"keys", "--metrics-file", fifo}, env, [&] {
+    const int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) close(fd);
+  });
+  CHECK(blocked.exit_code == 3);
+
+  const std::string big = dir.WriteFile("big.prom", std::string(2 << 20, '#') + "\n", 0644);
+  auto oversized = RunCli({"keys", "--metrics-file", big}, env);
+  CHECK(oversized.exit_code == 3);
+  CHECK(ReadFile(big).size() == (2u << 20) + 1);
+
+  if (geteuid() == 0) {  // only root can give a file to another user
+    const std::string foreign = dir.WriteFile("foreign.prom", "", 0666);
+    REQUIRE(chown(foreign.c_str(), 65534, 65534) == 0);
+    auto refused = RunCli({"keys", "--metrics-file", foreign}, env);
+    CHECK(refused.exit_code == 3);
+    CHECK(ReadFile(foreign).empty());
+  }
+}
+
+TEST_CASE("review 2: a lock on the metrics folder held by someone else does not block the command",
+          "[review][metrics]") {
+  TestDatabase db;
+  Populate(db, 5);
+  TempDir dir;
+  const int folder = open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(folder >= 0);
+  REQUIRE(flock(folder, LOCK_EX) == 0);
+  const std::string path = dir.path() + "/credvault.prom";
+  auto run = RunCliWithin(20, {"keys", "--metrics-file", path}, KeyEnv(db, NewBase64Key()),
+                          [&] { flock(folder, LOCK_UN); });
+  close(folder);
+  CHECK(run.exit_code == 0);
+  CHECK(ReadFile(path).find("credvault_command_exit_code{command=\"keys\"} 0") != std::string::npos);
+}
