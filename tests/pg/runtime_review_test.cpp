@@ -112,3 +112,27 @@ TEST_CASE("review 2: a lock on the metrics folder held by someone else does not 
   CHECK(run.exit_code == 0);
   CHECK(ReadFile(path).find("credvault_command_exit_code{command=\"keys\"} 0") != std::string::npos);
 }
+
+TEST_CASE("review 3: decrypt on a database recorded as production is refused, nothing written", "[review][decrypt]") {
+  TestDatabase db;
+  Populate(db, 200);
+  const std::string key = NewBase64Key();
+  auto env = KeyEnv(db, key);
+  REQUIRE(RunCli({"encrypt"}, env).exit_code == 0);
+  db.Query(
+      "INSERT INTO credvault_settings (key, value) VALUES ('environment', 'production') "
+      "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value");
+  const std::string before = TableChecksum(db);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--env", "development", "decrypt", "--yes"},
+        std::vector<std::string>{"--env", "staging", "decrypt", "--yes"}, std::vector<std::string>{"decrypt", "--yes"}}) {
+    auto run = RunCli(args, env);
+    INFO(args.front() << " " << args.back() << ": " << run.err);
+    CHECK(run.exit_code == 5);
+    CHECK(run.err.find("production") != std::string::npos);
+    CHECK(TableChecksum(db) == before);
+  }
+  // What production allows stays allowed there.
+  CHECK(RunCli({"verify"}, env).exit_code == 0);
+  CHECK(RunCli({"rotate"}, KeyEnv(db, NewBase64Key(), key)).exit_code == 0);
+}
