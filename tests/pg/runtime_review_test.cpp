@@ -42,6 +42,17 @@ bool QuotesPartOf(const std::string& text, const std::string& secret) {
   return false;
 }
 
+std::string PercentEncodeAll(const std::string& text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    out += '%';
+    out += kHex[c >> 4];
+    out += kHex[c & 0xf];
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("review 2: a metrics path that is a symlink to a key file leaves it intact and quotes none of it",
@@ -135,4 +146,31 @@ TEST_CASE("review 3: decrypt on a database recorded as production is refused, no
   // What production allows stays allowed there.
   CHECK(RunCli({"verify"}, env).exit_code == 0);
   CHECK(RunCli({"rotate"}, KeyEnv(db, NewBase64Key(), key)).exit_code == 0);
+}
+
+TEST_CASE("review 7: a password inside dbname is never printed", "[review][url]") {
+  TestDatabase db;
+  const std::string marker = "S3cretNestedPw";
+  const std::string nested_url = "postgresql://cvnested:" + marker + "@127.0.0.1:1/nested";
+  const std::vector<std::string> urls = {
+      // Nothing listens on port 1: a connection error, which describes the target.
+      "postgresql://127.0.0.1:1/x?dbname=" + PercentEncodeAll(nested_url),
+      "host=127.0.0.1 port=1 dbname='host=127.0.0.1 port=1 user=cvnested password=" + marker + "'",
+      // The test server (PG* variables): it is sent the dbname as the name, and its
+      // "database ... does not exist" quotes it.
+      "dbname='password=" + marker + " dbname=" + db.name() + "'",
+      "postgresql://?dbname=" + PercentEncodeAll("password=" + marker + " dbname=" + db.name()),
+  };
+  for (const std::string& url : urls) {
+    auto env = KeyEnv(db, NewBase64Key());
+    env["DATABASE_URL"] = url;
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"status"},
+                                                 std::vector<std::string>{"encrypt", "--dry-run"}}) {
+      auto run = RunCli(args, env);
+      INFO(url << " " << args.front() << " exit " << run.exit_code << "\n" << run.out << run.err);
+      CHECK(run.exit_code != 0);
+      CHECK(run.out.find(marker) == std::string::npos);
+      CHECK(run.err.find(marker) == std::string::npos);
+    }
+  }
 }
