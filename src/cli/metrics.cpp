@@ -202,7 +202,7 @@ void CommandMetrics::JobReport(const jobs::JobReport& report) {
   if (command_ == "verify") {
     OwnWhole("credvault_verify_values_checked");
     OwnWhole("credvault_verify_failed_values");
-    for (const char* reason : {"auth_failed", "unknown_kid", "malformed", "plaintext"}) {
+    for (const char* reason : {"auth_failed", "unknown_kid", "malformed", "unsupported_version", "plaintext"}) {
       auto found = report.bad_by_reason.find(reason);
       Gauge("credvault_verify_failed_values", "Values the last verify could not decrypt, per reason",
             {{"reason", reason}}, found == report.bad_by_reason.end() ? 0 : static_cast<double>(found->second));

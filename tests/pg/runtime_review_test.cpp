@@ -10,7 +10,10 @@
 
 #include <chrono>
 #include <future>
+#include <set>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "jobs_fixture.hpp"
 #include "support/test_support.hpp"
@@ -50,6 +53,13 @@ std::string PercentEncodeAll(const std::string& text) {
     out += kHex[c >> 4];
     out += kHex[c & 0xf];
   }
+  return out;
+}
+
+std::set<std::string> VerifyReasons(const CliResult& verify) {
+  std::set<std::string> out;
+  const auto report = nlohmann::json::parse(verify.out);
+  for (const auto& f : report["failures"]) out.insert(f["reason"].get<std::string>());
   return out;
 }
 
@@ -173,4 +183,41 @@ TEST_CASE("review 7: a password inside dbname is never printed", "[review][url]"
       CHECK(run.err.find(marker) == std::string::npos);
     }
   }
+}
+
+TEST_CASE("review 8: a value of an unknown format version is refused, never encrypted", "[review][format]") {
+  TestDatabase db;
+  Populate(db, 300);
+  const std::string a = NewBase64Key(), b = NewBase64Key();
+  auto conn = db.Connect();
+  const std::string cv2 = "cv2:x:0011aabb:QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXNDqm8OFho03B5lV15LdyzQrn6eoMZn3U1x3rpfaOdUtN";
+  REQUIRE(conn->Exec("UPDATE credentials SET client_secret = $1 WHERE id = 5", {cv2}).ok());
+  REQUIRE(conn->Exec("UPDATE credentials SET refresh_token = 'cv10:future' WHERE id = 6").ok());
+
+  // encrypt does everything else, leaves both as they are, names them, exit 6.
+  auto encrypted = RunCli({"encrypt"}, KeyEnv(db, a));
+  CHECK(encrypted.exit_code == 6);
+  CHECK(encrypted.err.find("credentials.id 5") != std::string::npos);
+  CHECK(encrypted.err.find("credentials.id 6") != std::string::npos);
+  CHECK(db.Query("SELECT client_secret FROM credentials WHERE id = 5").text(0, 0) == cv2);
+  CHECK(db.Query("SELECT refresh_token FROM credentials WHERE id = 6").text(0, 0) == "cv10:future");
+  CHECK(db.Query("SELECT count(*) FROM credentials WHERE client_id NOT LIKE 'cv1:%'").text(0, 0) == "0");
+
+  // get needs the schema at head; migrate's encrypt step would stop at the cv2: values.
+  REQUIRE(RunCli({"stamp", "20260215_0002"}, KeyEnv(db, a)).exit_code == 0);
+  auto get = RunCli({"get", "--account", "5"}, KeyEnv(db, a));
+  CHECK(get.exit_code == 6);
+  CHECK(get.err.find("not encrypted yet") == std::string::npos);
+  auto verify = RunCli({"verify", "--json"}, KeyEnv(db, a));
+  CHECK(verify.exit_code == 6);
+  CHECK(VerifyReasons(verify) == std::set<std::string>{"unsupported_version"});
+
+  // rotate: the same; every other value ends under the new key.
+  auto rotated = RunCli({"rotate"}, KeyEnv(db, b, a));
+  CHECK(rotated.exit_code == 6);
+  CHECK(rotated.err.find("credentials.id 5") != std::string::npos);
+  CHECK(db.Query("SELECT client_secret FROM credentials WHERE id = 5").text(0, 0) == cv2);
+  CHECK(db.Query("SELECT count(*) FROM credentials WHERE client_id LIKE 'cv1:%' AND split_part(client_id, ':', 3) <> '" +
+                 Ring(b).primary_kid() + "'")
+            .text(0, 0) == "0");
 }
