@@ -164,7 +164,9 @@ Status CheckNoMalformedValues(db::Connection& conn) {
 
 Status EncryptPreflight(const JobOptions& options) {
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault encrypt"));
-  return CheckCapacity(*conn, *options.keyring, {"v.val NOT LIKE 'cv1:%'", "octet_length(v.val)", {}}, true,
+  // A value of an unknown format version (cv2:...) is never encrypted: not pending.
+  return CheckCapacity(*conn, *options.keyring,
+                       {"v.val NOT LIKE 'cv1:%' AND v.val !~ '^cv[0-9]+:'", "octet_length(v.val)", {}}, true,
                        options.rerun_command.empty() ? "credvault encrypt" : options.rerun_command);
 }
 

@@ -192,7 +192,9 @@ TEST_CASE("review 8: a value of an unknown format version is refused, never encr
   auto conn = db.Connect();
   const std::string cv2 = "cv2:x:0011aabb:QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXNDqm8OFho03B5lV15LdyzQrn6eoMZn3U1x3rpfaOdUtN";
   REQUIRE(conn->Exec("UPDATE credentials SET client_secret = $1 WHERE id = 5", {cv2}).ok());
-  REQUIRE(conn->Exec("UPDATE credentials SET refresh_token = 'cv10:future' WHERE id = 6").ok());
+  // Longer than any plaintext that fits VARCHAR(512) once encrypted: not pending, so no capacity refusal.
+  const std::string cv10 = "cv10:" + std::string(450, 'f');
+  REQUIRE(conn->Exec("UPDATE credentials SET refresh_token = $1 WHERE id = 6", {cv10}).ok());
 
   // encrypt does everything else, leaves both as they are, names them, exit 6.
   auto encrypted = RunCli({"encrypt"}, KeyEnv(db, a));
@@ -200,7 +202,7 @@ TEST_CASE("review 8: a value of an unknown format version is refused, never encr
   CHECK(encrypted.err.find("credentials.id 5") != std::string::npos);
   CHECK(encrypted.err.find("credentials.id 6") != std::string::npos);
   CHECK(db.Query("SELECT client_secret FROM credentials WHERE id = 5").text(0, 0) == cv2);
-  CHECK(db.Query("SELECT refresh_token FROM credentials WHERE id = 6").text(0, 0) == "cv10:future");
+  CHECK(db.Query("SELECT refresh_token FROM credentials WHERE id = 6").text(0, 0) == cv10);
   CHECK(db.Query("SELECT count(*) FROM credentials WHERE client_id NOT LIKE 'cv1:%'").text(0, 0) == "0");
 
   // get needs the schema at head; migrate's encrypt step would stop at the cv2: values.
