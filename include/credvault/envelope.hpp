@@ -55,7 +55,9 @@ CREDVAULT_EXPORT StatusOr<Envelope> ParseEnvelope(std::string_view text);
 // What a stored value is, for the row jobs.
 enum class ValueKind {
   kCiphertext,         // parses as v1
-  kMalformedEnvelope,  // starts with "cv1:" but does not parse: never treated as plaintext
+  kMalformedEnvelope,  // starts with "cv1:" but does not parse, or with "cv<digits>:" of another
+                       // version than 1 (unsupported; ParseEnvelope's reason bad_version): never
+                       // treated as plaintext
   kPlaintext,          // anything else
 };
 CREDVAULT_EXPORT ValueKind ClassifyValue(std::string_view text);

@@ -142,3 +142,21 @@ def test_same_kid_as_the_cli(cli, db, tmp_path):
     cli.run("keygen", "--out", str(path))
     keys = json.loads(cli.run("--key-file", str(path), "keys", "--json", db=db).stdout)["keys"]
     assert keys[0]["kid"] == Keyring.from_files(path).primary_kid
+
+
+def test_unknown_format_version_is_refused_never_plaintext():
+    # Security review (2026-12) item 8: "cv2:..." is a version credvault does not know, not plaintext:
+    # encrypting it would turn a planted value into authenticated ciphertext.
+    from credvault.vault import _Core
+    ring = Keyring(EXAMPLE_KEY)
+    for value in ("cv2:" + EXAMPLE_X[4:], "cv10:future", "cv0:x", "cv01:" + EXAMPLE_X[4:]):
+        assert not credvault.is_ciphertext(value)
+        with pytest.raises(MalformedCiphertext) as refused:
+            ring.decrypt(value, **LOC)
+        assert refused.value.reason == "bad_version"
+        with pytest.raises(MalformedCiphertext):
+            _Core(ring, {}).decode(42, (None, None, value))
+    # Not versions: plaintext as before.
+    for value in ("cv1x:abc", "cvx:abc", "cv:abc", "cv2"):
+        with pytest.raises(NotCiphertext):
+            ring.decrypt(value, **LOC)

@@ -3,8 +3,21 @@
 #include "cli/job_access.hpp"
 #include "cli/throttle_flags.hpp"
 #include "common/status_macros.hpp"
+#include "jobs/preflight.hpp"
+#include "migrate/recorded_environment.hpp"
 
 namespace credvault::cli {
+namespace {
+
+// The environment the database records, as rollback and reset check it: never
+// production (whatever --env says), and the same as this run's.
+Status CheckRecordedEnvironment(CommandContext& context) {
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, context.Connect("credvault decrypt"));
+  CV_RETURN_IF_ERROR(jobs::RefuseRecordedProduction(*conn, "decrypt"));
+  return migrate::CheckEnvironment(*conn, context.settings().environment);
+}
+
+}  // namespace
 
 void RegisterDecryptCommand(CLI::App& app, CommandTable& commands) {
   CLI::App* sub = app.add_subcommand(
@@ -22,6 +35,7 @@ void RegisterDecryptCommand(CLI::App& app, CommandTable& commands) {
     if (!options->yes) {
       return FailedPreconditionError("decrypt stores every credential in plaintext: pass --yes to confirm", "needs_yes");
     }
+    CV_RETURN_IF_ERROR(CheckRecordedEnvironment(context));
     CV_ASSIGN_OR_RETURN(jobs::JobOptions job, JobOptionsFor(context, "decrypt", options->batch_size, 0, false));
     CV_RETURN_IF_ERROR(ApplyThrottleFlags(options->throttle, job));
     CV_RETURN_IF_ERROR(ApplyProductionLatencyDefault(context, &options->throttle, "decrypt", job));

@@ -33,6 +33,10 @@ const char* Explain(const std::string& reason) {
   }
   if (reason == "plaintext") return "not encrypted (run `credvault encrypt`)";
   if (reason == "malformed") return "starts with cv1: but is not a valid credvault value";
+  if (reason == "unsupported_version") {
+    return "starts with cv<digits>: of a format version this credvault does not know (not cv1): never treated as "
+           "plaintext";
+  }
   return "cannot be decrypted";
 }
 

@@ -2,15 +2,15 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <memory>
 
+#include "common/status_macros.hpp"
 #include "jobs/credentials_table.hpp"
 
 namespace credvault::cli {
@@ -18,39 +18,88 @@ namespace {
 
 constexpr auto kWriteInterval = std::chrono::seconds(2);
 
-// The file as it is now; an empty set when it does not exist. A file that
-// is not in the format credvault writes is replaced (with a warning).
+// credvault writes a few kilobytes; anything much larger is not its file.
+constexpr off_t kMaxMetricsFileBytes = 1 << 20;
+
+Status Refused(const std::string& path, const std::string& why) {
+  return PermissionDeniedError("the metrics file " + path + " " + why + ": refused, left as it is");
+}
+
+// A regular file owned by the effective user, at most kMaxMetricsFileBytes:
+// what credvault may read and replace. `what` names the file in messages.
+Status CheckOwnRegularFile(int fd, const std::string& what) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return Refused(what, std::string("cannot be examined (") + std::strerror(errno) + ")");
+  if (!S_ISREG(st.st_mode)) return Refused(what, "is not a regular file (a FIFO, device or folder)");
+  if (st.st_uid != geteuid()) {
+    return Refused(what, "is owned by uid " + std::to_string(st.st_uid) + ", not by this user (uid " +
+                             std::to_string(geteuid()) + ")");
+  }
+  if (st.st_size > kMaxMetricsFileBytes) return Refused(what, "is larger than 1 MiB: not a metrics file credvault wrote");
+  return Status::Ok();
+}
+
+// The file as it is now; an empty set when it does not exist. Opened without
+// following a symbolic link and without blocking (a FIFO), and read only when
+// it is a regular file of this user. A file that is not in the format
+// credvault writes is refused, never replaced, and its content is never
+// quoted (it may be a key file): only the number of the first bad line.
 StatusOr<MetricSet> ReadExisting(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return MetricSet{};
-  std::ostringstream text;
-  text << in.rdbuf();
-  auto parsed = ParseMetrics(text.str());
-  if (!parsed.ok()) return parsed.status().Annotate(path + " is not a metrics file credvault wrote; replacing it");
+  const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ENOENT) return MetricSet{};
+    if (errno == ELOOP) return Refused(path, "is a symbolic link (credvault writes only a regular file it owns)");
+    return Refused(path, std::string("cannot be opened (") + std::strerror(errno) + ")");
+  }
+  std::string text;
+  Status usable = CheckOwnRegularFile(fd, path);
+  char buffer[65536];
+  while (usable.ok()) {
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) usable = Refused(path, std::string("cannot be read (") + std::strerror(errno) + ")");
+    if (n <= 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > static_cast<std::size_t>(kMaxMetricsFileBytes)) usable = Refused(path, "is larger than 1 MiB");
+  }
+  close(fd);
+  CV_RETURN_IF_ERROR(usable);
+  auto parsed = ParseMetrics(text);
+  if (!parsed.ok()) {
+    return Refused(path, "is not a metrics file credvault wrote (" + parsed.status().message() +
+                             "); delete it or give another path");
+  }
   return parsed;
 }
 
-// Holds an exclusive flock on a folder: two credvault commands sharing one
-// metrics file merge into it one at a time.
-class FolderLock {
+// Holds an exclusive flock on `<file>.lock` (created 0600 next to the file,
+// never followed through a symbolic link, and only when it is a regular file
+// of this user): two credvault commands sharing one metrics file merge into
+// it one at a time, and nobody else can open the lock to block them.
+class FileLock {
  public:
-  explicit FolderLock(const std::string& file) {
-    namespace fs = std::filesystem;
-    const fs::path folder = fs::path(file).has_parent_path() ? fs::path(file).parent_path() : fs::path(".");
-    fd_ = open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd_ >= 0) {
-      while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+  static StatusOr<std::unique_ptr<FileLock>> Acquire(const std::string& file) {
+    const std::string path = file + ".lock";
+    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd < 0) {
+      return PermissionDeniedError("cannot lock the metrics file " + file + " (" + path + "): " + std::strerror(errno));
+    }
+    std::unique_ptr<FileLock> lock(new FileLock(fd));
+    CV_RETURN_IF_ERROR(CheckOwnRegularFile(fd, file + "'s lock " + path));
+    while (flock(fd, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        return PermissionDeniedError("cannot lock the metrics file " + file + " (" + path + "): " + std::strerror(errno));
       }
     }
+    return lock;
   }
-  ~FolderLock() {
-    if (fd_ >= 0) close(fd_);  // releases the lock
-  }
-  FolderLock(const FolderLock&) = delete;
-  FolderLock& operator=(const FolderLock&) = delete;
+  ~FileLock() { close(fd_); }  // releases the lock
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
 
  private:
-  int fd_ = -1;
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
 };
 
 double Now() {
@@ -68,14 +117,14 @@ Status CommandMetrics::Open(const std::string& path, const std::string& command,
   log_ = std::move(log);
   start_ = std::chrono::steady_clock::now();
   {
-    FolderLock lock(path_);
-    auto existing = ReadExisting(path_);
-    if (existing.ok()) {
-      for (auto& [name, family] : *existing) {
-        if (family.type == "counter") baseline_[name] = std::move(family);
-      }
-    } else {
-      log_->warn("{}", existing.status().message());
+    auto lock = FileLock::Acquire(path_);
+    auto existing = lock.ok() ? ReadExisting(path_) : StatusOr<MetricSet>(lock.status());
+    if (!existing.ok()) {
+      path_.clear();  // disabled: the caller reports the failure
+      return existing.status().Annotate("--metrics-file");
+    }
+    for (auto& [name, family] : *existing) {
+      if (family.type == "counter") baseline_[name] = std::move(family);
     }
   }
   Gauge("credvault_command_running", "1 while the command runs, 0 once it has ended", {{"command", command_}}, 1);
@@ -167,7 +216,7 @@ void CommandMetrics::JobReport(const jobs::JobReport& report) {
   if (command_ == "verify") {
     OwnWhole("credvault_verify_values_checked");
     OwnWhole("credvault_verify_failed_values");
-    for (const char* reason : {"auth_failed", "unknown_kid", "malformed", "plaintext"}) {
+    for (const char* reason : {"auth_failed", "unknown_kid", "malformed", "unsupported_version", "plaintext"}) {
       auto found = report.bad_by_reason.find(reason);
       Gauge("credvault_verify_failed_values", "Values the last verify could not decrypt, per reason",
             {{"reason", reason}}, found == report.bad_by_reason.end() ? 0 : static_cast<double>(found->second));
@@ -239,9 +288,9 @@ void CommandMetrics::Finish(int exit_code) {
 
 Status CommandMetrics::Write() {
   last_write_ = std::chrono::steady_clock::now();
-  FolderLock lock(path_);
-  auto current = ReadExisting(path_);
-  MetricSet out = current.ok() ? std::move(current).value() : MetricSet{};
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock, FileLock::Acquire(path_));
+  // A file that changed into something else meanwhile is left as it is.
+  CV_ASSIGN_OR_RETURN(MetricSet out, ReadExisting(path_));
   for (const auto& [name, family] : own_) {
     MetricFamily& target = out[name];
     if (target.type != family.type) target.samples.clear();  // a family credvault no longer writes this way

@@ -6,9 +6,12 @@
 // and keeps the rest, so the last success of `rotate` survives a later
 // `keys`. Counters (`_total`) continue from the value in the file, so they
 // only rise across runs. The file is written atomically (temporary file +
-// rename) under an flock of its folder: when the command starts, every few
+// rename) under an flock of `<file>.lock`: when the command starts, every few
 // seconds while a row job runs, and when it ends. Nothing written is a secret:
-// counts, kids, column names, seconds and exit codes.
+// counts, kids, column names, seconds and exit codes. The path is never
+// followed through a symbolic link nor opened blocking; only a regular file
+// of the effective user, at most 1 MiB and in credvault's format, is read and
+// replaced (anything else is refused, left as it is and never quoted).
 #pragma once
 
 #include <chrono>
@@ -33,7 +36,8 @@ class CommandMetrics {
 
   // Starts measuring `command` into `path` (nothing when path is ""): reads
   // the file's counters and writes it once with this command running, so an
-  // unwritable path fails before the command does anything
+  // unwritable path — or one that is a symbolic link, a FIFO, another user's
+  // file or not a metrics file — fails before the command does anything
   // (kPermissionDenied, exit 3).
   Status Open(const std::string& path, const std::string& command, std::shared_ptr<spdlog::logger> log);
   bool enabled() const { return !path_.empty(); }

@@ -150,7 +150,7 @@ StatusOr<MetricSet> ParseMetrics(const std::string& text) {
       if (name.empty() || pos >= line.size() || line[pos] != ' ') return bad("no metric name");
       std::string rest = line.substr(pos + 1);
       if (line[2] == 'T') {
-        if (rest != "counter" && rest != "gauge") return bad("type '" + rest + "' is not counter or gauge");
+        if (rest != "counter" && rest != "gauge") return bad("a type other than counter or gauge");
         out[name].type = rest;
         current = name;
       } else {
@@ -171,7 +171,7 @@ StatusOr<MetricSet> ParseMetrics(const std::string& text) {
     std::size_t pos = 0;
     std::string name = ReadName(line, pos);
     if (name.empty()) return bad("no metric name");
-    if (name != current) return bad("sample of " + name + " outside its family (no TYPE line just before)");
+    if (name != current) return bad("a sample outside its family (no TYPE line just before)");
     MetricLabels labels;
     if (pos < line.size() && line[pos] == '{' && !ReadLabels(line, pos, labels)) return bad("malformed labels");
     if (pos >= line.size() || line[pos] != ' ') return bad("no value");

@@ -36,7 +36,9 @@ std::string LabelValue(const std::string& label_block, const std::string& name);
 std::string RenderMetrics(const MetricSet& metrics);
 
 // Reads a file RenderMetrics wrote. Anything else — a sample before its
-// TYPE, an unknown type, a malformed line — is kInvalidArgument naming the line.
+// TYPE, an unknown type, a malformed line — is kInvalidArgument naming the
+// line by its number only: the message never quotes the text (a path given by
+// mistake may be a key file).
 StatusOr<MetricSet> ParseMetrics(const std::string& text);
 
 // Writes `text` to a temporary file in the folder of `path` (mode 0644),

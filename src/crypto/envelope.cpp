@@ -92,8 +92,13 @@ StatusOr<Envelope> ParseEnvelope(std::string_view text) {
 }
 
 ValueKind ClassifyValue(std::string_view text) {
-  if (ParseEnvelope(text).ok()) return ValueKind::kCiphertext;
-  if (text.substr(0, kPrefix.size()) == kPrefix) return ValueKind::kMalformedEnvelope;
+  auto parsed = ParseEnvelope(text);
+  if (parsed.ok()) return ValueKind::kCiphertext;
+  // "cv<digits>:" of another version than 1 (reason bad_version) is no more
+  // plaintext than a damaged cv1: value: encrypting it would launder it.
+  if (text.substr(0, kPrefix.size()) == kPrefix || parsed.status().reason() == "bad_version") {
+    return ValueKind::kMalformedEnvelope;
+  }
   return ValueKind::kPlaintext;
 }
 

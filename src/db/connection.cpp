@@ -1,6 +1,7 @@
 #include "db/connection.hpp"
 
 #include "common/status_macros.hpp"
+#include "db/connection_target.hpp"
 #include "db/database_url.hpp"
 #include "db/sqlstate.hpp"
 
@@ -169,7 +170,7 @@ StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& connin
     // Never connected (libpqxx throws broken_connection): libpq's own reason
     // ("connection refused", "password authentication failed", ...), not
     // Translate()'s "connection lost".
-    return UnavailableError(PrimaryMessage(e.what()), "08001");
+    return UnavailableError(WithoutConninfoDbname(PrimaryMessage(e.what()), conninfo), "08001");
   }
   return std::unique_ptr<Connection>(new Connection(std::move(impl)));
 }

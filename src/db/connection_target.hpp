@@ -14,7 +14,7 @@ namespace credvault::db {
 struct ConnectionTarget {
   std::string host;    // name, address, or Unix socket directory; "" = libpq's default socket directory
   std::string port;
-  std::string dbname;  // libpq's default: the user name
+  std::string dbname;  // libpq's default: the user name; a connection string (with its secrets as ***) in quotes
   std::string user;
   std::string service; // service=… from the string, whose file may change the values above; usually ""
 };
@@ -33,5 +33,11 @@ std::string DescribeTarget(const std::string& conninfo);
 // dbname=ads user=ops)"; for "" the resolved target and "(from the PG*
 // variables and libpq's defaults)".
 std::string DescribeConnection(const std::string& conninfo);
+
+// libpq's reason for a failed connection with every stretch that repeats a
+// dbname which is itself a connection string (16 bytes or more of its start:
+// the server quotes the name it was sent, cut to 63 bytes) replaced by that
+// dbname redacted: its password never reaches a message.
+std::string WithoutConninfoDbname(std::string message, const std::string& conninfo);
 
 }  // namespace credvault::db

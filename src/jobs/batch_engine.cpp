@@ -35,6 +35,7 @@ static_assert(kLockWaitSeconds == 5, "kReadSettings spells out kLockWaitSeconds"
 // (the job leaves it and goes on); nullptr for anything else (the job stops).
 const char* BadValueReason(const Status& status) {
   if (status.reason() == "retired_kid") return "retired_kid";
+  if (status.reason() == "bad_version") return "unsupported_version";
   switch (status.code()) {
     case StatusCode::kInvalidArgument: return "malformed";
     case StatusCode::kNotFound: return "unknown_kid";

@@ -25,6 +25,13 @@ unsigned WorkerCount(const JobOptions& options) {
 
 bool IsEnvelopePrefixed(const std::string& value) { return value.compare(0, 4, "cv1:") == 0; }
 
+bool IsUnsupportedVersion(const std::string& value) {
+  if (value.size() < 4 || value[0] != 'c' || value[1] != 'v' || IsEnvelopePrefixed(value)) return false;
+  std::size_t i = 2;
+  while (i < value.size() && value[i] >= '0' && value[i] <= '9') ++i;
+  return i > 2 && i < value.size() && value[i] == ':';
+}
+
 std::string KidOf(const std::string& value) {
   auto first = value.find(':', 4);
   auto second = value.find(':', first + 1);

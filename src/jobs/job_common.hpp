@@ -31,6 +31,14 @@ unsigned WorkerCount(const JobOptions& options);
 // Whether `value` starts with the envelope prefix "cv1:".
 bool IsEnvelopePrefixed(const std::string& value);
 
+// Whether `value` starts with "cv<digits>:" other than "cv1:": a format
+// version credvault does not know (docs/FORMAT.md). Never plaintext: the jobs
+// leave it and report it (reason unsupported_version).
+bool IsUnsupportedVersion(const std::string& value);
+
+// The row-predicate template ({c} = the column) of IsUnsupportedVersion.
+inline constexpr const char* kUnsupportedVersionSql = "({c} LIKE 'cv%' AND {c} NOT LIKE 'cv1:%' AND {c} ~ '^cv[0-9]+:')";
+
 // The kid of "cv1:<alg>:<kid>:..."; for a malformed cv1: value, some other
 // text, and the transform then reports the value.
 std::string KidOf(const std::string& value);

@@ -164,12 +164,37 @@ Status CheckNoMalformedValues(db::Connection& conn) {
 
 Status EncryptPreflight(const JobOptions& options) {
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault encrypt"));
-  return CheckCapacity(*conn, *options.keyring, {"v.val NOT LIKE 'cv1:%'", "octet_length(v.val)", {}}, true,
+  // A value of an unknown format version (cv2:...) is never encrypted: not pending.
+  return CheckCapacity(*conn, *options.keyring,
+                       {"v.val NOT LIKE 'cv1:%' AND v.val !~ '^cv[0-9]+:'", "octet_length(v.val)", {}}, true,
                        options.rerun_command.empty() ? "credvault encrypt" : options.rerun_command);
+}
+
+Status RefuseRecordedProduction(db::Connection& conn, const std::string& what) {
+  CV_ASSIGN_OR_RETURN(db::Rows table,
+                      conn.Query("SELECT to_regclass('credvault_settings') IS NOT NULL, "
+                                 "has_table_privilege(to_regclass('credvault_settings'), 'SELECT')"));
+  if (table.text(0, 0) != "t") return Status::Ok();  // never migrated by credvault: nothing recorded
+  if (table.text(0, 1) != "t") {
+    return FailedPreconditionError(
+        what + " is never allowed on a database recorded as production, and this role cannot read what this "
+               "database records (credvault_settings): refused, nothing written. Grant it: GRANT SELECT ON "
+               "credvault_settings TO <this role> (docs/ROLES.md)",
+        "environment_unknown");
+  }
+  CV_ASSIGN_OR_RETURN(db::Rows recorded,
+                      conn.Query("SELECT value FROM credvault_settings WHERE key = 'environment'"));
+  if (!recorded.empty() && recorded.text(0, 0) == "production") {
+    return FailedPreconditionError(what + " stores credentials in plaintext: this database is recorded as production, "
+                                          "where it is never allowed (whatever --env says); nothing was written",
+                                   "production");
+  }
+  return Status::Ok();
 }
 
 Status DecryptPreflight(const JobOptions& options) {
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault decrypt"));
+  CV_RETURN_IF_ERROR(RefuseRecordedProduction(*conn, "decrypt"));
   CV_ASSIGN_OR_RETURN(KidCounts counts, ReadKidCounts(*conn, *options.keyring));
   return CheckAllKidsKnown(counts, *options.keyring, options.retired_kids.value_or(std::set<std::string>()));
 }

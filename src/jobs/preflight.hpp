@@ -34,6 +34,13 @@ struct KidCounts {
 // (kFailedPrecondition, exit 5).
 StatusOr<KidCounts> RotatePreflight(const JobOptions& options);
 
+// `what` (decrypt) is refused (kFailedPrecondition, exit 5) on a database
+// whose recorded environment (credvault_settings, `credvault env`) is
+// production, whatever the run's own environment; also when credvault_settings
+// exists but this role cannot read it (fail closed, naming the grant). Ok
+// when nothing is recorded yet.
+Status RefuseRecordedProduction(db::Connection& conn, const std::string& what);
+
 // Values that start with "cv1:" but are not well-formed v1 values (exactly
 // those ClassifyValue calls kMalformedEnvelope, checked server-side):
 // kDataLoss naming up to 20 (row id, column). Never encrypted, decrypted or skipped.

@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include "common/status_macros.hpp"
+#include "credvault/envelope.hpp"
 #include "jobs/batch_engine.hpp"
 #include "jobs/job_common.hpp"
 #include "jobs/jobs.hpp"
@@ -16,10 +17,12 @@ StatusOr<JobReport> Encrypt(const JobOptions& given) {
   CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(given, true));
   CV_RETURN_IF_ERROR(EncryptPreflight(options));
   const Keyring& ring = *options.keyring;
+  // A value of an unknown format version (cv2:...) is not plaintext: left and reported.
   JobSpec spec{"encrypt", AnyColumn("{c} NOT LIKE 'cv1:%'"), false,
                [](const std::string& value) { return !IsEnvelopePrefixed(value); },
                [&ring](const std::string& value, const ValueContext& context,
                        SecretBytes&) -> StatusOr<std::optional<std::string>> {
+                 if (IsUnsupportedVersion(value)) return ParseEnvelope(value).status();
                  CV_ASSIGN_OR_RETURN(std::string sealed, ring.Encrypt(value, context));
                  return std::optional<std::string>(std::move(sealed));
                }};
@@ -31,9 +34,11 @@ StatusOr<JobReport> Decrypt(const JobOptions& given) {
   CV_RETURN_IF_ERROR(DecryptPreflight(options));
   const Keyring& ring = *options.keyring;
   const std::set<std::string>& retired = *options.retired_kids;
-  JobSpec spec{"decrypt", AnyColumn("{c} LIKE 'cv1:%'"), false, IsEnvelopePrefixed,
+  JobSpec spec{"decrypt", AnyColumn(std::string("{c} LIKE 'cv1:%' OR ") + kUnsupportedVersionSql), false,
+               [](const std::string& value) { return IsEnvelopePrefixed(value) || IsUnsupportedVersion(value); },
                [&ring, &retired](const std::string& value, const ValueContext& context,
                                  SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {
+                 if (IsUnsupportedVersion(value)) return ParseEnvelope(value).status();
                  if (retired.count(KidOf(value))) return RetiredKidError(KidOf(value));
                  CV_ASSIGN_OR_RETURN(std::size_t length, ring.DecryptInto(value, context, scratch));
                  return std::optional<std::string>(std::string(reinterpret_cast<const char*>(scratch.data()), length));
@@ -47,10 +52,16 @@ StatusOr<JobReport> Rotate(const JobOptions& given) {
   const Keyring& ring = *options.keyring;
   const std::string primary = ring.primary_kid();
   const std::set<std::string>& retired = *options.retired_kids;
-  JobSpec spec{"rotate", AnyColumn("{c} LIKE 'cv1:%' AND split_part({c}, ':', 3) <> {kid}"), true,
-               [primary](const std::string& value) { return IsEnvelopePrefixed(value) && KidOf(value) != primary; },
+  JobSpec spec{"rotate",
+               AnyColumn(std::string("({c} LIKE 'cv1:%' AND split_part({c}, ':', 3) <> {kid}) OR ") +
+                         kUnsupportedVersionSql),
+               true,
+               [primary](const std::string& value) {
+                 return (IsEnvelopePrefixed(value) && KidOf(value) != primary) || IsUnsupportedVersion(value);
+               },
                [&ring, &retired](const std::string& value, const ValueContext& context,
                                  SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {
+                 if (IsUnsupportedVersion(value)) return ParseEnvelope(value).status();
                  // Never re-encrypt (and so launder) a value under a retired key.
                  if (retired.count(KidOf(value))) return RetiredKidError(KidOf(value));
                  CV_ASSIGN_OR_RETURN(std::size_t length, ring.DecryptInto(value, context, scratch));

@@ -44,7 +44,8 @@ void CheckValue(const Row& row, std::size_t c, const Keyring& ring, const std::s
       mine.bad.push_back({row_id, account_id, kCredentialColumns[c], "plaintext", ""});
       return;
     case ValueKind::kMalformedEnvelope:
-      mine.bad.push_back({row_id, account_id, kCredentialColumns[c], "malformed", ""});
+      mine.bad.push_back({row_id, account_id, kCredentialColumns[c],
+                          IsUnsupportedVersion(*value) ? "unsupported_version" : "malformed", ""});
       return;
     case ValueKind::kCiphertext:
       break;

@@ -136,10 +136,17 @@ StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
     const db::Value& stored = rows->at(0, i);
     if (!stored) continue;
     const ValueContext context{kCredentialsTable, kCredentialColumns[i], row_key};
-    if (ClassifyValue(*stored) == ValueKind::kPlaintext) {
+    const ValueKind kind = ClassifyValue(*stored);
+    if (kind == ValueKind::kPlaintext) {
       return FailedPreconditionError(std::string("credentials.") + kCredentialColumns[i] + " of account " + row_key +
                                      " is not encrypted yet: run `credvault encrypt`",
                                      "plaintext");
+    }
+    if (kind == ValueKind::kMalformedEnvelope) {  // a damaged cv1: value, or an unknown version (cv2:...)
+      const Status error = ParseEnvelope(*stored).status();
+      return DataLossError(std::string("credentials.") + kCredentialColumns[i] + " of account " + row_key +
+                               " cannot be decrypted: " + error.message(),
+                           error.reason());
     }
     // A valid value is "cv1:<alg>:<kid>:...": the kid is at 6..13.
     const std::string kid = stored->size() > 14 ? stored->substr(6, 8) : std::string();

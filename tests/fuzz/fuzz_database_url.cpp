@@ -1,6 +1,9 @@
 // Arbitrary DATABASE_URL values: normalisation and password redaction.
 // Whatever libpq makes of the text, a password (or sslpassword) it finds
-// there never survives RedactDatabaseUrl, and no error message repeats it.
+// there — also inside a dbname that is itself a connection string, which
+// libpq expands — never survives RedactDatabaseUrl nor the connection
+// description (DescribeConnection: status, errors, replica names), and no
+// error message repeats it.
 #include <libpq-fe.h>
 
 #include <cstdint>
@@ -8,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "db/connection_target.hpp"
 #include "db/database_url.hpp"
 
 namespace {
@@ -19,19 +23,50 @@ struct Parsed {
   std::vector<std::string> secrets, others;
 };
 
+// libpq's own test (recognized_connection_string): a dbname holding '=' or
+// starting with a URI prefix is itself a connection string.
+bool IsConninfo(const std::string& value) {
+  return value.find('=') != std::string::npos || value.rfind("postgresql://", 0) == 0 ||
+         value.rfind("postgres://", 0) == 0;
+}
+
+// `level` 0 is the string itself. A dbname that is a connection string is
+// walked in turn (its passwords are secrets, the rest are not) down to level
+// 2; deeper, or when libpq cannot parse it, it counts as a secret whole (the
+// redaction shows none of it).
+void Collect(const std::string& conninfo, int level, Parsed& out) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (error != nullptr) PQfreemem(error);
+  if (options == nullptr) {
+    out.secrets.push_back(conninfo);
+    return;
+  }
+  for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    const std::string keyword = o->keyword;
+    if (keyword == "dbname" && IsConninfo(o->val)) {
+      if (level < 2) {
+        Collect(o->val, level + 1, out);
+      } else {
+        out.secrets.push_back(o->val);
+      }
+      continue;
+    }
+    (keyword == "password" || keyword == "sslpassword" ? out.secrets : out.others).push_back(o->val);
+  }
+  PQconninfoFree(options);
+}
+
 Parsed ParseWithLibpq(const std::string& conninfo) {
   Parsed out;
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
   if (error != nullptr) PQfreemem(error);
   if (options == nullptr) return out;
-  out.ok = true;
-  for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
-    if (o->val == nullptr) continue;
-    const std::string keyword = o->keyword;
-    (keyword == "password" || keyword == "sslpassword" ? out.secrets : out.others).push_back(o->val);
-  }
   PQconninfoFree(options);
+  out.ok = true;
+  Collect(conninfo, 0, out);
   return out;
 }
 
@@ -61,7 +96,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     bool marker_in_secret = false, marker_elsewhere = false;
     for (const std::string& secret : parsed.secrets) marker_in_secret = marker_in_secret || Contains(secret, kMarker);
     for (const std::string& other : parsed.others) marker_elsewhere = marker_elsewhere || Contains(other, kMarker);
-    if (marker_in_secret && !marker_elsewhere && Contains(credvault::db::RedactDatabaseUrl(*normalized), kMarker)) {
+    if (marker_in_secret && !marker_elsewhere &&
+        (Contains(credvault::db::RedactDatabaseUrl(*normalized), kMarker) ||
+         Contains(credvault::db::DescribeConnection(*normalized), kMarker))) {
       std::abort();
     }
     // The connection string credvault connects with keeps every parameter.

@@ -54,7 +54,8 @@ class IntegrityError(Error):
 
 class MalformedCiphertext(IntegrityError):
     """The value starts with ``cv1:`` but does not parse strictly (docs/FORMAT.md): a damaged or
-    truncated value. Never treated as plaintext."""
+    truncated value; or it starts with ``cv<digits>:`` of another version than 1 (``reason``
+    ``bad_version``). Never treated as plaintext."""
 
     reason = "malformed"
 

@@ -37,6 +37,12 @@ _TAG = 16
 _HEADER_LENGTH = 15  # "cv1:x:" + 8 + ":"
 _PAYLOAD_RE = re.compile(r"[A-Za-z0-9_-]*\Z")
 _KID_RE = re.compile(r"[0-9a-f]{8}\Z")
+_VERSION_RE = re.compile(r"cv[0-9]+:")
+
+
+def _unsupported_version(value: str) -> bool:
+    """True for ``cv<digits>:`` other than ``cv1:``: a format version credvault does not know."""
+    return isinstance(value, str) and not value.startswith("cv1:") and _VERSION_RE.match(value) is not None
 _B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _B64URL_INDEX = {c: i for i, c in enumerate(_B64URL)}
 
@@ -271,6 +277,10 @@ def _parse(value: str) -> Tuple[str, str, str, bytes]:
     """cv1 value → (alg, kid, header, raw payload). Strict, as docs/FORMAT.md."""
     if not isinstance(value, str):
         raise NotCiphertext("value is not text", "not_envelope")
+    if _unsupported_version(value):
+        # Never plaintext: encrypting it would turn a planted value into authenticated ciphertext.
+        raise MalformedCiphertext("credvault value of an unsupported format version (only cv1 is known)",
+                                  "bad_version")
     if not value.startswith("cv1:"):
         raise NotCiphertext("value is not credvault ciphertext (no cv1: prefix)", "not_envelope")
     fields = value.split(":")

@@ -15,7 +15,8 @@ import re
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .errors import CapacityError, NotCiphertext, NotFound, RetiredKid, UsageError
-from .keyring import Keyring, PlaintextLike, Secret, ciphertext_length, max_plaintext_length
+from .keyring import (Keyring, PlaintextLike, Secret, _unsupported_version, ciphertext_length,
+                      max_plaintext_length)
 from .schema import (HISTORY_EXISTS_SQL, HISTORY_SQL, check_at_head, check_environment, load_migrations,
                      resolve_migrations_dir)
 
@@ -160,11 +161,11 @@ class _Core:
             if stored is None:
                 out.append(None)
                 continue
-            if not stored.startswith("cv1:"):
+            if not stored.startswith("cv1:") and not _unsupported_version(stored):
                 raise NotCiphertext(f"credentials.{column} of account {account_id} is not encrypted yet: run "
                                     "`credvault encrypt`", "plaintext")
             kid = stored[6:14]
-            if kid in retired:
+            if kid in retired and not _unsupported_version(stored):
                 raise RetiredKid(f"credentials.{column} of account {account_id} is under key {kid}, which is retired: "
                                  "refused (a value restored from an old backup, or written by a process still "
                                  "holding the old key)", kid)
