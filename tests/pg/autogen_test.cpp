@@ -9,12 +9,15 @@
 #include "migrate/autogenerate.hpp"
 #include "migrate/migration_set.hpp"
 #include "migrate/sql_parser.hpp"
+#include "schema_project.hpp"
 #include "support/test_support.hpp"
 
 using namespace credvault::migrate;
 using credvault::testing::CliResult;
 using credvault::testing::ReadFile;
 using credvault::testing::RunCli;
+using credvault::testing::SchemaProject;
+using credvault::testing::kShipped;
 using credvault::testing::SourceDir;
 using credvault::testing::TempDir;
 using credvault::testing::TestDatabase;
@@ -142,43 +145,9 @@ TEST_CASE("the shipped schema.sql matches the shipped migrations", "[autogen]") 
   CHECK(Lines(generated->up.statements) + Lines(generated->up.concurrent) == "");
 }
 
-namespace {
-
-// The shipped migrations that change the schema (20260215_0002 is a data
-// step only, and needs a key).
-const std::vector<std::string> kShippedSchemaMigrations = {"20260215_0001_initial_schema.sql",
-                                                           "20260215_0003_row_jobs_keep_updated_at.sql"};
-const std::size_t kShipped = kShippedSchemaMigrations.size();
-
-// A project: migrations/ with the shipped schema migrations, and schema.sql
-// beside it (create --autogenerate's default).
-struct Project {
-  TestDatabase db;
-  TempDir dir;
-  std::string migrations, schema;
-  Project() {
-    migrations = dir.path() + "/migrations";
-    fs::create_directory(migrations);
-    for (const std::string& shipped : kShippedSchemaMigrations) {
-      dir.WriteFile("migrations/" + shipped, ReadFile(SourceDir() + "/migrations/" + shipped), 0644);
-    }
-    schema = dir.WriteFile("schema.sql", ReadFile(SourceDir() + "/schema.sql"), 0644);
-  }
-  CliResult Cv(std::vector<std::string> args) const {
-    std::vector<std::string> full = {"--migrations-dir", migrations, "--env", "development"};
-    full.insert(full.end(), args.begin(), args.end());
-    return RunCli(full, db.Env());
-  }
-  std::size_t Files() const {
-    return static_cast<std::size_t>(std::distance(fs::directory_iterator(migrations), fs::directory_iterator()));
-  }
-};
-
-}  // namespace
-
 TEST_CASE("the schema.sql workflow through the CLI - edit, check exits 6, create --autogenerate, migrate, rollback",
           "[autogen]") {
-  Project p;
+  SchemaProject p;
   CliResult nothing = p.Cv({"create", "--autogenerate", "nothing yet"});
   INFO(nothing.err);
   CHECK(nothing.exit_code == 0);
@@ -227,7 +196,7 @@ TEST_CASE("the schema.sql workflow through the CLI - edit, check exits 6, create
 }
 
 TEST_CASE("a bad schema file is refused with its line, exit 3, and nothing is written", "[autogen]") {
-  Project p;
+  SchemaProject p;
   struct Case {
     std::string sql, expected;
   };

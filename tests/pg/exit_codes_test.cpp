@@ -281,12 +281,15 @@ TEST_CASE("every exit code of the README table, for every command that can hit i
   });
   add(4, "database unreachable (create --autogenerate)", "create",
       [&] { return RunCli({"create", "--autogenerate", "--schema", SourceDir() + "/schema.sql", "x"}, unreachable); });
+  // (The repository's migrations: the installed folder exists only while the package test has it installed.)
+  const Env no_createdb_env = With(head.Env(), {{"DATABASE_URL", no_createdb.url()},
+                                                {"CREDVAULT_MIGRATIONS_DIR", SourceDir() + "/migrations"}});
   add(5, "no scratch database for the schema file (no dev_url, a role without CREATEDB)", "create", [&] {
     return RunCli({"create", "--autogenerate", "--sql", "--schema", SourceDir() + "/schema.sql", "x"},
-                  With(head.Env(), {{"DATABASE_URL", no_createdb.url()}}));
+                  no_createdb_env);
   });
   add(5, "no scratch database for the schema file (no dev_url, a role without CREATEDB)", "check", [&] {
-    return RunCli({"check", "--schema", SourceDir() + "/schema.sql"}, With(head.Env(), {{"DATABASE_URL", no_createdb.url()}}));
+    return RunCli({"check", "--schema", SourceDir() + "/schema.sql"}, no_createdb_env);
   });
   add(5, "schema behind head in production", "get",
       [&] { return RunCli({"--env", "production", "get", "--account", "1"}, KeyEnv(behind, a)); });

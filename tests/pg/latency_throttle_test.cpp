@@ -123,9 +123,11 @@ TEST_CASE("a database recorded as production gets --max-latency auto by default 
   TestDatabase db;
   Populate(db, 1500);
   const std::string key_a = NewBase64Key(), key_b = NewBase64Key();
+  // Populate recorded the database as development; an operator moves it to production.
+  REQUIRE(RunCli({"env", "set", "production", "--from", "development", "--yes"}, KeyEnv(db, key_a)).exit_code == 0);
   auto production = KeyEnv(db, key_a);
   production["CREDVAULT_ENV"] = "production";
-  REQUIRE(RunCli({"--migrations-dir", SourceDir() + "/migrations", "migrate"}, production).exit_code == 0);
+  REQUIRE(RunCli({"migrate"}, production).exit_code == 0);
   auto rotate_env = KeyEnv(db, key_b, key_a);
   rotate_env["CREDVAULT_ENV"] = "production";
   auto rotated = RunCli({"rotate"}, rotate_env);

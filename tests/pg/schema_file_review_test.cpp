@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "endpoints.hpp"
+#include "schema_project.hpp"
 #include "support/test_support.hpp"
 
 using namespace credvault;
@@ -15,29 +16,6 @@ using namespace credvault::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A project: migrations/ with the shipped initial schema, schema.sql beside it.
-struct SchemaProject {
-  TestDatabase db;
-  TempDir dir;
-  std::string migrations, schema;
-  SchemaProject() {
-    migrations = dir.path() + "/migrations";
-    fs::create_directory(migrations);
-    const std::string initial = "20260215_0001_initial_schema.sql";
-    dir.WriteFile("migrations/" + initial, ReadFile(SourceDir() + "/migrations/" + initial), 0644);
-    schema = dir.WriteFile("schema.sql", ReadFile(SourceDir() + "/schema.sql"), 0644);
-  }
-  CliResult Cv(std::vector<std::string> args, std::map<std::string, std::optional<std::string>> env = {}) const {
-    std::vector<std::string> full = {"--migrations-dir", migrations, "--env", "development"};
-    full.insert(full.end(), args.begin(), args.end());
-    if (env.empty()) env = db.Env();
-    return RunCli(full, env);
-  }
-  std::size_t Files() const {
-    return static_cast<std::size_t>(std::distance(fs::directory_iterator(migrations), fs::directory_iterator()));
-  }
-};
 
 int TemporaryDatabases(const TestDatabase& db) {
   return std::stoi(db.Query("SELECT count(*) FROM pg_database WHERE datname LIKE 'credvault_dev_%'").text(0, 0));
@@ -94,7 +72,7 @@ TEST_CASE("review 2026-12: a hostile schema file prints no live value, moves no 
   CHECK(p.db.Query("SELECT last_value || '/' || is_called FROM accounts_id_seq").text(0, 0) == sequence_before);
   CHECK(!fs::exists(marker));
   CHECK(p.db.Query("SELECT name FROM accounts").text(0, 0) == "LiveAccountName7731");
-  CHECK(p.Files() == 1);
+  CHECK(p.Files() == kShipped);
   CHECK(TemporaryDatabases(p.db) == 0);
   // The refusals name the statement and its line.
   p.dir.WriteFile("schema.sql", hostile.front(), 0644);
