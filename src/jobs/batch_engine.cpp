@@ -69,10 +69,19 @@ db::Params BatchParams(const JobSpec& spec, const std::string& last_id, std::siz
   return params;
 }
 
+// A job under a rate or latency target runs one batch at a time
+// (Throttle::serial), and its crypto on one thread unless --workers says
+// otherwise: a burst then takes one core, never all of them.
+unsigned CryptoThreads(const JobOptions& options) {
+  const bool serial = options.throttle.max_rate > 0 || options.throttle.latency_watched();
+  if (serial && options.workers == 0) return 1;
+  return WorkerCount(options);
+}
+
 class Engine {
  public:
   Engine(const JobOptions& options, JobSpec spec)
-      : options_(options), spec_(std::move(spec)), workers_(WorkerCount(options)) {}
+      : options_(options), spec_(std::move(spec)), workers_(CryptoThreads(options)) {}
 
   StatusOr<JobReport> Run() {
     const auto start = std::chrono::steady_clock::now();

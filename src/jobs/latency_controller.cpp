@@ -14,12 +14,13 @@ LatencyController::Change LatencyController::Judge(const std::vector<double>& la
                                                    double achieved_rows_per_second) {
   // One call over the target is already a verdict when it is far over (a
   // stall); otherwise wait for a window large enough to estimate a p99.
+  capacity_ = std::max(capacity_, achieved_rows_per_second);
   const double worst = latencies.empty() ? 0 : *std::max_element(latencies.begin(), latencies.end());
   if (latencies.size() < kMinSamples && worst <= 2 * target_) return Change::kWaiting;
   last_p99_ = Quantile(latencies, 0.99);
   last_window_ = latencies.size();
   if (last_p99_ > target_) {
-    rate_ = std::max(kMinRate, rate_ * kDecreaseFactor);
+    rate_ = std::min(rate_, std::max(floor(), rate_ * kDecreaseFactor));
     backing_off_ = true;
     return Change::kDecreased;
   }
@@ -34,6 +35,8 @@ LatencyController::Change LatencyController::Judge(const std::vector<double>& la
 }
 
 std::size_t LatencyController::batch_rows() const { return BurstRows(rate_, max_rows_); }
+
+double LatencyController::floor() const { return std::max(kMinRate, kMinShareOfCapacity * capacity_); }
 
 std::size_t BurstRows(double rows_per_second, std::size_t max_rows) {
   const double rows = std::ceil(rows_per_second * LatencyController::kBurstSeconds);

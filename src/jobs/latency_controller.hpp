@@ -35,6 +35,7 @@ class LatencyController {
   Change Judge(const std::vector<double>& latencies, double achieved_rows_per_second);
 
   double rate() const { return rate_; }                 // rows per second allowed now
+  double floor() const;                                 // the least it goes down to
   std::size_t batch_rows() const;                       // rows per batch at that rate
   double last_p99() const { return last_p99_; }         // of the last judged window; 0 before
   std::size_t last_window() const { return last_window_; }  // calls in it
@@ -46,6 +47,9 @@ class LatencyController {
   static constexpr double kIncreaseFraction = 0.1;   // a window under it raises the rate by a tenth
   static constexpr double kStartRate = 2000;         // rows per second: cautious, grows within seconds
   static constexpr double kMinRate = 50;             // never stops: a lock held elsewhere is a pause, not this
+  // Nor slower than this share of the most the job has reached: a target
+  // the machine cannot meet (or a noisy probe) costs at most 20x the time.
+  static constexpr double kMinShareOfCapacity = 0.05;
   static constexpr double kBurstSeconds = 0.01;      // a batch holds this many seconds of work at the rate
   static constexpr std::size_t kMinRows = 20;
   static constexpr double kHeadroom = 1.25;          // the rate stays within this factor of the job's capacity
@@ -54,6 +58,7 @@ class LatencyController {
   double target_;
   std::size_t max_rows_;
   double rate_ = kStartRate;
+  double capacity_ = 0;  // the most rows per second the job has reached
   double last_p99_ = 0;
   std::size_t last_window_ = 0;
   bool backing_off_ = false;

@@ -21,9 +21,9 @@ constexpr auto kCheckInterval = std::chrono::milliseconds(250);
 constexpr double kProbeCallsPerSecond = 50;
 constexpr auto kLatencyReportEvery = std::chrono::seconds(5);
 // The probe's calls before the job's first write that measure the idle p99
-// (about a second), and the longest the job waits for them.
-constexpr std::size_t kIdleCalls = 50;
-constexpr auto kIdleWindowLimit = std::chrono::seconds(5);
+// (about two seconds), and the longest the job waits for them.
+constexpr std::size_t kIdleCalls = 100;
+constexpr auto kIdleWindowLimit = std::chrono::seconds(8);
 constexpr double kReportEverySeconds = 5;
 
 double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
@@ -198,9 +198,9 @@ Status Throttle::StartLatencyProbe(const std::string& conninfo) {
   if (options_.max_latency_auto) options_.max_latency = std::round(std::max(kAutoLatencyFloor, 2 * idle_p99_) * 1e5) / 1e5;
   if (!options_.max_latency_auto && idle_p99_ > options_.max_latency) {
     log_->warn("{}: the application's p99 latency is already {:.2f} ms before the job writes anything, over "
-               "--max-latency {} ms: the job will mostly run at its slowest ({} rows/s). Raise --max-latency, or "
-               "give --max-latency auto (twice the idle p99)",
-               label_, idle_p99_ * 1000, Number(options_.max_latency * 1000), Number(LatencyController::kMinRate));
+               "--max-latency {} ms: the job will mostly run at its slowest (a twentieth of what it can do). "
+               "Raise --max-latency, or give --max-latency auto (twice the idle p99)",
+               label_, idle_p99_ * 1000, Number(options_.max_latency * 1000));
   }
   controller_ = std::make_unique<LatencyController>(options_.max_latency, batch_size_);
   last_judged_ = Clock::now();

@@ -46,21 +46,26 @@ TEST_CASE("the latency controller waits for a window, then raises the rate while
 
 TEST_CASE("the latency controller halves the rate on a window over target and stops at a floor", "[latency][unit]") {
   LatencyController controller(0.002, 5000);
-  for (int i = 0; i < 20; ++i) controller.Judge(Window(50, 0.001), 1e6);
+  for (int i = 0; i < 20; ++i) controller.Judge(Window(50, 0.001), 30000);  // the job can do 30 000 rows/s
   const double before = controller.rate();
   const std::size_t rows_before = controller.batch_rows();
   std::vector<double> window = Window(50, 0.001);
   window[10] = window[20] = 0.010;  // 2 of 50 calls over: the p99 is over
-  CHECK(controller.Judge(window, 1e6) == Change::kDecreased);
+  CHECK(controller.Judge(window, 30000) == Change::kDecreased);
   CHECK(controller.rate() == Approx(before * LatencyController::kDecreaseFactor));
   CHECK(controller.batch_rows() < rows_before);
   CHECK(controller.backing_off());
-  for (int i = 0; i < 100; ++i) controller.Judge(Window(50, 0.5), 1e6);
-  CHECK(controller.rate() == LatencyController::kMinRate);
-  CHECK(controller.batch_rows() == LatencyController::kMinRows);
+  for (int i = 0; i < 100; ++i) controller.Judge(Window(50, 0.5), 30000);
+  CHECK(controller.rate() == Approx(30000 * LatencyController::kMinShareOfCapacity));
   // ...and recovers once the load is gone.
-  CHECK(controller.Judge(Window(50, 0.001), 1e6) == Change::kIncreased);
+  CHECK(controller.Judge(Window(50, 0.001), 30000) == Change::kIncreased);
   CHECK_FALSE(controller.backing_off());
+
+  // Without a known capacity the floor is kMinRate rows/s, in batches of kMinRows.
+  LatencyController blind(0.002, 5000);
+  for (int i = 0; i < 100; ++i) blind.Judge(Window(50, 0.5), 0);
+  CHECK(blind.rate() == LatencyController::kMinRate);
+  CHECK(blind.batch_rows() == LatencyController::kMinRows);
 }
 
 TEST_CASE("a stall is a verdict before the window fills", "[latency][unit]") {
@@ -84,4 +89,12 @@ TEST_CASE("bursts hold a fixed slice of work at the rate, within bounds", "[late
   CHECK(BurstRows(1e9, 5000) == 5000);
   CHECK(BurstRows(1e9, 10) == 10);
   CHECK(BurstRows(1, 10) == 10);  // a batch size below the floor wins
+}
+
+TEST_CASE("the latency controller never goes below a twentieth of what the job has reached", "[latency][unit]") {
+  LatencyController controller(0.002, 5000);
+  controller.Judge(Window(50, 0.001), 40000);  // the job reached 40 000 rows/s
+  for (int i = 0; i < 100; ++i) controller.Judge(Window(50, 0.5), 0);
+  CHECK(controller.rate() == Approx(40000 * LatencyController::kMinShareOfCapacity));
+  CHECK(controller.floor() == Approx(2000));
 }
