@@ -41,9 +41,9 @@ std::vector<Judgement> Judgements(const std::string& err) {
 TEST_CASE("the latency throttle (--max-latency) backs off while a lock stalls the application's read, then speeds up again",
           "[throttle][latency]") {
   TestDatabase db;
-  Populate(db, 20000);
+  Populate(db, 12000);
   const std::string key = NewBase64Key();
-  // The rate ceiling keeps the job running long enough to watch it recover.
+  // The rate ceiling keeps the job running long enough to watch it recover (4 s at least).
   CliProcess job({"-v", "encrypt", "--max-latency", "200", "--max-rate", "3000"}, KeyEnv(db, key));
   REQUIRE(job.WaitForStderr("throttled: keep the application's p99 latency under 200 ms"));
   REQUIRE(job.WaitForStderr("(increased)"));
