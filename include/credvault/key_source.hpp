@@ -48,8 +48,8 @@ struct ParsedKeySource {
   std::string location;
 };
 
-// Which form `text` has. Never fails and never copies a literal key. An
-// empty file:, exec: or wrapped: location is kInvalidArgument.
+// Which form `text` has; never copies a literal key. The one error: an
+// empty file:, exec: or wrapped: location (kInvalidArgument).
 CREDVAULT_EXPORT StatusOr<ParsedKeySource> ParseKeySource(std::string_view text);
 
 // Words for messages: "exec: command", "file /p", "wrapped key file /p", or

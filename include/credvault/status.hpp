@@ -119,5 +119,3 @@ class [[nodiscard]] StatusOr {
 };
 
 }  // namespace credvault
-
-// Early-return helpers for code inside credvault (and its CLI).

@@ -2,10 +2,11 @@
 // rotate and verify (docs/ARCHITECTURE.md, "Row jobs").
 //
 // All run online: batches of `batch_size` rows in id order, one transaction
-// per batch, crypto on worker threads, and compare-and-set writes — a value is
-// replaced only if it still equals what was read, so an application writing
-// at the same time is never overwritten (its value is picked up by the next
-// pass). Each job selects only the work left, so after a crash or kill -9 a
+// per batch, crypto on worker threads, and compare-and-set writes — a row is
+// written only if its row version (xmin) is still the one read, so an
+// application writing at the same time is never overwritten (its row is
+// picked up by the next pass). Throttled jobs (jobs/throttle.hpp) write one
+// short batch at a time. Each job selects only the work left, so after a crash or kill -9 a
 // rerun simply finishes; a finished job rerun changes nothing.
 #pragma once
 
