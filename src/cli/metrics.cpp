@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "common/status_macros.hpp"
-#include "jobs/credentials_table.hpp"
+#include "migrate/credentials_table.hpp"
 
 namespace credvault::cli {
 namespace {
@@ -236,7 +236,7 @@ void CommandMetrics::ValueCounts(const std::map<std::string, std::map<std::strin
   OwnWhole("credvault_values");
   OwnWhole("credvault_plaintext_values");
   for (const auto& [kid, columns] : all) {
-    for (const char* column : jobs::kCredentialColumns) {
+    for (const char* column : migrate::kCredentialColumns) {
       auto found = columns.find(column);
       const double n = found == columns.end() ? 0 : static_cast<double>(found->second);
       if (kid.empty()) {
@@ -248,7 +248,7 @@ void CommandMetrics::ValueCounts(const std::map<std::string, std::map<std::strin
     }
   }
   if (!all.count("")) {
-    for (const char* column : jobs::kCredentialColumns) {
+    for (const char* column : migrate::kCredentialColumns) {
       Gauge("credvault_plaintext_values", "Values of credentials not encrypted yet, per column", {{"column", column}}, 0);
     }
   }

@@ -14,7 +14,7 @@
 #include "db/connection.hpp"
 #include "db/sqlstate.hpp"
 #include "jobs/batch_write.hpp"
-#include "jobs/credentials_table.hpp"
+#include "migrate/credentials_table.hpp"
 #include "jobs/job_common.hpp"
 #include "jobs/lock_wait.hpp"
 #include "jobs/throttle.hpp"
@@ -267,10 +267,10 @@ class Engine {
     workers_.ParallelFor(rows.size(), [&](std::size_t begin, std::size_t end) {
       thread_local SecretBytes scratch;
       for (std::size_t i = begin; i < end; ++i) {
-        for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
+        for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
           const db::Value& value = rows[i].values[c];
           if (!value || !spec_.needs_work(*value)) continue;
-          auto result = spec_.transform(*value, ValueContext{kCredentialsTable, kCredentialColumns[c], rows[i].account_id}, scratch);
+          auto result = spec_.transform(*value, ValueContext{migrate::kCredentialsTable, migrate::kCredentialColumns[c], rows[i].account_id}, scratch);
           if (result.ok()) {
             fresh[i][c] = std::move(*result);
             continue;
@@ -278,16 +278,16 @@ class Engine {
           std::lock_guard<std::mutex> lock(mutex);
           const char* reason = BadValueReason(result.status());
           if (reason == nullptr) {
-            if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + kCredentialColumns[c]);
+            if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + migrate::kCredentialColumns[c]);
             return;
           }
-          batch.bad.push_back({std::stoll(rows[i].id), std::stoll(rows[i].account_id), kCredentialColumns[c], reason, ""});
+          batch.bad.push_back({std::stoll(rows[i].id), std::stoll(rows[i].account_id), migrate::kCredentialColumns[c], reason, ""});
         }
       }
     });
     CV_RETURN_IF_ERROR(error);
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      for (std::size_t c = 0; c < kCredentialColumnCount; ++c) batch.expected[c] += fresh[i][c].has_value();
+      for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) batch.expected[c] += fresh[i][c].has_value();
       // Only the id and row version travel on: up to three batches are in
       // flight, and this halves what each one holds.
       batch.rows[i].values = {};
@@ -316,7 +316,7 @@ class Engine {
     for (int attempt = 1;; ++attempt) {
       auto applied = ApplyBatch(conn, spec_.name, batch, *options_.log);
       if (applied.ok()) {
-        for (std::size_t c = 0; c < kCredentialColumnCount; ++c) counts[c] = std::stoull(applied->text(0, c));
+        for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) counts[c] = std::stoull(applied->text(0, c));
         break;
       }
       // The batch rolled back whole, and compare-and-set makes a retry safe.
@@ -346,12 +346,12 @@ class Engine {
       ++report_.bad_by_reason[bad.reason];
       if (report_.bad_values.size() < options_.max_listed_bad_values) report_.bad_values.push_back(bad);
     }
-    for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
+    for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
       // A dry run writes nothing and reports what it would write.
       const std::uint64_t count = options_.dry_run ? batch.expected[c] : written[c];
       report_.values_written += options_.dry_run ? 0 : count;
       report_.values_skipped += batch.expected[c] - count;
-      report_.by_column[kCredentialColumns[c]] += count;
+      report_.by_column[migrate::kCredentialColumns[c]] += count;
     }
   }
 
@@ -420,7 +420,7 @@ class Engine {
 
 std::string AnyColumn(const std::string& per_column_template) {
   std::string out;
-  for (const char* column : kCredentialColumns) {
+  for (const char* column : migrate::kCredentialColumns) {
     out += (out.empty() ? "(" : " OR (") + ReplaceAll(per_column_template, "{c}", column) + ")";
   }
   return out;

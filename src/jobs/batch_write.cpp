@@ -69,18 +69,18 @@ db::BinaryParams BatchArrays(const PreparedBatch& batch) {
   const auto& fresh = batch.fresh;
   Array ids(Array::ElementType::kInt4), xmins(Array::ElementType::kXid);
   std::vector<Array> values;
-  for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
+  for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
     std::size_t bytes = 0;
     for (const auto& row : fresh) bytes += 4 + (row[c] ? row[c]->size() : 0);
     values.emplace_back(Array::ElementType::kText, bytes);
   }
   for (std::size_t i = 0; i < rows.size(); ++i) {
     bool any = false;
-    for (std::size_t c = 0; c < kCredentialColumnCount; ++c) any = any || fresh[i][c].has_value();
+    for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) any = any || fresh[i][c].has_value();
     if (!any) continue;
     ids.AddInt4(ParseInt4(rows[i].id));
     xmins.AddXid(static_cast<std::uint32_t>(std::stoul(rows[i].xmin)));
-    for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
+    for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
       if (fresh[i][c]) {
         values[c].AddText(*fresh[i][c]);
       } else {

@@ -8,18 +8,18 @@
 
 #include "credvault/status.hpp"
 #include "db/connection.hpp"
-#include "jobs/credentials_table.hpp"
+#include "migrate/credentials_table.hpp"
 #include "jobs/jobs.hpp"
 
 namespace credvault::jobs {
 
 // A credentials row as a job reads it: row_id, xmin, account_id and the
-// credential columns (kCredentialColumns order).
+// credential columns (migrate::kCredentialColumns order).
 struct Row {
   std::string id;
   std::string xmin;  // the row version read: the compare-and-set key
   std::string account_id;
-  std::array<db::Value, kCredentialColumnCount> values;
+  std::array<db::Value, migrate::kCredentialColumnCount> values;
 };
 
 // From SELECT row_id, xmin, account_id, client_id, client_secret, refresh_token.

@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "common/status_macros.hpp"
-#include "jobs/credentials_table.hpp"
+#include "migrate/credentials_table.hpp"
 #include "migrate/event_details.hpp"
 #include "migrate/history.hpp"
 
@@ -20,7 +20,7 @@ StatusOr<bool> TableExists(db::Connection& conn) {
 // count(*) of values under kid $1, one column per credential column.
 std::string CountSql() {
   std::string select;
-  for (const char* column : kCredentialColumns) {
+  for (const char* column : migrate::kCredentialColumns) {
     select += std::string(select.empty() ? "" : ", ") + "count(*) FILTER (WHERE " + column + " LIKE 'cv1:%' AND split_part(" +
               column + ", ':', 3) = $1)";
   }
@@ -28,94 +28,6 @@ std::string CountSql() {
 }
 
 }  // namespace
-
-const char* const kCreateKeyLifecycleTable = R"SQL(
-CREATE TABLE IF NOT EXISTS credvault_keys (
-    kid        text PRIMARY KEY CHECK (kid ~ '^[0-9a-f]{8}$'),
-    state      text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'retired')),
-    first_seen timestamptz NOT NULL DEFAULT now(),
-    retired_at timestamptz,
-    retired_by text
-);
--- put and get --reveal run as the application role, which may not write
--- credvault_events (it could forge any event): it may call this instead,
--- which records only those two kinds, as the session's role.
-CREATE OR REPLACE FUNCTION credvault_record_access(event_kind text, event_details jsonb) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-BEGIN
-    IF event_kind NOT IN ('put', 'get_reveal') THEN
-        RAISE EXCEPTION 'credvault_record_access records put and get_reveal only';
-    END IF;
-    INSERT INTO credvault_events (actor, kind, details) VALUES (session_user, event_kind, event_details);
-END;
-$$;
-REVOKE ALL ON FUNCTION credvault_record_access(text, jsonb) FROM PUBLIC;
--- `keys retire` as the jobs role: it may not UPDATE credvault_keys (it could
--- retire a key still in use, or un-retire one); it calls this instead, which
--- retires a kid only when no value uses it and records who did it. Returns
--- 'retired', 'already_retired', or 'in_use <client_id> <client_secret>
--- <refresh_token>' (the counts), changing nothing in the last two cases.
-CREATE OR REPLACE FUNCTION credvault_retire_key(retire_kid text, event_details jsonb) RETURNS text
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-    current_state text;
-    used bigint[];
-BEGIN
-    IF retire_kid IS NULL OR retire_kid !~ '^[0-9a-f]{8}$' THEN
-        RAISE EXCEPTION 'credvault_retire_key: a kid is 8 lowercase hex characters';
-    END IF;
-    SELECT state INTO current_state FROM credvault_keys WHERE kid = retire_kid FOR UPDATE;
-    IF current_state = 'retired' THEN
-        RETURN 'already_retired';
-    END IF;
-    SELECT ARRAY[count(*) FILTER (WHERE client_id LIKE 'cv1:%' AND split_part(client_id, ':', 3) = retire_kid),
-                 count(*) FILTER (WHERE client_secret LIKE 'cv1:%' AND split_part(client_secret, ':', 3) = retire_kid),
-                 count(*) FILTER (WHERE refresh_token LIKE 'cv1:%' AND split_part(refresh_token, ':', 3) = retire_kid)]
-        INTO used FROM credentials;
-    IF used <> ARRAY[0, 0, 0]::bigint[] THEN
-        RETURN 'in_use ' || array_to_string(used, ' ');
-    END IF;
-    INSERT INTO credvault_keys (kid, state, retired_at, retired_by) VALUES (retire_kid, 'retired', now(), session_user)
-        ON CONFLICT (kid) DO UPDATE SET state = 'retired', retired_at = now(), retired_by = session_user;
-    INSERT INTO credvault_events (kind, details)
-        VALUES ('key_retired', coalesce(event_details, '{}'::jsonb) || jsonb_build_object('kid', retire_kid));
-    RETURN 'retired';
-END;
-$$;
-REVOKE ALL ON FUNCTION credvault_retire_key(text, jsonb) FROM PUBLIC;
--- SECURITY DEFINER functions resolve names in their own schema only.
-DO $$
-BEGIN
-    EXECUTE format('ALTER FUNCTION credvault_record_access(text, jsonb) SET search_path = %I, pg_temp',
-                   current_schema());
-    EXECUTE format('ALTER FUNCTION credvault_retire_key(text, jsonb) SET search_path = %I, pg_temp',
-                   current_schema());
-END;
-$$;
--- Upgrade: a role other than the owner that could UPDATE credvault_keys (as
--- docs/ROLES.md granted before 2026-12) retires keys through the function
--- instead, and inserts only the kids it sees (INSERT (kid)).
-DO $$
-DECLARE
-    grant_row record;
-BEGIN
-    FOR grant_row IN
-        SELECT r.rolname, a.privilege_type FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
-        JOIN pg_roles r ON r.oid = a.grantee
-        WHERE c.oid = 'credvault_keys'::regclass AND a.privilege_type IN ('INSERT', 'UPDATE')
-          AND a.grantee <> c.relowner
-    LOOP
-        EXECUTE format('REVOKE %s ON credvault_keys FROM %I', grant_row.privilege_type, grant_row.rolname);
-        IF grant_row.privilege_type = 'INSERT' THEN
-            EXECUTE format('GRANT INSERT (kid) ON credvault_keys TO %I', grant_row.rolname);
-        ELSE
-            EXECUTE format('GRANT EXECUTE ON FUNCTION credvault_retire_key(text, jsonb) TO %I', grant_row.rolname);
-        END IF;
-        RAISE NOTICE 'credvault_keys: % of role % narrowed', grant_row.privilege_type, grant_row.rolname;
-    END LOOP;
-END;
-$$;
-)SQL";
 
 Status RecordAccessEvent(db::Connection& conn, const std::string& kind, const std::string& details_json) {
   return conn.Exec("SELECT credvault_record_access($1, $2::jsonb)", {kind, details_json});
@@ -160,9 +72,9 @@ StatusOr<std::optional<std::map<std::string, KeyLifecycle>>> ReadKeyLifecycle(db
 StatusOr<std::map<std::string, std::uint64_t>> CountValuesUnderKid(db::Connection& conn, const std::string& kid) {
   CV_ASSIGN_OR_RETURN(db::Rows rows, conn.Query(CountSql(), {kid}));
   std::map<std::string, std::uint64_t> out;
-  for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
+  for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
     const std::uint64_t n = std::stoull(rows.text(0, c));
-    if (n > 0) out[kCredentialColumns[c]] = n;
+    if (n > 0) out[migrate::kCredentialColumns[c]] = n;
   }
   return out;
 }
@@ -193,11 +105,11 @@ Status RetireKid(db::Connection& conn, const std::string& kid, const std::string
   std::istringstream counts(outcome.substr(outcome.find(' ') + 1));
   std::string in_use;
   std::uint64_t total = 0;
-  for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
+  for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
     std::uint64_t n = 0;
     counts >> n;
     total += n;
-    if (n > 0) in_use += std::string(in_use.empty() ? "" : ", ") + kCredentialColumns[c] + " " + std::to_string(n);
+    if (n > 0) in_use += std::string(in_use.empty() ? "" : ", ") + migrate::kCredentialColumns[c] + " " + std::to_string(n);
   }
   return FailedPreconditionError("key " + kid + " is still used by " + std::to_string(total) + " value(s) (" + in_use +
                                      "): run `credvault rotate` with a new primary key first, then retire it; "

@@ -4,7 +4,8 @@
 //   credvault_keys(kid text PRIMARY KEY, state 'active'|'retired',
 //                  first_seen timestamptz, retired_at timestamptz, retired_by text)
 //
-// credvault migrate creates it with the other bookkeeping tables; until then
+// credvault migrate creates it with the other bookkeeping tables
+// (migrate::kCreateKeyLifecycleTable); until then
 // every reader here sees no retired kid and nothing is recorded.
 #pragma once
 
@@ -19,10 +20,6 @@
 #include "db/connection.hpp"
 
 namespace credvault::jobs {
-
-// The CREATE TABLE (and credvault_record_access, below), run by the migrator
-// with its other bookkeeping tables.
-extern const char* const kCreateKeyLifecycleTable;
 
 // Appends a `put` or `get_reveal` event (actor = the session's role) through
 // the SECURITY DEFINER function credvault_record_access, which the

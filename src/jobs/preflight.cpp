@@ -6,7 +6,7 @@
 
 #include "common/status_macros.hpp"
 #include "credvault/envelope.hpp"
-#include "jobs/credentials_table.hpp"
+#include "migrate/credentials_table.hpp"
 
 namespace credvault::jobs {
 namespace {
@@ -90,10 +90,10 @@ struct PendingValues {
 // refusal ends with the exact commands that fix it, `rerun` last.
 Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingValues& pending, bool check_malformed,
                      const std::string& rerun) {
-  CV_ASSIGN_OR_RETURN(auto limit_of, ReadColumnCapacities(conn));  // bounded columns only
+  CV_ASSIGN_OR_RETURN(auto limit_of, migrate::ReadColumnCapacities(conn));  // bounded columns only
   db::Params params = pending.params;
   std::string select;
-  for (const char* column : kCredentialColumns) {
+  for (const char* column : migrate::kCredentialColumns) {
     if (!select.empty()) select += ", ";
     if (limit_of.count(column)) {
       params.push_back(std::to_string(MaxPlaintextLength(limit_of[column], ring.algorithm())));
@@ -111,10 +111,10 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingVal
   }
   CV_ASSIGN_OR_RETURN(db::Rows counts, conn.Query("SELECT " + select + " FROM credentials", params));
   std::string problems, widened, up, down;
-  for (std::size_t c = 0; c < kCredentialColumnCount; ++c) {
+  for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
     if (counts.text(0, 3 * c + 2) != "0") return CheckNoMalformedValues(conn);
     if (counts.text(0, 3 * c) == "0") continue;
-    const std::string column = kCredentialColumns[c];
+    const std::string column = migrate::kCredentialColumns[c];
     const std::size_t limit = limit_of[column];
     const std::size_t longest = std::stoul(counts.text(0, 3 * c + 1));
     const std::size_t needed = CiphertextLength(longest, ring.algorithm());

@@ -10,7 +10,7 @@
 #include <sodium.h>
 
 #include "common/status_macros.hpp"
-#include "jobs/credentials_table.hpp"
+#include "migrate/credentials_table.hpp"
 #include "jobs/job_common.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/worker_pool.hpp"
@@ -35,16 +35,16 @@ void CheckValue(const Row& row, std::size_t c, const Keyring& ring, const std::s
     ++mine.nulls;
     return;
   }
-  ++mine.by_column[kCredentialColumns[c]];
+  ++mine.by_column[migrate::kCredentialColumns[c]];
   const auto row_id = std::stoll(row.id);
   const auto account_id = std::stoll(row.account_id);
   switch (ClassifyValue(*value)) {
     case ValueKind::kPlaintext:
       ++mine.plaintext;
-      mine.bad.push_back({row_id, account_id, kCredentialColumns[c], "plaintext", ""});
+      mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c], "plaintext", ""});
       return;
     case ValueKind::kMalformedEnvelope:
-      mine.bad.push_back({row_id, account_id, kCredentialColumns[c],
+      mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c],
                           IsUnsupportedVersion(*value) ? "unsupported_version" : "malformed", ""});
       return;
     case ValueKind::kCiphertext:
@@ -53,12 +53,12 @@ void CheckValue(const Row& row, std::size_t c, const Keyring& ring, const std::s
   const std::string kid = KidOf(*value);
   ++mine.by_kid[kid];
   if (retired.count(kid)) {
-    mine.bad.push_back({row_id, account_id, kCredentialColumns[c], "retired_kid", kid});
+    mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c], "retired_kid", kid});
     return;
   }
-  auto length = ring.DecryptInto(*value, ValueContext{kCredentialsTable, kCredentialColumns[c], row.account_id}, scratch);
+  auto length = ring.DecryptInto(*value, ValueContext{migrate::kCredentialsTable, migrate::kCredentialColumns[c], row.account_id}, scratch);
   if (!length.ok()) {
-    mine.bad.push_back({row_id, account_id, kCredentialColumns[c], length.status().reason(), kid});
+    mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c], length.status().reason(), kid});
   } else {
     sodium_memzero(scratch.data(), *length);
   }
@@ -73,7 +73,7 @@ std::vector<Tally> CheckBatch(WorkerPool& pool, unsigned workers, const std::vec
     Tally& mine = tallies[next_tally.fetch_add(1) % workers];
     thread_local SecretBytes scratch;
     for (std::size_t i = begin; i < end; ++i) {
-      for (std::size_t c = 0; c < kCredentialColumnCount; ++c) CheckValue(rows[i], c, ring, retired, scratch, mine);
+      for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) CheckValue(rows[i], c, ring, retired, scratch, mine);
     }
   });
   return tallies;

@@ -6,15 +6,15 @@
 #include "common/status_macros.hpp"
 #include "db/database_url.hpp"
 #include "db/sqlstate.hpp"
-#include "jobs/credentials_table.hpp"
+#include "migrate/credentials_table.hpp"
 #include "vault/connection_pool.hpp"
 #include "vault/schema_gate.hpp"
 
 namespace credvault {
 namespace {
 
-using jobs::kCredentialColumns;
-using jobs::kCredentialsTable;
+using migrate::kCredentialColumns;
+using migrate::kCredentialsTable;
 
 constexpr const char* kSelectCredentials =
     "SELECT client_id, client_secret, refresh_token FROM credentials WHERE account_id = $1";
@@ -91,7 +91,7 @@ StatusOr<Vault> Vault::Open(VaultOptions options) {
   if (!conn.ok()) return conn.status();
   CV_RETURN_IF_ERROR(vault::EnsureSchemaAtHead(**conn, state->options, state->keyring));
 
-  CV_ASSIGN_OR_RETURN(state->column_capacity, jobs::ReadColumnCapacities(**conn));
+  CV_ASSIGN_OR_RETURN(state->column_capacity, migrate::ReadColumnCapacities(**conn));
   CV_ASSIGN_OR_RETURN(db::Rows lifecycle, (*conn)->Query(kLifecycleTableExists));
   state->lifecycle_table = lifecycle.text(0, 0) == "t";
   if (state->lifecycle_table) {
@@ -129,29 +129,29 @@ StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
   }
 
   // ",kid1,kid2,": kids retired (`credvault keys retire`).
-  const std::string retired = state_->lifecycle_table ? "," + rows->text(0, kCredentialColumns.size()) + "," : "";
+  const std::string retired = state_->lifecycle_table ? "," + rows->text(0, migrate::kCredentialColumns.size()) + "," : "";
   Credentials out;
   std::array<std::optional<SecretBytes>*, 3> fields = {&out.client_id, &out.client_secret, &out.refresh_token};
-  for (std::size_t i = 0; i < kCredentialColumns.size(); ++i) {
+  for (std::size_t i = 0; i < migrate::kCredentialColumns.size(); ++i) {
     const db::Value& stored = rows->at(0, i);
     if (!stored) continue;
-    const ValueContext context{kCredentialsTable, kCredentialColumns[i], row_key};
+    const ValueContext context{migrate::kCredentialsTable, migrate::kCredentialColumns[i], row_key};
     const ValueKind kind = ClassifyValue(*stored);
     if (kind == ValueKind::kPlaintext) {
-      return FailedPreconditionError(std::string("credentials.") + kCredentialColumns[i] + " of account " + row_key +
+      return FailedPreconditionError(std::string("credentials.") + migrate::kCredentialColumns[i] + " of account " + row_key +
                                      " is not encrypted yet: run `credvault encrypt`",
                                      "plaintext");
     }
     if (kind == ValueKind::kMalformedEnvelope) {  // a damaged cv1: value, or an unknown version (cv2:...)
       const Status error = ParseEnvelope(*stored).status();
-      return DataLossError(std::string("credentials.") + kCredentialColumns[i] + " of account " + row_key +
+      return DataLossError(std::string("credentials.") + migrate::kCredentialColumns[i] + " of account " + row_key +
                                " cannot be decrypted: " + error.message(),
                            error.reason());
     }
     // A valid value is "cv1:<alg>:<kid>:...": the kid is at 6..13.
     const std::string kid = stored->size() > 14 ? stored->substr(6, 8) : std::string();
     if (!retired.empty() && !kid.empty() && retired.find("," + kid + ",") != std::string::npos) {
-      return DataLossError(std::string("credentials.") + kCredentialColumns[i] + " of account " + row_key +
+      return DataLossError(std::string("credentials.") + migrate::kCredentialColumns[i] + " of account " + row_key +
                                " is under key " + kid +
                                ", which is retired: refused (a value restored from an old backup, or written by a "
                                "process still holding the old key); store a current value with put",
@@ -160,7 +160,7 @@ StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
     auto plaintext = state_->keyring.Decrypt(*stored, context);
     if (!plaintext.ok()) {
       const Status& error = plaintext.status();
-      return DataLossError(std::string("credentials.") + kCredentialColumns[i] + " of account " + row_key +
+      return DataLossError(std::string("credentials.") + migrate::kCredentialColumns[i] + " of account " + row_key +
                                " cannot be decrypted: " + error.message(),
                            error.reason());
     }
@@ -175,20 +175,20 @@ Status Vault::PutCredentials(std::int64_t account_id, const CredentialsUpdate& u
                                                                          &update.refresh_token};
   db::Params params = {row_key, std::nullopt, std::nullopt, std::nullopt, "false", "false", "false"};
   bool any = false;
-  for (std::size_t i = 0; i < kCredentialColumns.size(); ++i) {
+  for (std::size_t i = 0; i < migrate::kCredentialColumns.size(); ++i) {
     if (!fields[i]->has_value()) continue;
     any = true;
-    auto capacity = state_->column_capacity.find(kCredentialColumns[i]);
+    auto capacity = state_->column_capacity.find(migrate::kCredentialColumns[i]);
     std::size_t needed = CiphertextLength((*fields[i])->size(), state_->keyring.algorithm());
     if (capacity != state_->column_capacity.end() && needed > capacity->second) {
       return FailedPreconditionError(
-          std::string("credentials.") + kCredentialColumns[i] + " holds " + std::to_string(capacity->second) +
+          std::string("credentials.") + migrate::kCredentialColumns[i] + " holds " + std::to_string(capacity->second) +
               " characters; this value needs " + std::to_string(needed) + " once encrypted (at most " +
               std::to_string(MaxPlaintextLength(capacity->second, state_->keyring.algorithm())) +
               " bytes of plaintext fit); widen the column with a migration",
           "capacity");
     }
-    auto encrypted = state_->keyring.Encrypt(**fields[i], ValueContext{kCredentialsTable, kCredentialColumns[i], row_key});
+    auto encrypted = state_->keyring.Encrypt(**fields[i], ValueContext{migrate::kCredentialsTable, migrate::kCredentialColumns[i], row_key});
     if (!encrypted.ok()) return encrypted.status();
     params[1 + i] = std::move(encrypted).value();
     params[4 + i] = "true";

@@ -1,8 +1,8 @@
-#include "jobs/credentials_table.hpp"
+#include "migrate/credentials_table.hpp"
 
 #include "common/status_macros.hpp"
 
-namespace credvault::jobs {
+namespace credvault::migrate {
 
 StatusOr<std::map<std::string, std::size_t>> ReadColumnCapacities(db::Connection& conn) {
   std::string names;
@@ -23,4 +23,4 @@ StatusOr<std::map<std::string, std::size_t>> ReadColumnCapacities(db::Connection
   return capacity;
 }
 
-}  // namespace credvault::jobs
+}  // namespace credvault::migrate

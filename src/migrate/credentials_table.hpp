@@ -12,7 +12,7 @@
 #include "credvault/status.hpp"
 #include "db/connection.hpp"
 
-namespace credvault::jobs {
+namespace credvault::migrate {
 
 inline constexpr const char* kCredentialsTable = "credentials";
 inline constexpr std::array<const char*, 3> kCredentialColumns = {"client_id", "client_secret", "refresh_token"};
@@ -22,4 +22,4 @@ inline constexpr std::size_t kCredentialColumnCount = kCredentialColumns.size();
 // credentials table: column name → n. Unbounded (TEXT) columns are absent.
 StatusOr<std::map<std::string, std::size_t>> ReadColumnCapacities(db::Connection& conn);
 
-}  // namespace credvault::jobs
+}  // namespace credvault::migrate
