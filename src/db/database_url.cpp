@@ -219,26 +219,28 @@ StatusOr<std::string> NormalizeDatabaseUrl(std::string_view url) {
 
 std::string RedactDatabaseUrl(std::string_view url) { return Redact(std::string(url), false); }
 
-StatusOr<std::string> WithApplicationName(const std::string& conninfo, const std::string& application_name) {
+namespace {
+
+// `conninfo` with `keyword` set to `value` (replacing any value it had).
+StatusOr<std::string> WithOption(const std::string& conninfo, const std::string& keyword, const std::string& value) {
   auto parsed = ParseConninfo(conninfo);
   if (!parsed) return InvalidArgumentError("the connection string is not one libpq accepts");
   std::string out;
   for (const ConninfoOption& option : *parsed) {
-    if (option.keyword == "application_name") continue;
+    if (option.keyword == keyword) continue;
     out += option.keyword + "=" + QuoteValue(option.value) + " ";
   }
-  return out + "application_name=" + QuoteValue(application_name);
+  return out + keyword + "=" + QuoteValue(value);
+}
+
+}  // namespace
+
+StatusOr<std::string> WithApplicationName(const std::string& conninfo, const std::string& application_name) {
+  return WithOption(conninfo, "application_name", application_name);
 }
 
 StatusOr<std::string> WithDatabaseName(const std::string& conninfo, const std::string& dbname) {
-  auto parsed = ParseConninfo(conninfo);
-  if (!parsed) return InvalidArgumentError("the connection string is not one libpq accepts");
-  std::string out;
-  for (const ConninfoOption& option : *parsed) {
-    if (option.keyword == "dbname") continue;
-    out += option.keyword + "=" + QuoteValue(option.value) + " ";
-  }
-  return out + "dbname=" + QuoteValue(dbname);
+  return WithOption(conninfo, "dbname", dbname);
 }
 
 }  // namespace credvault::db
