@@ -14,11 +14,11 @@
 #include "db/connection.hpp"
 #include "db/sqlstate.hpp"
 #include "jobs/batch_write.hpp"
-#include "migrate/credentials_table.hpp"
 #include "jobs/job_common.hpp"
 #include "jobs/lock_wait.hpp"
 #include "jobs/throttle.hpp"
 #include "jobs/worker_pool.hpp"
+#include "migrate/credentials_table.hpp"
 #include "migrate/history.hpp"
 
 namespace credvault::jobs {
@@ -73,8 +73,7 @@ db::Params BatchParams(const JobSpec& spec, const std::string& last_id, std::siz
 // (Throttle::serial), and its crypto on one thread unless --workers says
 // otherwise: a burst then takes one core, never all of them.
 unsigned CryptoThreads(const JobOptions& options) {
-  const bool serial = options.throttle.max_rate > 0 || options.throttle.latency_watched();
-  if (serial && options.workers == 0) return 1;
+  if (options.throttle.paced() && options.workers == 0) return 1;
   return WorkerCount(options);
 }
 

@@ -8,8 +8,8 @@
 
 #include "credvault/status.hpp"
 #include "db/connection.hpp"
-#include "migrate/credentials_table.hpp"
 #include "jobs/jobs.hpp"
+#include "migrate/credentials_table.hpp"
 
 namespace credvault::jobs {
 

@@ -70,7 +70,6 @@ void LatencyProbe::Run() {
     }
     samples_.push_back({done, std::chrono::duration<double>(done - scheduled).count()});
     if (samples_.size() > kKeptSamples) samples_.pop_front();
-    ++calls_;
   }
 }
 

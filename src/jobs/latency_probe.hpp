@@ -48,8 +48,6 @@ class LatencyProbe {
   // The latencies of the calls answered after `since`, oldest first (at most
   // the last kKeptSamples).
   std::vector<double> SecondsSince(Clock::time_point since) const;
-  // Calls answered so far.
-  std::uint64_t calls() const { return calls_.load(); }
   // The first error a call met ("" while none); the probe stops calling then.
   std::string error() const;
 
@@ -65,7 +63,6 @@ class LatencyProbe {
   mutable std::mutex mutex_;  // guards samples_ and error_
   std::deque<Sample> samples_;
   std::string error_;
-  std::atomic<std::uint64_t> calls_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

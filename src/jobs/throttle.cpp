@@ -216,7 +216,7 @@ double Throttle::Rate() const {
 }
 
 std::size_t Throttle::BatchRows() const {
-  if (controller_ || options_.max_rate > 0) return BurstRows(Rate(), batch_size_);
+  if (serial()) return BurstRows(Rate(), batch_size_);
   return batch_size_;
 }
 

@@ -86,7 +86,7 @@ class Throttle {
 
   // True when batches should run one at a time on one writer (a rate or a
   // latency target is set): short bursts with the server free between them.
-  bool serial() const { return options_.max_rate > 0 || controller_ != nullptr; }
+  bool serial() const { return options_.paced(); }
   // Rows the next batch should hold: what the rate or latency target leaves
   // for a short burst, at most the job's batch size.
   std::size_t BatchRows() const;

@@ -41,6 +41,9 @@ struct ThrottleOptions {
   bool max_latency_auto = false;
 
   bool latency_watched() const { return max_latency > 0 || max_latency_auto; }
+  // A rate or a latency target paces the job: it then writes one short
+  // batch at a time on one writer (Throttle::serial).
+  bool paced() const { return max_rate > 0 || latency_watched(); }
   bool enabled() const { return max_rate > 0 || max_replica_lag > 0 || max_active >= 0 || latency_watched(); }
 };
 

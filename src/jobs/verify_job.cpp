@@ -10,10 +10,10 @@
 #include <sodium.h>
 
 #include "common/status_macros.hpp"
-#include "migrate/credentials_table.hpp"
 #include "jobs/job_common.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/worker_pool.hpp"
+#include "migrate/credentials_table.hpp"
 
 namespace credvault::jobs {
 namespace {
