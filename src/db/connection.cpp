@@ -185,6 +185,14 @@ StatusOr<Rows> Connection::Query(std::string_view sql, const Params& params) {
   return rows;
 }
 
+StatusOr<Rows> Connection::ScanOnOneCore(std::string_view sql, const Params& params) {
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<Transaction> tx, Begin());
+  CV_RETURN_IF_ERROR(tx->Exec("SELECT " + std::string(kNoParallelWorkersSetting)));
+  CV_ASSIGN_OR_RETURN(Rows rows, tx->Query(sql, params));
+  CV_RETURN_IF_ERROR(tx->Commit());
+  return rows;
+}
+
 Status Connection::Exec(std::string_view sql, const Params& params) { return Query(sql, params).status(); }
 
 Status Connection::ExecScript(std::string_view sql) {

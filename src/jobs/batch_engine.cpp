@@ -27,8 +27,10 @@ namespace {
 constexpr int kMaxPasses = 5;
 constexpr int kMaxBatchAttempts = 5;
 
-// The lock timeout of every read: see WaitedForLock.
-constexpr const char* kReadSettings = "SELECT set_config('lock_timeout', '5s', true)";
+// The settings of every read: the lock timeout (see WaitedForLock), and one
+// core for the scan (see db::Connection::ScanOnOneCore).
+const std::string kReadSettings =
+    "SELECT set_config('lock_timeout', '5s', true), " + std::string(db::kNoParallelWorkersSetting);
 static_assert(kLockWaitSeconds == 5, "kReadSettings spells out kLockWaitSeconds");
 
 // The reason a value cannot be transformed, when the fault is the value's

@@ -70,7 +70,7 @@ StatusOr<std::optional<std::map<std::string, KeyLifecycle>>> ReadKeyLifecycle(db
 }
 
 StatusOr<std::map<std::string, std::uint64_t>> CountValuesUnderKid(db::Connection& conn, const std::string& kid) {
-  CV_ASSIGN_OR_RETURN(db::Rows rows, conn.Query(CountSql(), {kid}));
+  CV_ASSIGN_OR_RETURN(db::Rows rows, conn.ScanOnOneCore(CountSql(), {kid}));
   std::map<std::string, std::uint64_t> out;
   for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
     const std::uint64_t n = std::stoull(rows.text(0, c));

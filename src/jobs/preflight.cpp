@@ -32,7 +32,7 @@ bool IsKid(const std::string& text) {
 // is found when the job decrypts it (left as it is, and reported).
 StatusOr<KidCounts> ReadKidCounts(db::Connection& conn, const Keyring& ring) {
   CV_ASSIGN_OR_RETURN(db::Rows rows,
-                      conn.Query(std::string("SELECT split_part(v.val, ':', 3), split_part(v.val, ':', 2), count(*) FROM ") +
+                      conn.ScanOnOneCore(std::string("SELECT split_part(v.val, ':', 3), split_part(v.val, ':', 2), count(*) FROM ") +
                                  kValues + " WHERE v.val LIKE 'cv1:%' GROUP BY 1, 2 ORDER BY 1, 2"));
   KidCounts counts;
   const std::string primary_alg(1, static_cast<char>(ring.algorithm()));
@@ -109,7 +109,7 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingVal
                                     ForColumn(kWellFormedValueSql, column) + ")"
                               : std::string(", 0");
   }
-  CV_ASSIGN_OR_RETURN(db::Rows counts, conn.Query("SELECT " + select + " FROM credentials", params));
+  CV_ASSIGN_OR_RETURN(db::Rows counts, conn.ScanOnOneCore("SELECT " + select + " FROM credentials", params));
   std::string problems, widened, up, down;
   for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
     if (counts.text(0, 3 * c + 2) != "0") return CheckNoMalformedValues(conn);
@@ -147,7 +147,7 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingVal
 
 Status CheckNoMalformedValues(db::Connection& conn) {
   CV_ASSIGN_OR_RETURN(db::Rows rows,
-                      conn.Query(std::string("SELECT c.id::text, v.col, c.account_id::text FROM ") + kValues +
+                      conn.ScanOnOneCore(std::string("SELECT c.id::text, v.col, c.account_id::text FROM ") + kValues +
                                  " WHERE v.val LIKE 'cv1:%' AND NOT " + kWellFormedValueSql +
                                  " ORDER BY c.id, v.col LIMIT 20"));
   if (rows.empty()) return Status::Ok();
@@ -218,7 +218,7 @@ StatusOr<KidCounts> RotatePreflight(const JobOptions& options) {
 StatusOr<std::map<std::string, std::map<std::string, std::uint64_t>>> CountValuesByKid(const std::string& conninfo) {
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(conninfo, "credvault keys"));
   CV_ASSIGN_OR_RETURN(db::Rows rows,
-                      conn->Query(std::string("SELECT CASE WHEN v.val LIKE 'cv1:%' THEN split_part(v.val, ':', 3) "
+                      conn->ScanOnOneCore(std::string("SELECT CASE WHEN v.val LIKE 'cv1:%' THEN split_part(v.val, ':', 3) "
                                               "ELSE '' END, v.col, count(*) FROM ") + kValues +
                                   " WHERE v.val IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"));
   std::map<std::string, std::map<std::string, std::uint64_t>> out;

@@ -100,7 +100,7 @@ StatusOr<JobReport> Verify(const JobOptions& given) {
   const Keyring& ring = *options.keyring;
   const std::set<std::string>& retired = *options.retired_kids;
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault verify"));
-  CV_ASSIGN_OR_RETURN(db::Rows total_rows, conn->Query("SELECT count(*) FROM credentials"));
+  CV_ASSIGN_OR_RETURN(db::Rows total_rows, conn->ScanOnOneCore("SELECT count(*) FROM credentials"));
   const std::uint64_t total = std::stoull(total_rows.text(0, 0));
   if (options.progress) options.progress(0, total);
   JobReport report;
@@ -110,7 +110,7 @@ StatusOr<JobReport> Verify(const JobOptions& given) {
   std::string last_id = "0";
   for (;;) {
     CV_ASSIGN_OR_RETURN(db::Rows fetched,
-                        conn->Query("SELECT id::text AS row_id, xmin::text, account_id::text, client_id, client_secret, "
+                        conn->ScanOnOneCore("SELECT id::text AS row_id, xmin::text, account_id::text, client_id, client_secret, "
                                     "refresh_token FROM credentials WHERE id > $1::integer ORDER BY id LIMIT $2::integer",
                                     {last_id, std::to_string(options.batch_size)}));
     if (fetched.empty()) break;

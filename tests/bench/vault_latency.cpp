@@ -11,6 +11,10 @@
 //
 // With STOP_FILE, calls go on (at least CALLS of them) until that file exists:
 // the latency an application sees while a job runs beside it.
+//
+// With CREDVAULT_BENCH_TIMELINE=FILE, every counted call is also written to
+// FILE as "<scheduled time, s since the epoch> <latency, us>", to line stalls
+// up with a job's log.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +23,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "credvault/keyring_from_env.hpp"
@@ -30,6 +35,12 @@ using Clock = std::chrono::steady_clock;
 
 // The first calls warm caches and the connection; they are not counted.
 constexpr int kWarmupCalls = 200;
+
+// A steady-clock instant as wall-clock seconds since the epoch (what logs print).
+double WallSeconds(Clock::time_point at) {
+  const auto wall = std::chrono::system_clock::now() - (Clock::now() - at);
+  return std::chrono::duration<double>(wall.time_since_epoch()).count();
+}
 
 }  // namespace
 
@@ -64,6 +75,8 @@ int main(int argc, char** argv) {
   std::exponential_distribution<double> gap(rate);
   std::vector<double> micros;
   micros.reserve(static_cast<std::size_t>(calls));
+  std::vector<std::pair<double, double>> timeline;  // (scheduled, latency)
+  const char* timeline_file = std::getenv("CREDVAULT_BENCH_TIMELINE");
   auto scheduled = Clock::now();
   for (int i = 0; i < calls + kWarmupCalls || (!stop_file.empty() && !stopped()); ++i) {
     scheduled += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(gap(random)));
@@ -73,6 +86,13 @@ int main(int argc, char** argv) {
     const double elapsed = std::chrono::duration<double, std::micro>(Clock::now() - scheduled).count();
     if (!got.ok()) return std::fprintf(stderr, "%s\n", got.status().message().c_str()), 6;
     if (i >= kWarmupCalls) micros.push_back(elapsed);
+    if (i >= kWarmupCalls && timeline_file) timeline.emplace_back(WallSeconds(scheduled), elapsed);
+  }
+  if (timeline_file) {
+    FILE* out = std::fopen(timeline_file, "w");
+    if (!out) return std::fprintf(stderr, "cannot write %s\n", timeline_file), 2;
+    for (const auto& [at, latency] : timeline) std::fprintf(out, "%.6f %.1f\n", at, latency);
+    std::fclose(out);
   }
   std::sort(micros.begin(), micros.end());
   auto at = [&](double q) { return micros[static_cast<std::size_t>(q * static_cast<double>(micros.size() - 1))]; };
