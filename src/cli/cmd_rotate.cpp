@@ -11,7 +11,7 @@ void RegisterRotateCommand(CLI::App& app, CommandTable& commands) {
   auto options = std::make_shared<Options>();
   sub->add_flag("--dry-run", options->dry_run, "Count values per kid; write nothing");
   sub->add_option("--batch-size", options->batch_size, "Rows per transaction (default 5000)")->check(WholeNumber(1, kMaxBatchSize));
-  sub->add_option("--workers", options->workers, "Crypto threads (default: one per core)")->check(WholeNumber(1, kMaxWorkers));
+  sub->add_option("--workers", options->workers, "Crypto threads (default: one per core but one, at least one)")->check(WholeNumber(1, kMaxWorkers));
   AddThrottleFlags(*sub, options->throttle);
   commands.Add(sub, [options](CommandContext& context) -> Status {
     CV_ASSIGN_OR_RETURN(jobs::JobOptions job,

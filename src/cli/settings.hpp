@@ -67,7 +67,7 @@ struct Settings {
   int lock_timeout_seconds = 60;   // migrate: waiting for another migrator
   int job_lock_wait_seconds = 60;  // row jobs: waiting for row/table locks in all
   std::size_t batch_size = 5000;
-  unsigned workers = 0;            // 0 = one per core
+  unsigned workers = 0;            // 0 = one per core but one
   // Row-job throttles ([jobs] max_rate, max_replica_lag, replica_urls,
   // max_active; the job commands' flags override them): see
   // jobs/throttle_options.hpp. Off by default; replica_conninfos are

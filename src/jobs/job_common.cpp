@@ -20,7 +20,7 @@ std::vector<Row> ToRows(db::Rows&& rows) {
 
 unsigned WorkerCount(const JobOptions& options) {
   if (options.workers > 0) return options.workers;
-  return std::max(1u, std::thread::hardware_concurrency());
+  return std::max(1u, std::thread::hardware_concurrency() - 1);
 }
 
 bool IsEnvelopePrefixed(const std::string& value) { return value.compare(0, 4, "cv1:") == 0; }

@@ -25,7 +25,12 @@ struct Row {
 // From SELECT row_id, xmin, account_id, client_id, client_secret, refresh_token.
 std::vector<Row> ToRows(db::Rows&& rows);
 
-// options.workers, or one per core when 0.
+// options.workers, or when 0 one per core but one (at least one): the machine
+// a job runs on often serves the application too (or is the database
+// server), and a rotation is bound by the server's writes, not by its crypto.
+// Measured on 2 cores, 200 000 rows: two crypto threads instead of one left
+// the rate as it was (63 000 rows/s) and tripled the application's p99
+// (16-24 ms against 7-8 ms).
 unsigned WorkerCount(const JobOptions& options);
 
 // Whether `value` starts with the envelope prefix "cv1:".

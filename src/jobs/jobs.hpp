@@ -49,7 +49,7 @@ struct JobOptions {
   std::string conninfo;
   std::optional<Keyring> keyring;
   std::size_t batch_size = 5000;
-  unsigned workers = 0;  // 0 = one per core
+  unsigned workers = 0;  // 0 = one per core but one (WorkerCount)
   bool dry_run = false;
   // A batch that waits more than 5 s for a row or table lock (a long
   // transaction holding rows of credentials) is rolled back and retried,

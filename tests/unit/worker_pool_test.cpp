@@ -1,5 +1,6 @@
 // The row jobs' crypto thread pool: every index visited exactly once, calls
-// of any size, back to back (also run under ThreadSanitizer by test.sh).
+// of any size, back to back (also run under ThreadSanitizer by test.sh); and
+// how many threads a job starts.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -8,8 +9,10 @@
 #include <thread>
 #include <vector>
 
+#include "jobs/job_common.hpp"
 #include "jobs/worker_pool.hpp"
 
+namespace jobs = credvault::jobs;
 using credvault::jobs::WorkerPool;
 
 TEST_CASE("WorkerPool visits every index exactly once, on several threads for large counts", "[pool]") {
@@ -47,4 +50,15 @@ TEST_CASE("WorkerPool runs many calls back to back and stops cleanly", "[pool]")
     }
   }
   CHECK(sum.load() == 500u * (99u * 100u / 2u));
+}
+
+TEST_CASE("a job's crypto threads default to one per core but one, and --workers overrides it", "[jobs]") {
+  jobs::JobOptions options;
+  const unsigned cores = std::thread::hardware_concurrency();
+  const unsigned by_default = jobs::WorkerCount(options);
+  CHECK(by_default >= 1);
+  // Some core is always left to the application and the server.
+  if (cores >= 2) CHECK(by_default == cores - 1);
+  options.workers = 7;
+  CHECK(jobs::WorkerCount(options) == 7);
 }
