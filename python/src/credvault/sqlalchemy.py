@@ -82,9 +82,7 @@ def encrypt_columns(model: Type[Any], keyring: Keyring, *,
             if isinstance(value, str):
                 kid = _kid_of(value)
                 if kid and session is not None and kid in _retired_kids(session):
-                    raise RetiredKid(f"{table_name}.{name} of account {account_id} is under key {kid}, which is "
-                                     "retired: refused (a value restored from an old backup, or written by a "
-                                     "process still holding the old key)", kid)
+                    raise RetiredKid.of_value(f"{table_name}.{name} of account {account_id}", kid)
                 secret = keyring.decrypt(value, column=name, account_id=account_id, table=table_name)
                 attributes.set_committed_value(target, name, secret)
 
@@ -112,8 +110,7 @@ def encrypt_columns(model: Type[Any], keyring: Keyring, *,
                 if not is_new and not attributes.get_history(target, name).added:
                     continue
                 if not plain and keyring.primary_kid in _retired_kids(session):
-                    raise RetiredKid(f"the primary key {keyring.primary_kid} is retired: nothing may be encrypted "
-                                     "under it; configure a new primary key", keyring.primary_kid)
+                    raise RetiredKid.of_primary(keyring.primary_kid)
                 plain[name] = value if isinstance(value, Secret) else Secret(value)
                 setattr(target, name, keyring.encrypt(plain[name], column=name, account_id=account_id,
                                                       table=table_name))

@@ -14,7 +14,7 @@ import logging
 import re
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from .errors import CapacityError, NotCiphertext, NotFound, RetiredKid, UsageError
+from .errors import CapacityError, NoCredentials, NoSuchAccount, NotEncrypted, RetiredKid, UsageError
 from .keyring import (Keyring, PlaintextLike, Secret, _unsupported_version, ciphertext_length,
                       max_plaintext_length)
 from .schema import (HISTORY_EXISTS_SQL, HISTORY_SQL, check_at_head, check_environment, load_migrations,
@@ -127,13 +127,13 @@ class Credentials:
     refresh_token: Optional[Secret]
 
 
-def _no_such_account(account_id: int) -> NotFound:
-    return NotFound(f"account {account_id} does not exist (no accounts row with id {account_id})", "no_such_account")
+def _no_such_account(account_id: int) -> NoSuchAccount:
+    return NoSuchAccount(f"account {account_id} does not exist (no accounts row with id {account_id})")
 
 
-def _no_credentials(account_id: int) -> NotFound:
-    return NotFound(f"account {account_id} exists but has no credentials yet (no credentials row with account_id "
-                    f"{account_id})", "no_credentials")
+def _no_credentials(account_id: int) -> NoCredentials:
+    return NoCredentials(f"account {account_id} exists but has no credentials yet (no credentials row with "
+                         f"account_id {account_id})")
 
 
 def _check_account_id(account_id: int) -> int:
@@ -162,21 +162,17 @@ class _Core:
                 out.append(None)
                 continue
             if not stored.startswith("cv1:") and not _unsupported_version(stored):
-                raise NotCiphertext(f"credentials.{column} of account {account_id} is not encrypted yet: run "
-                                    "`credvault encrypt`", "plaintext")
+                raise NotEncrypted(f"credentials.{column} of account {account_id} is not encrypted yet: run "
+                                   "`credvault encrypt`")
             kid = stored[6:14]
             if kid in retired and not _unsupported_version(stored):
-                raise RetiredKid(f"credentials.{column} of account {account_id} is under key {kid}, which is retired: "
-                                 "refused (a value restored from an old backup, or written by a process still "
-                                 "holding the old key)", kid)
+                raise RetiredKid.of_value(f"credentials.{column} of account {account_id}", kid)
             out.append(self.keyring.decrypt(stored, column=column, account_id=account_id, table=TABLE))
         return Credentials(*out)
 
     def refuse_retired_primary(self, retired_rows: Sequence[Any]) -> None:
         if retired_rows:
-            kid = self.keyring.primary_kid
-            raise RetiredKid(f"the primary key {kid} is retired: nothing may be encrypted under it; configure a new "
-                             "primary key", kid)
+            raise RetiredKid.of_primary(self.keyring.primary_kid)
 
     def encode(self, account_id: int, values: Dict[str, Optional[PlaintextLike]]) -> Dict[str, Any]:
         params: Dict[str, Any] = {"account_id": account_id}
