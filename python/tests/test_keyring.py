@@ -163,7 +163,7 @@ def test_same_kid_as_the_cli(cli, db, tmp_path):
 def test_unknown_format_version_is_refused_never_plaintext():
     # Security review (2026-12) item 8: "cv2:..." is a version credvault does not know, not plaintext:
     # encrypting it would turn a planted value into authenticated ciphertext.
-    from credvault.vault import _Core
+    from credvault._core import Core
     ring = Keyring(EXAMPLE_KEY)
     for value in ("cv2:" + EXAMPLE_X[4:], "cv10:future", "cv0:x", "cv01:" + EXAMPLE_X[4:]):
         assert not credvault.is_ciphertext(value)
@@ -171,7 +171,7 @@ def test_unknown_format_version_is_refused_never_plaintext():
             ring.decrypt(value, **LOC)
         assert refused.value.reason == "bad_version"
         with pytest.raises(MalformedCiphertext):
-            _Core(ring, {}).decode(42, (None, None, value))
+            Core(ring, {}, lifecycle=False).decode(42, (None, None, value))
     # Not versions: plaintext as before.
     for value in ("cv1x:abc", "cvx:abc", "cv:abc", "cv2"):
         with pytest.raises(NotCiphertext):

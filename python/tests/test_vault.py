@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from conftest import MIGRATIONS, sql
 from credvault import (AsyncVault, CapacityError, IntegrityError, Keyring, NotCiphertext, NotFound, SchemaBehind,
-                       UnknownKid, Vault)
+                       UnknownKid, UsageError, Vault)
 
 PLAIN = {"client_id": "amzn1.application-oa2-client.py-written",
          "client_secret": "python-secret-ÿ-0123456789",
@@ -144,12 +144,17 @@ def test_retry_once_on_a_lost_connection(cli, db, caplog):
     key = cli.keygen()
     kill = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
     pool = psycopg2.pool.ThreadedConnectionPool(1, 1, dbname=db)
+    with pytest.raises(UsageError):  # a pool of the caller's is sized by it, even to the default
+        Vault.open(pool, Keyring(key), migrations_dir=MIGRATIONS, max_connections=10)
     with Vault.open(pool, Keyring(key), migrations_dir=MIGRATIONS) as vault:
         vault.put_credentials(9, client_id="before")
         assert sql(db, kill, (db,))[0][0] >= 1
         vault.put_credentials(9, client_id="after")
         assert sql(db, kill, (db,))[0][0] >= 1
         assert vault.get_credentials(9).client_id.reveal() == "after"
+    assert not pool.closed  # the caller's pool: closing the vault leaves it open
+    with pytest.raises(psycopg2.InterfaceError):  # a closed vault is not usable
+        vault.get_credentials(9)
     pool.closeall()
     assert caplog.text.count("retrying once") == 2
 

@@ -13,7 +13,7 @@ import hmac
 import os
 import re
 import stat
-from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Collection, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from nacl.bindings import (crypto_aead_xchacha20poly1305_ietf_decrypt,
                            crypto_aead_xchacha20poly1305_ietf_encrypt)
@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .errors import (AuthFailed, BadAlgorithm, BadBase64, BadKey, BadKid, BadStructure, BadVersion, Base64Padding,
                      DuplicateKid, InsecureKeyFile, InvalidKey, KeyCommandFailed, MalformedCiphertext, NoKey,
-                     NotCiphertext, NotEnvelope, TooShort, UnknownKid, UsageError, WeakKey)
+                     NotCiphertext, NotEnvelope, RetiredKid, TooShort, UnknownKid, UsageError, WeakKey)
 
 __all__ = ["Secret", "Keyring", "ciphertext_length", "max_plaintext_length", "is_ciphertext"]
 
@@ -44,6 +44,12 @@ _VERSION_RE = re.compile(r"cv[0-9]+:")
 def _unsupported_version(value: str) -> bool:
     """True for ``cv<digits>:`` other than ``cv1:``: a format version credvault does not know."""
     return not value.startswith("cv1:") and _VERSION_RE.match(value) is not None
+
+
+def is_plaintext(value: str) -> bool:
+    """True when ``value`` is neither ``cv1:`` (valid or damaged) nor ``cv<digits>:`` of another format
+    version: what ``credvault encrypt`` would encrypt, and what a reader refuses as not encrypted yet."""
+    return _VERSION_RE.match(value) is None
 
 
 _B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -238,7 +244,7 @@ def read_key_file(path: Union[str, "os.PathLike[str]"]) -> bytes:
 
 
 class _RingKey:
-    __slots__ = ("kid", "source", "primary", "aead_x", "aead_g", "key_x")
+    __slots__ = ("kid", "source", "primary", "aead_g", "key_x")
 
     def __init__(self, ikm: bytes, source: str, primary: bool) -> None:
         self.kid = _hkdf_sha256(ikm, b"credvault kid", 4).hex()
@@ -427,11 +433,16 @@ class Keyring:
             sealed = key.aead_g.encrypt(nonce, data, aad)
         return header + base64.urlsafe_b64encode(nonce + sealed).decode("ascii").rstrip("=")
 
-    def decrypt(self, value: str, *, column: str, account_id: int, table: str = "credentials") -> Secret:
+    def decrypt(self, value: str, *, column: str, account_id: int, table: str = "credentials",
+                retired: Collection[str] = ()) -> Secret:
         """Decrypt a ``cv1:`` value written for this location → :class:`Secret`.
 
-        Raises NotCiphertext, MalformedCiphertext / IntegrityError, UnknownKid."""
+        ``retired``: kids retired with ``credvault keys retire``; a value under one of them raises
+        RetiredKid even when that key is in the ring. Raises NotCiphertext, MalformedCiphertext /
+        IntegrityError (RetiredKid), UnknownKid."""
         alg, kid, header, raw = _parse(value)
+        if kid in retired:
+            raise RetiredKid.of_value(f"{table}.{column} of account {account_id}", kid)
         key = self._keys.get(kid)
         if key is None:
             raise UnknownKid(f"value is under key {kid}, which is not in the keyring", kid)

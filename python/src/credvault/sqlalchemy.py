@@ -30,6 +30,7 @@ from typing import Any, Iterable, Optional, Sequence, Set, Type
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session, attributes
 
+from ._sql import COLUMNS, LIFECYCLE_EXISTS_SQL, RETIRED_KIDS_SQL
 from .errors import RetiredKid, UsageError
 from .keyring import Keyring, Secret
 
@@ -37,8 +38,8 @@ __all__ = ["encrypt_columns"]
 
 _STATE_KEY = "credvault_encrypted"
 _RETIRED_KEY = "credvault_retired_kids"
-_LIFECYCLE_SQL = text("SELECT to_regclass('credvault_keys') IS NOT NULL")
-_RETIRED_SQL = text("SELECT kid FROM credvault_keys WHERE state = 'retired'")
+_LIFECYCLE_SQL = text(LIFECYCLE_EXISTS_SQL)
+_RETIRED_SQL = text(RETIRED_KIDS_SQL)
 
 
 def _retired_kids(session: Any) -> Set[str]:
@@ -56,13 +57,11 @@ def _retired_kids(session: Any) -> Set[str]:
     return kids
 
 
-def _kid_of(value: str) -> str:
-    return value[6:14] if value.startswith("cv1:") else ""
 _REGISTERED: Set[type] = set()
 
 
 def encrypt_columns(model: Type[Any], keyring: Keyring, *,
-                    columns: Sequence[str] = ("client_id", "client_secret", "refresh_token"),
+                    columns: Sequence[str] = COLUMNS,
                     table: Optional[str] = None, account_id_attribute: str = "account_id",
                     session_class: Type[Any] = Session) -> None:
     """Encrypt ``columns`` of ``model`` on flush and decrypt them on load.
@@ -80,10 +79,9 @@ def encrypt_columns(model: Type[Any], keyring: Keyring, *,
         for name in names:
             value = target.__dict__.get(name)
             if isinstance(value, str):
-                kid = _kid_of(value)
-                if kid and session is not None and kid in _retired_kids(session):
-                    raise RetiredKid.of_value(f"{table_name}.{name} of account {account_id}", kid)
-                secret = keyring.decrypt(value, column=name, account_id=account_id, table=table_name)
+                retired = _retired_kids(session) if session is not None else set()
+                secret = keyring.decrypt(value, column=name, account_id=account_id, table=table_name,
+                                         retired=retired)
                 attributes.set_committed_value(target, name, secret)
 
     @event.listens_for(model, "load", propagate=True)
