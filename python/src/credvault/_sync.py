@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, List, Optional, Protocol, Union
+from typing import ContextManager, List, Optional, Protocol, Sequence, Union
 
 from ._core import (Core, Credentials, Params, check_max_connections, drive, get_steps, open_steps, prepare_open,
                     put_steps)
@@ -15,13 +15,32 @@ __all__ = ["Vault"]
 log = logging.getLogger("credvault")
 
 
+class Psycopg2Cursor(Protocol):
+    description: Optional[Sequence[object]]
+
+    def execute(self, query: str, vars: Params) -> None: ...
+
+    def fetchall(self) -> List[Row]: ...
+
+
+class Psycopg2Connection(Protocol):
+    """What the vault uses of a psycopg2 connection (psycopg2 has no type information)."""
+
+    closed: int
+
+    def __enter__(self) -> "Psycopg2Connection": ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def cursor(self) -> ContextManager[Psycopg2Cursor]: ...
+
+
 class Psycopg2Pool(Protocol):
-    """A psycopg2 pool (``psycopg2.pool.ThreadedConnectionPool``, or anything with getconn/putconn).
-    Its connections are psycopg2's, which has no type information: Any."""
+    """A psycopg2 pool (``psycopg2.pool.ThreadedConnectionPool``, or anything with getconn/putconn)."""
 
-    def getconn(self) -> Any: ...
+    def getconn(self) -> Psycopg2Connection: ...
 
-    def putconn(self, conn: Any, key: Any = ..., close: bool = ...) -> None: ...
+    def putconn(self, conn: Psycopg2Connection, key: Optional[str] = None, close: bool = False) -> None: ...
 
 
 class OwnedPool(Psycopg2Pool, Protocol):

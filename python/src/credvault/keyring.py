@@ -13,7 +13,7 @@ import hmac
 import os
 import re
 import stat
-from typing import Any, Collection, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Collection, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from nacl.bindings import (crypto_aead_xchacha20poly1305_ietf_decrypt,
                            crypto_aead_xchacha20poly1305_ietf_encrypt)
@@ -353,7 +353,8 @@ class Keyring:
                 self._primary = key
 
     @classmethod
-    def from_env(cls, environ: Optional[Mapping[Any, Any]] = None, *, alg: str = "x") -> "Keyring":
+    def from_env(cls, environ: Union[Mapping[str, str], Mapping[bytes, bytes], None] = None, *,
+                 alg: str = "x") -> "Keyring":
         """SECRET_KEY (primary) and SECRET_KEY_FALLBACKS (comma-separated), as the C++ tool reads them.
 
         ``environ``: a mapping of bytes (like ``os.environb``, the default) or of str (like ``os.environ``)."""
