@@ -12,9 +12,10 @@ import dataclasses
 from typing import (Awaitable, Callable, Dict, FrozenSet, Generator, List, Mapping, Optional, Sequence, Tuple,
                     TypeVar, Union)
 
-from ._sql import (ACCOUNT_EXISTS_SQL, CAPACITY_SQL, COLUMNS, KID_RETIRED_SQL, LIFECYCLE_EXISTS_SQL, SELECT_SQL,
+from ._sql import (ACCOUNT_EXISTS_SQL, CAPACITY_SQL, COLUMNS, KID_RETIRED_SQL, LIFECYCLE_SQL, SELECT_SQL,
                    SELECT_WITH_RETIRED_SQL, TABLE, UPSERT_SQL, Row)
-from .errors import CapacityError, NoCredentials, NoSuchAccount, NotEncrypted, RetiredKid, UsageError
+from .errors import (CapacityError, NoCredentials, NoLifecycleGrant, NoSuchAccount, NotEncrypted, RetiredKid,
+                     UsageError)
 from .keyring import Keyring, PlaintextLike, Secret, ciphertext_length, is_plaintext, max_plaintext_length
 from .schema import HISTORY_EXISTS_SQL, HISTORY_SQL, check_at_head, check_environment, load_migrations, \
     resolve_migrations_dir
@@ -117,16 +118,18 @@ def prepare_open(environment: str, migrations_dir: Optional[str]) -> Dict[str, s
 
 def open_steps(keyring: Keyring, migrations: Dict[str, str], environment: str,
                migrations_dir: Optional[str]) -> Steps[Core]:
-    """The schema at the head of the migrations (as the C++ Vault::Open), the columns' capacity,
-    the key lifecycle."""
+    """As the C++ Vault::Open: the schema at the head of the migrations, the columns' capacity, the key
+    lifecycle (NoLifecycleGrant when this role cannot read the retired kids)."""
     history: List[Row] = []
     if (yield HISTORY_EXISTS_SQL, {})[0][0]:
         history = yield HISTORY_SQL, {}
     check_at_head([(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in history], migrations, environment,
                   migrations_dir or "migrations")
     capacity = {str(r[0]): int(r[1]) if r[1] is not None else 0 for r in (yield CAPACITY_SQL, {})}
-    lifecycle = bool((yield LIFECYCLE_EXISTS_SQL, {})[0][0])
-    return Core(keyring, capacity, lifecycle)
+    readable = (yield LIFECYCLE_SQL, {})[0][0]
+    if readable is False:
+        raise NoLifecycleGrant()
+    return Core(keyring, capacity, lifecycle=readable is True)
 
 
 def _no_such_account(account_id: int) -> NoSuchAccount:

@@ -24,7 +24,8 @@ SELECT_SQL = f"SELECT {_COLUMN_LIST} {_WHERE_ACCOUNT}"
 # With the kids retired in credvault_keys (comma-separated or NULL), in the same round trip.
 SELECT_WITH_RETIRED_SQL = (f"SELECT {_COLUMN_LIST}, "
                            f"(SELECT string_agg(kid, ',') FROM credvault_keys WHERE state = 'retired') {_WHERE_ACCOUNT}")
-LIFECYCLE_EXISTS_SQL = "SELECT to_regclass('credvault_keys') IS NOT NULL"
+# NULL: there is no credvault_keys (no key lifecycle yet); else whether this role may read it.
+LIFECYCLE_SQL = "SELECT has_table_privilege(to_regclass('credvault_keys'), 'SELECT')"
 RETIRED_KIDS_SQL = "SELECT kid FROM credvault_keys WHERE state = 'retired'"
 KID_RETIRED_SQL = "SELECT 1 FROM credvault_keys WHERE kid = :kid AND state = 'retired'"
 ACCOUNT_EXISTS_SQL = "SELECT 1 FROM accounts WHERE id = :account_id"

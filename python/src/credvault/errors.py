@@ -20,7 +20,7 @@ __all__ = [
     "IntegrityError", "AuthFailed", "RetiredKid",
     "MalformedCiphertext", "BadVersion", "BadStructure", "BadAlgorithm", "BadKid", "BadBase64", "Base64Padding",
     "TooShort",
-    "UnknownKid",
+    "UnknownKid", "NoLifecycleGrant",
     "SchemaError", "SchemaBehind", "MissingMigrationFile", "EditedMigration",
     "NotFound", "NoSuchAccount", "NoCredentials",
     "CapacityError", "UsageError",
@@ -191,6 +191,18 @@ class UnknownKid(Error, LookupError):
     def __init__(self, message: str, kid: str) -> None:
         super().__init__(message)
         self.kid = kid
+
+
+class NoLifecycleGrant(Error):
+    """The database role cannot read ``credvault_keys`` (the retired keys, which every reader must
+    refuse): ``open`` fails closed, as the C++ Vault::Open does, rather than let a retired key go
+    unnoticed; so do the SQLAlchemy events on their first read."""
+
+    REASON = "no_lifecycle_grant"
+
+    def __init__(self) -> None:
+        super().__init__("this database role cannot read credvault_keys (the retired keys, which every reader must "
+                         "refuse): GRANT SELECT ON credvault_keys TO the application role (docs/ROLES.md)")
 
 
 # The schema.

@@ -30,15 +30,15 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 from sqlalchemy import event, text
 from sqlalchemy.orm import QueryContext, Session, SessionTransaction, UOWTransaction, attributes
 
-from ._sql import COLUMNS, LIFECYCLE_EXISTS_SQL, RETIRED_KIDS_SQL
-from .errors import RetiredKid, UsageError
+from ._sql import COLUMNS, LIFECYCLE_SQL, RETIRED_KIDS_SQL
+from .errors import NoLifecycleGrant, RetiredKid, UsageError
 from .keyring import Keyring, Secret
 
 __all__ = ["encrypt_columns"]
 
 _STATE_KEY = "credvault_encrypted"
 _RETIRED_KEY = "credvault_retired_kids"
-_LIFECYCLE_SQL = text(LIFECYCLE_EXISTS_SQL)
+_LIFECYCLE_SQL = text(LIFECYCLE_SQL)
 _RETIRED_SQL = text(RETIRED_KIDS_SQL)
 
 # (object, column -> plaintext) encrypted by before_flush, in Session.info until the flush ends.
@@ -46,15 +46,19 @@ _Encrypted = List[Tuple[object, Dict[str, Secret]]]
 
 
 def _retired_kids(session: Session) -> Set[str]:
-    """The kids retired in ``credvault_keys`` (none when the table does not exist), read once per
-    transaction of ``session`` (a retirement committed meanwhile is seen by the next transaction)."""
+    """The kids retired in ``credvault_keys`` (none when the table does not exist; NoLifecycleGrant
+    when this role cannot read it), read once per transaction of ``session`` (a retirement committed
+    meanwhile is seen by the next transaction)."""
     transaction = session.get_transaction()
     cached: Optional[Tuple[SessionTransaction, Set[str]]] = session.info.get(_RETIRED_KEY)
     if cached is not None and transaction is not None and cached[0] is transaction:
         return cached[1]
     connection = session.connection()
     kids: Set[str] = set()
-    if connection.execute(_LIFECYCLE_SQL).scalar():
+    readable = connection.execute(_LIFECYCLE_SQL).scalar()
+    if readable is False:
+        raise NoLifecycleGrant()
+    if readable:
         kids = {str(row[0]) for row in connection.execute(_RETIRED_SQL)}
     session.info[_RETIRED_KEY] = (session.get_transaction(), kids)
     return kids
