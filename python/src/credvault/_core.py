@@ -17,14 +17,15 @@ from ._sql import (ACCOUNT_EXISTS_SQL, CAPACITY_SQL, COLUMNS, KID_RETIRED_SQL, L
 from .errors import (CapacityError, NoCredentials, NoLifecycleGrant, NoSuchAccount, NotEncrypted, RetiredKid,
                      UsageError)
 from .keyring import Keyring, PlaintextLike, Secret, ciphertext_length, is_plaintext, max_plaintext_length
-from .schema import HISTORY_EXISTS_SQL, HISTORY_SQL, check_at_head, check_environment, load_migrations, \
-    resolve_migrations_dir
+from .schema import (HISTORY_EXISTS_SQL, HISTORY_SQL, check_at_head, check_environment, load_migrations,
+                     resolve_migrations_dir)
 
 __all__ = ["Credentials", "Core", "Params", "Statement", "Steps", "prepare_open", "open_steps", "get_steps",
            "put_steps", "drive", "drive_async", "DEFAULT_MAX_CONNECTIONS", "check_max_connections"]
 
 T = TypeVar("T")
-Params = Mapping[str, Union[str, int, bool, None]]
+ParamValue = Union[str, int, bool, None]
+Params = Mapping[str, ParamValue]
 Statement = Tuple[str, Params]  # SQL with :name parameters (credvault._sql), and their values
 Steps = Generator[Statement, List[Row], T]
 
@@ -67,11 +68,10 @@ class Core:
                                                    retired=retired))
         return Credentials(*values)
 
-    def encode(self, account_id: int, values: Sequence[Optional[PlaintextLike]]) -> Dict[str, Union[str, int, bool,
-                                                                                                       None]]:
+    def encode(self, account_id: int, values: Sequence[Optional[PlaintextLike]]) -> Dict[str, ParamValue]:
         """``values`` in COLUMNS' order (None: keep the stored value) → UPSERT_SQL's parameters. Every
         value's capacity is checked before any is encrypted."""
-        params: Dict[str, Union[str, int, bool, None]] = {"account_id": account_id}
+        params: Dict[str, ParamValue] = {"account_id": account_id}
         alg = self.keyring.alg
         for column, value in zip(COLUMNS, values):
             if value is None:
