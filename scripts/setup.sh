@@ -10,7 +10,7 @@ packages=(
   postgresql postgresql-common postgresql-client pgbouncer openssl
   python3 python3-nacl python3-psycopg2 python3-cryptography
   python3-asyncpg python3-sqlalchemy python3-pytest python3-venv python3-setuptools python3-pip python3-wheel
-  python3-uvloop
+  python3-uvloop python3-mypy
   time bc
   dpkg-dev lintian man-db bsdextrautils
   libp11-kit-dev softhsm2 opensc

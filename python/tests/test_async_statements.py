@@ -26,7 +26,7 @@ def _pooled(pooler, db: str) -> str:
 async def _prepared(vault: AsyncVault) -> list:
     """The named statements on the vault's idle connections (pg_prepared_statements is per session)."""
     out = []
-    for conn in list(vault._backend.target._idle):
+    for conn in list(vault._backend._pool._idle):
         out += [r[0] for r in await conn.fetch("SELECT statement FROM pg_prepared_statements")]
     return out
 
@@ -73,11 +73,13 @@ def test_pooler_option_overrides_the_detection(cli, db):
             await vault.put_credentials(3, client_secret="s-3")
             for _ in range(20):
                 assert (await vault.get_credentials(3)).client_secret.reveal() == "s-3"
-            assert vault._backend.target._idle and await _prepared(vault) == []
+            assert vault._backend._pool._idle and await _prepared(vault) == []
         pool = await asyncpg.create_pool(database=db, min_size=1, max_size=2, statement_cache_size=0)
         try:
             with pytest.raises(UsageError):
                 await AsyncVault.open(pool, Keyring(key), migrations_dir=MIGRATIONS, pooler=False)
+            with pytest.raises(UsageError):  # even the default size: a pool of the caller's is sized by it
+                await AsyncVault.open(pool, Keyring(key), migrations_dir=MIGRATIONS, max_connections=10)
             vault = await AsyncVault.open(pool, Keyring(key), migrations_dir=MIGRATIONS)
             assert vault.statement_cache is None  # a pool of the caller's: its own settings
         finally:

@@ -33,7 +33,7 @@ def test_a_helper_that_closed_its_pipes_is_killed_at_the_deadline_with_its_child
     with pytest.raises(InvalidKey) as error:
         Keyring.from_env({"SECRET_KEY": f"exec:{command}"})
     elapsed = time.monotonic() - start
-    assert "did not finish within 1 s" in str(error.value)
+    assert "did not finish within 1 s" in str(error.value) and error.value.reason == "key_command"
     assert elapsed < 3, f"held {elapsed:.1f} s"
     grandchild = int(pid_file.read_text())
     deadline = time.monotonic() + 2
@@ -61,7 +61,7 @@ def test_the_helper_environment_holds_no_password(tmp_path, monkeypatch):
     # A failing helper's stderr is quoted: it cannot quote what it never had.
     with pytest.raises(InvalidKey) as error:
         Keyring.from_env({"SECRET_KEY": "exec:env >&2; exit 1"})
-    assert "HUNTER2" not in str(error.value)
+    assert "HUNTER2" not in str(error.value) and error.value.reason == "key_command"
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")

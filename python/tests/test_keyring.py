@@ -42,26 +42,38 @@ def test_bad_values_raise_their_exception_never_a_value():
     raw = bytearray(base64.urlsafe_b64decode(EXAMPLE_X[15:] + "=="))
     raw[30] ^= 1
     tampered = EXAMPLE_X[:15] + base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+    # The C++ ParseEnvelope / Keyring::Decrypt reason of each (src/crypto/envelope.cpp, seal.cpp).
     cases = {
-        tampered: IntegrityError,
-        EXAMPLE_X[:-4]: IntegrityError,                  # truncated, still parses: tag fails
-        EXAMPLE_X[:-1]: IntegrityError,                  # truncated by one character, canonical tail
-        EXAMPLE_X[:-3]: MalformedCiphertext,             # truncated to an impossible length (4k+1)
-        EXAMPLE_X[:15 + 52]: MalformedCiphertext,        # shorter than nonce + tag
-        EXAMPLE_X.replace("cv1:x:", "cv1:g:"): IntegrityError,  # header edited
-        EXAMPLE_X + "=": MalformedCiphertext,            # padding
-        EXAMPLE_X.replace("e2eb3ad8", "E2EB3AD8"): MalformedCiphertext,
-        EXAMPLE_X + ":x": MalformedCiphertext,
-        "cv1:z:e2eb3ad8:" + EXAMPLE_X[15:]: MalformedCiphertext,
-        EXAMPLE_X[:-2] + "V": MalformedCiphertext,       # non-canonical trailing bits ('U' is canonical)
-        "Atzr|IwEBIExample": NotCiphertext,
-        "": NotCiphertext,
-        "amzn1.application-oa2-client.abc": NotCiphertext,
-        EXAMPLE_X.replace("e2eb3ad8", "00000000"): UnknownKid,
+        tampered: "auth_failed",
+        EXAMPLE_X[:-4]: "auth_failed",                   # truncated, still parses: tag fails
+        EXAMPLE_X[:-1]: "bad_base64",                    # truncated by one character: stray trailing bits
+        EXAMPLE_X[:-2] + "U": "auth_failed",             # the same length with a canonical tail: tag fails
+        EXAMPLE_X[:-3]: "bad_base64",                    # truncated to an impossible length (4k+1)
+        EXAMPLE_X[:15 + 52]: "too_short",                # shorter than nonce + tag
+        EXAMPLE_X.replace("cv1:x:", "cv1:g:"): "auth_failed",  # header edited
+        EXAMPLE_X + "=": "padding",
+        EXAMPLE_X[:20] + "=" + EXAMPLE_X[21:]: "padding",
+        EXAMPLE_X[:20] + "+" + EXAMPLE_X[21:]: "bad_base64",  # standard base64, not base64url
+        EXAMPLE_X.replace("e2eb3ad8", "E2EB3AD8"): "bad_kid",
+        EXAMPLE_X.replace("e2eb3ad8", "e2eb3ad"): "bad_kid",
+        EXAMPLE_X + ":x": "bad_structure",
+        "cv1:z:e2eb3ad8:" + EXAMPLE_X[15:]: "bad_algorithm",
+        EXAMPLE_X[:-2] + "V": "bad_base64",              # non-canonical trailing bits ('U' is canonical)
+        "cv2:" + EXAMPLE_X[4:]: "bad_version",
+        "Atzr|IwEBIExample": "not_envelope",
+        "": "not_envelope",
+        "amzn1.application-oa2-client.abc": "not_envelope",
+        EXAMPLE_X.replace("e2eb3ad8", "00000000"): "unknown_kid",
     }
-    for value, error in cases.items():
-        with pytest.raises(error, match=""):
+    for value, reason in cases.items():
+        with pytest.raises(credvault.Error) as raised:
             ring.decrypt(value, **LOC)
+        assert (raised.value.reason, type(raised.value)) == (reason, credvault.REASONS[reason]), value
+    for family, reasons in ((IntegrityError, {"auth_failed"}), (UnknownKid, {"unknown_kid"}),
+                            (NotCiphertext, {"not_envelope"}),
+                            (MalformedCiphertext, {"bad_base64", "too_short", "padding", "bad_kid", "bad_structure",
+                                                   "bad_algorithm", "bad_version"})):
+        assert all(issubclass(credvault.REASONS[r], family) for r in reasons)
     # MalformedCiphertext is an IntegrityError; all are credvault.Error.
     assert issubclass(MalformedCiphertext, IntegrityError) and issubclass(UnknownKid, credvault.Error)
     for moved in (dict(column="client_secret", account_id=42), dict(column="refresh_token", account_id=43),
@@ -76,12 +88,14 @@ def test_key_rules():
     assert e.value.reason == "weak_key"
     Keyring("x" * 32)
     Keyring("x" * 31 + "\n" if False else "é" * 16)  # 32 bytes of UTF-8
-    for bad in ("base64:AAEC", "base64:" + base64.b64encode(bytes(33)).decode(), "base64:!!!!",
-                EXAMPLE_KEY.rstrip("="),                        # libsodium wants the padding
-                "base64:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=",  # stray bits
-                b"\xff" * 40):
-        with pytest.raises(InvalidKey):
+    for bad, reason in (("base64:AAEC", "weak_key"), ("base64:" + base64.b64encode(bytes(33)).decode(), "weak_key"),
+                        ("base64:!!!!", "bad_key"),
+                        (EXAMPLE_KEY.rstrip("="), "bad_key"),         # libsodium wants the padding
+                        ("base64:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=", "bad_key"),  # stray bits
+                        (b"\xff" * 40, "bad_key")):                   # not UTF-8
+        with pytest.raises(InvalidKey) as e:
             Keyring(bad)
+        assert e.value.reason == reason, bad
     assert Keyring(EXAMPLE_KEY + "\n").primary_kid == Keyring(EXAMPLE_KEY + "\r\n").primary_kid == "e2eb3ad8"
     assert Keyring("p" * 32 + "\n").primary_kid == Keyring("p" * 32).primary_kid
     assert Keyring("p" * 32 + "\n\n").primary_kid != Keyring("p" * 32).primary_kid  # only one newline dropped
@@ -95,10 +109,12 @@ def test_from_env_and_files(tmp_path):
     ring = Keyring.from_env({b"SECRET_KEY": new.encode(), b"SECRET_KEY_FALLBACKS": b"%s,%s" % (old.encode(), b"z" * 33)})
     assert ring.kids[0] == "e2eb3ad8" and len(ring.kids) == 3
     assert Keyring.from_env({"SECRET_KEY": new, "SECRET_KEY_FALLBACKS": old}).kids == ring.kids[:2]
-    with pytest.raises(InvalidKey):
+    with pytest.raises(InvalidKey) as e:
         Keyring.from_env({})
-    with pytest.raises(InvalidKey):  # an empty entry is a (too short) key, as in C++
+    assert e.value.reason == "no_key"
+    with pytest.raises(InvalidKey) as e:  # an empty entry is a (too short) key, as in C++
         Keyring.from_env({b"SECRET_KEY": new.encode(), b"SECRET_KEY_FALLBACKS": old.encode() + b","})
+    assert e.value.reason == "weak_key"
     primary = tmp_path / "primary.key"
     primary.write_text(new + "\n")
     os.chmod(primary, 0o600)
@@ -147,7 +163,7 @@ def test_same_kid_as_the_cli(cli, db, tmp_path):
 def test_unknown_format_version_is_refused_never_plaintext():
     # Security review (2026-12) item 8: "cv2:..." is a version credvault does not know, not plaintext:
     # encrypting it would turn a planted value into authenticated ciphertext.
-    from credvault.vault import _Core
+    from credvault._core import Core
     ring = Keyring(EXAMPLE_KEY)
     for value in ("cv2:" + EXAMPLE_X[4:], "cv10:future", "cv0:x", "cv01:" + EXAMPLE_X[4:]):
         assert not credvault.is_ciphertext(value)
@@ -155,7 +171,7 @@ def test_unknown_format_version_is_refused_never_plaintext():
             ring.decrypt(value, **LOC)
         assert refused.value.reason == "bad_version"
         with pytest.raises(MalformedCiphertext):
-            _Core(ring, {}).decode(42, (None, None, value))
+            Core(ring, {}, lifecycle=False).decode(42, (None, None, value))
     # Not versions: plaintext as before.
     for value in ("cv1x:abc", "cvx:abc", "cv:abc", "cv2"):
         with pytest.raises(NotCiphertext):

@@ -14,10 +14,13 @@ from typing import Dict, Iterator
 import asyncpg
 import psycopg2
 import pytest
+from sqlalchemy import Column, Integer, String, create_engine, select
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.orm import Session, declarative_base
 
 from conftest import MIGRATIONS, SOURCE_DIR, _admin, sql
-from credvault import AsyncVault, Keyring, NotFound, Vault
+from credvault import AsyncVault, Keyring, NoLifecycleGrant, NotFound, Vault
+from credvault.sqlalchemy import encrypt_columns
 
 
 def grants(block: str, db: str, roles: Dict[str, str]) -> str:
@@ -67,8 +70,8 @@ def run_as_admin(db: str, text: str) -> None:
         conn.close()
 
 
-def test_application_role_of_roles_md_gets_and_puts_and_no_more(cli, empty_db, roles):
-    db, owner, app = empty_db, roles["credvault_owner"], roles["credvault_app"]
+def migrated_with_roles_md_grants(cli, db: str, roles: Dict[str, Role]) -> str:
+    """docs/ROLES.md's grants, run as they are; migrated by the owner role; accounts 1..3. The key."""
     names = {documented: role.name for documented, role in roles.items()}
     run_as_admin(db, grants("hardening", db, names))
     run_as_admin(db, grants("owner", db, names))
@@ -76,11 +79,17 @@ def test_application_role_of_roles_md_gets_and_puts_and_no_more(cli, empty_db, r
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DATABASE_URL")}
     proc = subprocess.run(
         [cli.path, "--env", "staging", "--migrations-dir", MIGRATIONS, "-q", "migrate"],
-        env={**env, "SECRET_KEY": key, "DATABASE_URL": owner.conninfo(db)}, capture_output=True, text=True,
-        timeout=120)
+        env={**env, "SECRET_KEY": key, "DATABASE_URL": roles["credvault_owner"].conninfo(db)}, capture_output=True,
+        text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     sql(db, "INSERT INTO accounts (amazon_account_id) SELECT 'A' || g FROM generate_series(1, 3) g")
     run_as_admin(db, grants("app", db, names))
+    return key
+
+
+def test_application_role_of_roles_md_gets_and_puts_and_no_more(cli, empty_db, roles):
+    db, app = empty_db, roles["credvault_app"]
+    key = migrated_with_roles_md_grants(cli, db, roles)
     ring = Keyring(key)
 
     with Vault.open(app.conninfo(db), ring, environment="staging", migrations_dir=MIGRATIONS) as vault:
@@ -122,3 +131,55 @@ def test_application_role_of_roles_md_gets_and_puts_and_no_more(cli, empty_db, r
     finally:
         conn.close()
     assert sql(db, "SELECT count(*) FROM credentials")[0][0] == 3
+
+
+def test_a_role_that_cannot_read_the_retired_keys_is_refused_at_open(cli, empty_db, roles):
+    """As the C++ Vault::Open: without SELECT on credvault_keys a retired key would go unnoticed, so
+    open fails closed with a credvault error naming the grant, not the driver's permission error."""
+    db, app = empty_db, roles["credvault_app"]
+    ring = Keyring(migrated_with_roles_md_grants(cli, db, roles))
+    with Vault.open(app.conninfo(db), ring, environment="staging", migrations_dir=MIGRATIONS) as vault:
+        vault.put_credentials(1, client_id="before-the-revoke")
+    run_as_admin(db, f'REVOKE SELECT ON credvault_keys FROM "{app.name}"')
+    host = os.environ.get("PGHOST", "localhost")
+
+    def refused(error: NoLifecycleGrant) -> None:
+        assert error.reason == "no_lifecycle_grant" and "GRANT SELECT ON credvault_keys" in str(error)
+
+    with pytest.raises(NoLifecycleGrant) as e:
+        Vault.open(app.conninfo(db), ring, environment="staging", migrations_dir=MIGRATIONS)
+    refused(e.value)
+
+    async def async_opens() -> None:
+        with pytest.raises(NoLifecycleGrant) as e:
+            await AsyncVault.open(app.conninfo(db), ring, environment="staging", migrations_dir=MIGRATIONS)
+        refused(e.value)
+        pool = await asyncpg.create_pool(user=app.name, password=app.password, database=db, host=host, min_size=1,
+                                         max_size=1, statement_cache_size=0)
+        try:
+            with pytest.raises(NoLifecycleGrant):
+                await AsyncVault.open(pool, ring, environment="staging", migrations_dir=MIGRATIONS)
+        finally:
+            await pool.close()
+        engine = create_async_engine(f"postgresql+asyncpg://{app.name}:{app.password}@{host}/{db}")
+        try:
+            with pytest.raises(NoLifecycleGrant):
+                await AsyncVault.open(engine, ring, environment="staging", migrations_dir=MIGRATIONS)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(async_opens())
+
+    # The SQLAlchemy events read credvault_keys on their first load: the same error.
+    class AppCredential(declarative_base()):
+        __tablename__ = "credentials"
+        account_id = Column(Integer, primary_key=True)
+        client_id = Column(String(512))
+
+    encrypt_columns(AppCredential, ring)
+    engine = create_engine(f"postgresql+psycopg2://{app.name}:{app.password}@{host}/{db}")
+    try:
+        with Session(engine) as session, pytest.raises(NoLifecycleGrant):
+            session.execute(select(AppCredential).where(AppCredential.account_id == 1)).scalar_one()
+    finally:
+        engine.dispose()

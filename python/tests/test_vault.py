@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from conftest import MIGRATIONS, sql
 from credvault import (AsyncVault, CapacityError, IntegrityError, Keyring, NotCiphertext, NotFound, SchemaBehind,
-                       UnknownKid, Vault)
+                       UnknownKid, UsageError, Vault)
 
 PLAIN = {"client_id": "amzn1.application-oa2-client.py-written",
          "client_secret": "python-secret-ÿ-0123456789",
@@ -43,8 +43,9 @@ def test_cli_writes_python_reads(cli, db):
     sql(db, "INSERT INTO credentials (account_id, client_id, client_secret, refresh_token) VALUES (6, %s, %s, NULL)",
         ("plain-id-6", "plain-secret-6"))
     with Vault.open(f"dbname={db}", Keyring(key), migrations_dir=MIGRATIONS) as vault:
-        with pytest.raises(NotCiphertext):
+        with pytest.raises(NotCiphertext) as plaintext:
             vault.get_credentials(6)
+        assert plaintext.value.reason == "plaintext"
         cli.run("encrypt", db=db, key=key)
         got = vault.get_credentials(5)
         assert {c: getattr(got, c).reveal() for c in PLAIN} == PLAIN
@@ -62,10 +63,12 @@ def test_vault_errors(cli, db):
         with pytest.raises(NotFound) as e:
             vault.get_credentials(99999)
         assert e.value.reason == "no_such_account"
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as e:
             vault.put_credentials(99999, client_id="x")
-        with pytest.raises(CapacityError):
+        assert e.value.reason == "no_such_account"
+        with pytest.raises(CapacityError) as capacity:
             vault.put_credentials(3, client_id="ok", refresh_token="t" * 333)
+        assert capacity.value.reason == "capacity"
         with pytest.raises(NotFound):  # nothing was written by the refused put
             vault.get_credentials(3)
         vault.put_credentials(3, refresh_token="t" * 332)
@@ -73,8 +76,9 @@ def test_vault_errors(cli, db):
         # a value moved to another account / column fails; never a value
         sql(db, "UPDATE credentials SET client_secret = (SELECT client_secret FROM credentials WHERE account_id = 4) "
                 "WHERE account_id = 3")
-        with pytest.raises(IntegrityError):
+        with pytest.raises(IntegrityError) as moved:
             vault.get_credentials(3)
+        assert moved.value.reason == "auth_failed"
         sql(db, "UPDATE credentials SET client_id = client_secret WHERE account_id = 4")
         with pytest.raises(IntegrityError):
             vault.get_credentials(4)
@@ -140,12 +144,17 @@ def test_retry_once_on_a_lost_connection(cli, db, caplog):
     key = cli.keygen()
     kill = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
     pool = psycopg2.pool.ThreadedConnectionPool(1, 1, dbname=db)
+    with pytest.raises(UsageError):  # a pool of the caller's is sized by it, even to the default
+        Vault.open(pool, Keyring(key), migrations_dir=MIGRATIONS, max_connections=10)
     with Vault.open(pool, Keyring(key), migrations_dir=MIGRATIONS) as vault:
         vault.put_credentials(9, client_id="before")
         assert sql(db, kill, (db,))[0][0] >= 1
         vault.put_credentials(9, client_id="after")
         assert sql(db, kill, (db,))[0][0] >= 1
         assert vault.get_credentials(9).client_id.reveal() == "after"
+    assert not pool.closed  # the caller's pool: closing the vault leaves it open
+    with pytest.raises(psycopg2.InterfaceError):  # a closed vault is not usable
+        vault.get_credentials(9)
     pool.closeall()
     assert caplog.text.count("retrying once") == 2
 

@@ -1,4 +1,4 @@
-// The exit codes of the command-line contract (README, docs/ARCHITECTURE.md), and the one mapping from Status to them.
+// The exit codes of the command-line contract (docs/CLI.md), and the one mapping from Status to them.
 #pragma once
 
 #include "credvault/status.hpp"

@@ -1,5 +1,5 @@
 // Everything the CLI needs to know before running a command, resolved with
-// the precedence of the README: flags > environment > config file > defaults.
+// the precedence of docs/CLI.md: flags > environment > config file > defaults.
 //
 // The CLI is the only part of credvault that reads environment variables,
 // files named by the user or the terminal; the library gets plain values.

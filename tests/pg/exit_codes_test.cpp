@@ -1,7 +1,7 @@
-// The exit codes are a contract other programs rely on (README, "Exit
-// codes"). One table: for every failure class of the README's table, every
-// command that can hit it, run through the built CLI against a real
-// PostgreSQL, with the exit code the README promises.
+// The exit codes are a contract other programs rely on (docs/CLI.md, "Exit
+// codes"). One table: for every failure class of that table, every command
+// that can hit it, run through the built CLI against a real PostgreSQL, with
+// the exit code docs/CLI.md promises.
 #include <catch2/catch.hpp>
 #include <signal.h>
 #include <unistd.h>
@@ -23,7 +23,7 @@ using Env = std::map<std::string, std::optional<std::string>>;
 
 struct Row {
   int expected;
-  std::string failure;  // the class of the README's table, in words
+  std::string failure;  // the class of docs/CLI.md's table, in words
   std::string command;
   std::function<CliResult()> run;
 };
@@ -32,12 +32,12 @@ const std::string kPut = "{\"client_secret\": \"amzn1.oa2-cs.v1.0123456789abcdef
 const std::string kMigrationLockKey = "427071263094";  // src/migrate/migration_lock.cpp
 const std::string kHiddenPassword = "Pw0rdHidden";
 
-// The codes of the README's "Exit codes" table.
-std::set<int> ReadmeExitCodes() {
-  const std::string readme = ReadFile(SourceDir() + "/README.md");
-  const auto start = readme.find("## Exit codes");
+// The codes of docs/CLI.md's "Exit codes" table.
+std::set<int> DocumentedExitCodes() {
+  const std::string doc = ReadFile(SourceDir() + "/docs/CLI.md");
+  const auto start = doc.find("## Exit codes");
   REQUIRE(start != std::string::npos);
-  const std::string section = readme.substr(start, readme.find("\n## ", start + 1) - start);
+  const std::string section = doc.substr(start, doc.find("\n## ", start + 1) - start);
   std::set<int> codes;
   const std::regex row(R"(\n\| (\d+) \|)");
   for (std::sregex_iterator it(section.begin(), section.end(), row), end; it != end; ++it) {
@@ -110,7 +110,7 @@ struct MigrationsCopy {
 
 }  // namespace
 
-TEST_CASE("every exit code of the README table, for every command that can hit it", "[cli][exit_codes]") {
+TEST_CASE("every exit code of the documented table, for every command that can hit it", "[cli][exit_codes]") {
   const std::string a = NewBase64Key(), b = NewBase64Key();
   const std::string kid_b = Ring(b).primary_kid();
   TempDir files;
@@ -386,7 +386,7 @@ TEST_CASE("every exit code of the README table, for every command that can hit i
     CHECK(result.err.find(kHiddenPassword) == std::string::npos);
     covered.insert(row.expected);
   }
-  // The table above and the README's table name the same codes.
-  std::set<int> readme = ReadmeExitCodes();
-  CHECK(readme == covered);
+  // The table above and docs/CLI.md's table name the same codes.
+  std::set<int> documented = DocumentedExitCodes();
+  CHECK(documented == covered);
 }

@@ -381,7 +381,7 @@ TEST_CASE("a transaction:false migration behind PgBouncer - refused at once nami
   auto refused = RunCli({"--migrations-dir", migrations, "migrate"}, env);
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - start).count();
   INFO(refused.err);
-  CHECK(refused.exit_code == 3);  // a configuration problem: README exit codes
+  CHECK(refused.exit_code == 3);  // a configuration problem: docs/CLI.md's exit codes
   CHECK(refused.err.find("direct_url") != std::string::npos);
   CHECK(seconds < 10);  // at once, not after a lock or statement timeout
   CHECK(HistoryStates(db) == "3:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied");

@@ -258,7 +258,7 @@ TEST_CASE("roles - a row job whose role lacks UPDATE on credentials stops naming
   const std::string key = NewBase64Key();
   auto encrypted = RunCli({"encrypt"}, EnvAs(db, jobs, key));
   INFO(encrypted.err);
-  CHECK(encrypted.exit_code == 1);  // the README's table: a statement PostgreSQL rejected
+  CHECK(encrypted.exit_code == 1);  // docs/CLI.md's exit codes: a statement PostgreSQL rejected
   CHECK(encrypted.err.find("permission denied for table credentials") != std::string::npos);
   CHECK(TableChecksum(db) == before);
   CHECK(CountCiphertext(db) == 0);

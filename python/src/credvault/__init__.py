@@ -6,13 +6,12 @@
   ``get_credentials`` / ``put_credentials`` on the ``credentials`` table.
 * :mod:`credvault.sqlalchemy` — encrypt/decrypt an application's own ORM model.
 
-Errors (all subclasses of :class:`Error`): InvalidKey (InsecureKeyFile), NotCiphertext,
-IntegrityError (MalformedCiphertext), UnknownKid, SchemaError (SchemaBehind), NotFound,
-CapacityError, UsageError.
+Errors: :class:`Error` and its families (InvalidKey, NotCiphertext, IntegrityError, MalformedCiphertext,
+SchemaError, NotFound, ...), each member carrying the C++ library's reason tag as ``reason``;
+:data:`REASONS` maps each tag to its class (:mod:`credvault.errors`).
 """
-from .errors import (CapacityError, Error, InsecureKeyFile, IntegrityError, InvalidKey, MalformedCiphertext,
-                     NotCiphertext, NotFound, RetiredKid, SchemaBehind, SchemaError, UnknownKid,
-                     UsageError)
+from . import errors
+from .errors import *  # noqa: F401,F403 (every exception and REASONS: errors.__all__)
 from .keyring import Keyring, Secret, ciphertext_length, is_ciphertext, max_plaintext_length
 from .vault import AsyncVault, Credentials, Vault, normalize_dsn
 
@@ -21,6 +20,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Keyring", "Secret", "Vault", "AsyncVault", "Credentials", "ciphertext_length", "max_plaintext_length",
     "is_ciphertext", "normalize_dsn",
-    "Error", "InvalidKey", "InsecureKeyFile", "NotCiphertext", "IntegrityError", "MalformedCiphertext",
-    "UnknownKid", "RetiredKid", "SchemaError", "SchemaBehind", "NotFound", "CapacityError", "UsageError",
 ]
+__all__ += errors.__all__

@@ -13,7 +13,7 @@ import hmac
 import os
 import re
 import stat
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Collection, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from nacl.bindings import (crypto_aead_xchacha20poly1305_ietf_decrypt,
                            crypto_aead_xchacha20poly1305_ietf_encrypt)
@@ -21,8 +21,9 @@ from nacl.exceptions import CryptoError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .errors import (InsecureKeyFile, IntegrityError, InvalidKey, MalformedCiphertext, NotCiphertext,
-                     UnknownKid, UsageError)
+from .errors import (AuthFailed, BadAlgorithm, BadBase64, BadKey, BadKid, BadStructure, BadVersion, Base64Padding,
+                     DuplicateKid, InsecureKeyFile, InvalidKey, KeyCommandFailed, MalformedCiphertext, NoKey,
+                     NotCiphertext, NotEnvelope, RetiredKid, TooShort, UnknownKid, UsageError, WeakKey)
 
 __all__ = ["Secret", "Keyring", "ciphertext_length", "max_plaintext_length", "is_ciphertext"]
 
@@ -42,7 +43,15 @@ _VERSION_RE = re.compile(r"cv[0-9]+:")
 
 def _unsupported_version(value: str) -> bool:
     """True for ``cv<digits>:`` other than ``cv1:``: a format version credvault does not know."""
-    return isinstance(value, str) and not value.startswith("cv1:") and _VERSION_RE.match(value) is not None
+    return not value.startswith("cv1:") and _VERSION_RE.match(value) is not None
+
+
+def is_plaintext(value: str) -> bool:
+    """True when ``value`` is neither ``cv1:`` (valid or damaged) nor ``cv<digits>:`` of another format
+    version: what ``credvault encrypt`` would encrypt, and what a reader refuses as not encrypted yet."""
+    return _VERSION_RE.match(value) is None
+
+
 _B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _B64URL_INDEX = {c: i for i, c in enumerate(_B64URL)}
 
@@ -106,22 +115,21 @@ def _parse_key_material(text: KeyText, source: str) -> bytes:
         try:
             ikm = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
-            raise InvalidKey(f"{source}: key starts with base64: but the rest is not standard base64",
-                             "bad_key") from None
+            raise BadKey(f"{source}: key starts with base64: but the rest is not standard base64") from None
         # libsodium refuses non-canonical encodings (wrong padding, stray bits).
         if base64.b64encode(ikm) != encoded:
-            raise InvalidKey(f"{source}: key starts with base64: but the rest is not standard base64", "bad_key")
+            raise BadKey(f"{source}: key starts with base64: but the rest is not standard base64")
         if len(ikm) != _MIN_KEY_BYTES:
-            raise InvalidKey(f"{source}: a base64: key must decode to exactly 32 bytes; this one has {len(ikm)} "
-                             "(create one with `credvault keygen`)", "weak_key")
+            raise WeakKey(f"{source}: a base64: key must decode to exactly 32 bytes; this one has {len(ikm)} "
+                          "(create one with `credvault keygen`)")
         return ikm
     if len(raw) < _MIN_KEY_BYTES:
-        raise InvalidKey(f"{source}: key is too short: {len(raw)} bytes, at least 32 required "
-                         "(create one with `credvault keygen`)", "weak_key")
+        raise WeakKey(f"{source}: key is too short: {len(raw)} bytes, at least 32 required "
+                      "(create one with `credvault keygen`)")
     try:
         raw.decode("utf-8", "strict")
     except UnicodeDecodeError:
-        raise InvalidKey(f"{source}: key is not valid UTF-8", "bad_key") from None
+        raise BadKey(f"{source}: key is not valid UTF-8") from None
     return raw
 
 
@@ -164,12 +172,12 @@ def _run_key_command(command: bytes, source: str) -> bytes:
             process.wait()
             stderr_bytes = b""
         stderr = (stderr_bytes or b"")[:1000].decode("ascii", "replace")
-        raise InvalidKey(f"{source}: exec: key command did not finish within {EXEC_TIMEOUT_SECONDS} s (killed); "
-                         f"stderr: {stderr.strip()}", "key_command") from None
+        raise KeyCommandFailed(f"{source}: exec: key command did not finish within {EXEC_TIMEOUT_SECONDS} s "
+                               f"(killed); stderr: {stderr.strip()}") from None
     stderr = stderr_bytes[:1000].decode("ascii", "replace").strip()
     if process.returncode != 0:
-        raise InvalidKey(f"{source}: exec: key command exited with status {process.returncode}; stderr: {stderr}",
-                         "key_command")
+        raise KeyCommandFailed(f"{source}: exec: key command exited with status {process.returncode}; "
+                               f"stderr: {stderr}")
     return stdout
 
 
@@ -184,19 +192,19 @@ def resolve_key_source(text: bytes, source: str) -> bytes:
         return read_key_file(os.fsdecode(text[5:].rstrip(b"\r\n")))
     if text.startswith(b"wrapped:"):
         raise InvalidKey(f"{source}: wrapped: keys are unwrapped by an HSM, which this package does not drive; use "
-                         "the C ABI (credvault_open) or unwrap with python3-pykcs11", "unsupported_source")
+                         "the C ABI (credvault_open) or unwrap with python3-pykcs11")
     if not text.startswith(b"exec:"):
         return text
     command = text[5:].rstrip(b"\r\n")
     if not command:
-        raise InvalidKey(f"{source}: key source exec: names nothing (exec:COMMAND)", "bad_key")
+        raise InvalidKey(f"{source}: key source exec: names nothing (exec:COMMAND)")
     key = _run_key_command(command, source)
     if key.endswith(b"\n"):
         key = key[:-1]
     if key.endswith(b"\r"):
         key = key[:-1]
     if not key:
-        raise InvalidKey(f"{source}: exec: key command printed nothing on stdout", "key_command")
+        raise KeyCommandFailed(f"{source}: exec: key command printed nothing on stdout")
     return key
 
 
@@ -208,13 +216,13 @@ def read_key_file(path: Union[str, "os.PathLike[str]"]) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
-        raise InvalidKey(f"key file {path} does not exist", "not_found") from None
+        raise InvalidKey(f"key file {path} does not exist") from None
     except OSError as e:
-        raise InvalidKey(f"cannot read key file {path}: {e.strerror}", "permission_denied") from None
+        raise InvalidKey(f"cannot read key file {path}: {e.strerror}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise InvalidKey(f"key file {path} is not a regular file", "permission_denied")
+            raise InvalidKey(f"key file {path} is not a regular file")
         euid = os.geteuid()
         if st.st_uid not in (euid, 0):
             raise InsecureKeyFile(f"key file {path} is owned by uid {st.st_uid}, not by this user (uid {euid}) or "
@@ -223,7 +231,7 @@ def read_key_file(path: Union[str, "os.PathLike[str]"]) -> bytes:
             raise InsecureKeyFile(f"key file {path} is accessible by group or other (mode "
                                   f"{stat.S_IMODE(st.st_mode) & 0o777:03o}); run: chmod 600 {path}")
         if st.st_size > _MAX_KEY_FILE_SIZE:
-            raise InvalidKey(f"key file {path} is too large to be a key", "bad_key")
+            raise InvalidKey(f"key file {path} is too large to be a key")
         chunks: List[bytes] = []
         while True:
             chunk = os.read(fd, 65536)
@@ -236,7 +244,7 @@ def read_key_file(path: Union[str, "os.PathLike[str]"]) -> bytes:
 
 
 class _RingKey:
-    __slots__ = ("kid", "source", "primary", "aead_x", "aead_g", "key_x")
+    __slots__ = ("kid", "source", "primary", "aead_g", "key_x")
 
     def __init__(self, ikm: bytes, source: str, primary: bool) -> None:
         self.kid = _hkdf_sha256(ikm, b"credvault kid", 4).hex()
@@ -273,36 +281,43 @@ def is_ciphertext(value: str) -> bool:
         return False
 
 
-def _parse(value: str) -> Tuple[str, str, str, bytes]:
-    """cv1 value → (alg, kid, header, raw payload). Strict, as docs/FORMAT.md."""
+class _Envelope(NamedTuple):
+    alg: str
+    kid: str
+    header: str  # "cv1:<alg>:<kid>:", the trailing colon included
+    raw: bytes  # the decoded payload: nonce ‖ ciphertext ‖ tag
+
+
+def _parse(value: str) -> _Envelope:
+    """cv1 value → its fields, strictly as docs/FORMAT.md, with the C++ ParseEnvelope's reasons in its
+    order. The one reader of the header: nothing else takes a value apart."""
     if not isinstance(value, str):
-        raise NotCiphertext("value is not text", "not_envelope")
+        raise NotEnvelope("value is not text")
     if _unsupported_version(value):
         # Never plaintext: encrypting it would turn a planted value into authenticated ciphertext.
-        raise MalformedCiphertext("credvault value of an unsupported format version (only cv1 is known)",
-                                  "bad_version")
+        raise BadVersion("credvault value of an unsupported format version (only cv1 is known)")
     if not value.startswith("cv1:"):
-        raise NotCiphertext("value is not credvault ciphertext (no cv1: prefix)", "not_envelope")
+        raise NotEnvelope("value is not credvault ciphertext (no cv1: prefix)")
     fields = value.split(":")
     if len(fields) != 4:
-        raise MalformedCiphertext("malformed credvault value: expected exactly 4 ':'-separated fields",
-                                  "bad_structure")
+        raise BadStructure("malformed credvault value: expected exactly 4 ':'-separated fields")
     _, alg, kid, payload = fields
     if alg != "x" and alg != "g":
-        raise MalformedCiphertext("malformed credvault value: unknown algorithm", "bad_algorithm")
+        raise BadAlgorithm("malformed credvault value: unknown algorithm")
     if not _KID_RE.match(kid):
-        raise MalformedCiphertext("malformed credvault value: kid must be 8 lowercase hex characters", "bad_kid")
+        raise BadKid("malformed credvault value: kid must be 8 lowercase hex characters")
     if not _PAYLOAD_RE.match(payload):
-        raise MalformedCiphertext("malformed credvault value: payload is not base64url without padding",
-                                  "bad_payload")
+        if next(c for c in payload if c not in _B64URL_INDEX) == "=":
+            raise Base64Padding("malformed credvault value: payload has base64 padding ('='), which v1 forbids")
+        raise BadBase64("malformed credvault value: payload is not base64url")
     tail = len(payload) % 4
     if tail == 1 or (tail == 2 and _B64URL_INDEX[payload[-1]] & 0x0F) or (
             tail == 3 and _B64URL_INDEX[payload[-1]] & 0x03):
-        raise MalformedCiphertext("malformed credvault value: payload is not canonical base64url", "bad_payload")
+        raise BadBase64("malformed credvault value: payload is not canonical base64url")
     raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
     if len(raw) < _NONCE[alg] + _TAG:
-        raise MalformedCiphertext("malformed credvault value: payload shorter than nonce and tag", "too_short")
-    return alg, kid, value[: 7 + len(kid)], raw
+        raise TooShort("malformed credvault value: payload shorter than nonce and tag")
+    return _Envelope(alg, kid, value[:_HEADER_LENGTH], raw)
 
 
 def _location(table: str, column: str, account_id: int) -> bytes:
@@ -332,13 +347,14 @@ class Keyring:
             key = _RingKey(_parse_key_material(text, source), source, index == 0)
             twin = self._keys.get(key.kid)
             if twin is not None:
-                raise InvalidKey(f"{key.source} and {twin.source} are the same key (kid {key.kid})", "duplicate_kid")
+                raise DuplicateKid(f"{key.source} and {twin.source} are the same key (kid {key.kid})")
             self._keys[key.kid] = key
             if index == 0:
                 self._primary = key
 
     @classmethod
-    def from_env(cls, environ: Optional[Mapping[Any, Any]] = None, *, alg: str = "x") -> "Keyring":
+    def from_env(cls, environ: Union[Mapping[str, str], Mapping[bytes, bytes], None] = None, *,
+                 alg: str = "x") -> "Keyring":
         """SECRET_KEY (primary) and SECRET_KEY_FALLBACKS (comma-separated), as the C++ tool reads them.
 
         ``environ``: a mapping of bytes (like ``os.environb``, the default) or of str (like ``os.environ``)."""
@@ -351,8 +367,7 @@ class Keyring:
                                                         b"SECRET_KEY", b"SECRET_KEY_FALLBACKS")}
         primary = env.get(b"SECRET_KEY")
         if not primary:
-            raise InvalidKey("no encryption key configured: set SECRET_KEY (create a key with `credvault keygen`)",
-                             "no_key")
+            raise NoKey("no encryption key configured: set SECRET_KEY (create a key with `credvault keygen`)")
         sources = ["environment variable SECRET_KEY"]
         fallbacks: List[bytes] = []
         joined = env.get(b"SECRET_KEY_FALLBACKS")
@@ -419,11 +434,16 @@ class Keyring:
             sealed = key.aead_g.encrypt(nonce, data, aad)
         return header + base64.urlsafe_b64encode(nonce + sealed).decode("ascii").rstrip("=")
 
-    def decrypt(self, value: str, *, column: str, account_id: int, table: str = "credentials") -> Secret:
+    def decrypt(self, value: str, *, column: str, account_id: int, table: str = "credentials",
+                retired: Collection[str] = ()) -> Secret:
         """Decrypt a ``cv1:`` value written for this location → :class:`Secret`.
 
-        Raises NotCiphertext, MalformedCiphertext / IntegrityError, UnknownKid."""
+        ``retired``: kids retired with ``credvault keys retire``; a value under one of them raises
+        RetiredKid even when that key is in the ring. Raises NotCiphertext, MalformedCiphertext /
+        IntegrityError (RetiredKid), UnknownKid."""
         alg, kid, header, raw = _parse(value)
+        if kid in retired:
+            raise RetiredKid.of_value(f"{table}.{column} of account {account_id}", kid)
         key = self._keys.get(kid)
         if key is None:
             raise UnknownKid(f"value is under key {kid}, which is not in the keyring", kid)
@@ -434,6 +454,5 @@ class Keyring:
                 return Secret(crypto_aead_xchacha20poly1305_ietf_decrypt(raw[n:], aad, raw[:n], key.key_x))
             return Secret(key.aead_g.decrypt(raw[:n], raw[n:], aad))
         except (CryptoError, InvalidTag):
-            raise IntegrityError(f"{table}.{column} of account {account_id}: value does not decrypt (tampered, "
-                                 "truncated, moved from another column or account, or its header edited)",
-                                 "integrity") from None
+            raise AuthFailed(f"{table}.{column} of account {account_id}: value does not decrypt (tampered, "
+                             "truncated, moved from another column or account, or its header edited)") from None

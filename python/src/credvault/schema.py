@@ -8,7 +8,7 @@ import re
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .errors import SchemaBehind, SchemaError, UsageError
+from .errors import EditedMigration, MissingMigrationFile, SchemaBehind, SchemaError, UsageError
 
 log = logging.getLogger("credvault")
 
@@ -30,7 +30,7 @@ def resolve_migrations_dir(migrations_dir: Optional[str]) -> str:
         if os.path.isdir(candidate):
             return candidate
     raise SchemaError("no migrations directory: give migrations_dir= (none at ./migrations or "
-                      + " or ".join(INSTALLED_MIGRATION_DIRS) + ")", "no_migrations")
+                      + " or ".join(INSTALLED_MIGRATION_DIRS) + ")")
 
 
 def load_migrations(directory: str) -> Dict[str, str]:
@@ -39,7 +39,7 @@ def load_migrations(directory: str) -> Dict[str, str]:
     try:
         names = sorted(os.listdir(directory))
     except OSError as e:
-        raise SchemaError(f"cannot read migrations directory {directory}: {e.strerror}", "no_migrations") from None
+        raise SchemaError(f"cannot read migrations directory {directory}: {e.strerror}") from None
     for name in names:
         if not name.endswith(".sql") or not _FILE_RE.match(name):
             continue
@@ -47,7 +47,7 @@ def load_migrations(directory: str) -> Dict[str, str]:
             content = f.read().replace(b"\r\n", b"\n")
         out[name[:13]] = hashlib.sha256(content).hexdigest()
     if not out:
-        raise SchemaError(f"no migration files in {directory}", "no_migrations")
+        raise SchemaError(f"no migration files in {directory}")
     return out
 
 
@@ -59,7 +59,7 @@ def check_at_head(history: Sequence[Tuple[str, str, str, str]], migrations: Dict
     current = max((r[0] for r in history if r[2] == "applied"), default="")
     unfinished = [r[0] for r in history if r[2] != "applied"]
     if unfinished:
-        raise SchemaError(f"migration {unfinished[0]} stopped part-way (see `credvault status`)", "unfinished")
+        raise SchemaError(f"migration {unfinished[0]} stopped part-way (see `credvault status`)")
     missing = [rev for rev in rows if rev not in migrations]
     pending: List[str] = []
     out_of_order: List[str] = []
@@ -75,12 +75,12 @@ def check_at_head(history: Sequence[Tuple[str, str, str, str]], migrations: Dict
             pending.append(rev)
     if out_of_order:
         raise SchemaError(f"revision(s) {', '.join(out_of_order)} are not applied but older than the current "
-                          f"revision {current} (see `credvault status`)", "out_of_order")
+                          f"revision {current} (see `credvault status`)")
     if missing:
-        raise SchemaError(f"applied revision {missing[0]} has no migration file in {directory}", "missing_file")
+        raise MissingMigrationFile(f"applied revision {missing[0]} has no migration file in {directory}")
     if changed:
-        raise SchemaError(f"applied migration {changed[0]} was edited after it was applied (checksum differs; "
-                          "see `credvault check`)", "checksum")
+        raise EditedMigration(f"applied migration {changed[0]} was edited after it was applied (checksum differs; "
+                              "see `credvault check`)")
     if not pending:
         return
     message = (f"the database schema is {len(pending)} migration(s) behind: {', '.join(pending)} pending; "

@@ -25,46 +25,52 @@ the flush and do not change it afterwards (a value is bound to its account). Bul
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Sequence, Set, Type
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from sqlalchemy import event, text
-from sqlalchemy.orm import Session, attributes
+from sqlalchemy.orm import QueryContext, Session, SessionTransaction, UOWTransaction, attributes
 
-from .errors import RetiredKid, UsageError
+from ._sql import COLUMNS, LIFECYCLE_SQL, RETIRED_KIDS_SQL
+from .errors import NoLifecycleGrant, RetiredKid, UsageError
 from .keyring import Keyring, Secret
 
 __all__ = ["encrypt_columns"]
 
 _STATE_KEY = "credvault_encrypted"
 _RETIRED_KEY = "credvault_retired_kids"
-_LIFECYCLE_SQL = text("SELECT to_regclass('credvault_keys') IS NOT NULL")
-_RETIRED_SQL = text("SELECT kid FROM credvault_keys WHERE state = 'retired'")
+_LIFECYCLE_SQL = text(LIFECYCLE_SQL)
+_RETIRED_SQL = text(RETIRED_KIDS_SQL)
+
+# (object, column -> plaintext) encrypted by before_flush, in Session.info until the flush ends.
+_Encrypted = List[Tuple[object, Dict[str, Secret]]]
 
 
-def _retired_kids(session: Any) -> Set[str]:
-    """The kids retired in ``credvault_keys`` (none when the table does not exist), read once per
-    transaction of ``session`` (a retirement committed meanwhile is seen by the next transaction)."""
+def _retired_kids(session: Session) -> Set[str]:
+    """The kids retired in ``credvault_keys`` (none when the table does not exist; NoLifecycleGrant
+    when this role cannot read it), read once per transaction of ``session`` (a retirement committed
+    meanwhile is seen by the next transaction)."""
     transaction = session.get_transaction()
-    cached = session.info.get(_RETIRED_KEY)
+    cached: Optional[Tuple[SessionTransaction, Set[str]]] = session.info.get(_RETIRED_KEY)
     if cached is not None and transaction is not None and cached[0] is transaction:
         return cached[1]
     connection = session.connection()
     kids: Set[str] = set()
-    if connection.execute(_LIFECYCLE_SQL).scalar():
-        kids = {row[0] for row in connection.execute(_RETIRED_SQL)}
+    readable = connection.execute(_LIFECYCLE_SQL).scalar()
+    if readable is False:
+        raise NoLifecycleGrant()
+    if readable:
+        kids = {str(row[0]) for row in connection.execute(_RETIRED_SQL)}
     session.info[_RETIRED_KEY] = (session.get_transaction(), kids)
     return kids
 
 
-def _kid_of(value: str) -> str:
-    return value[6:14] if value.startswith("cv1:") else ""
 _REGISTERED: Set[type] = set()
 
 
-def encrypt_columns(model: Type[Any], keyring: Keyring, *,
-                    columns: Sequence[str] = ("client_id", "client_secret", "refresh_token"),
+def encrypt_columns(model: type, keyring: Keyring, *,
+                    columns: Sequence[str] = COLUMNS,
                     table: Optional[str] = None, account_id_attribute: str = "account_id",
-                    session_class: Type[Any] = Session) -> None:
+                    session_class: type = Session) -> None:
     """Encrypt ``columns`` of ``model`` on flush and decrypt them on load.
 
     ``table`` (the AAD's table name) defaults to ``model.__tablename__``; values interoperate with
@@ -72,39 +78,35 @@ def encrypt_columns(model: Type[Any], keyring: Keyring, *,
     if model in _REGISTERED:
         raise UsageError(f"encrypt_columns({model.__name__}) was already called: values would be encrypted twice")
     _REGISTERED.add(model)
-    table_name = table or getattr(model, "__tablename__", "credentials")
-    columns = tuple(columns)
+    table_name = table or str(getattr(model, "__tablename__", "credentials"))
+    names = tuple(columns)
 
-    def decrypt_into(target: Any, names: Iterable[str], session: Any) -> None:
-        account_id = getattr(target, account_id_attribute)
-        for name in names:
+    def account_of(target: object) -> int:
+        account_id: int = getattr(target, account_id_attribute)
+        return account_id
+
+    def decrypt_into(target: object, columns: Iterable[str], session: Optional[Session]) -> None:
+        for name in columns:
             value = target.__dict__.get(name)
             if isinstance(value, str):
-                kid = _kid_of(value)
-                if kid and session is not None and kid in _retired_kids(session):
-                    raise RetiredKid(f"{table_name}.{name} of account {account_id} is under key {kid}, which is "
-                                     "retired: refused (a value restored from an old backup, or written by a "
-                                     "process still holding the old key)", kid)
-                secret = keyring.decrypt(value, column=name, account_id=account_id, table=table_name)
+                retired = _retired_kids(session) if session is not None else set()
+                secret = keyring.decrypt(value, column=name, account_id=account_of(target), table=table_name,
+                                         retired=retired)
                 attributes.set_committed_value(target, name, secret)
 
-    @event.listens_for(model, "load", propagate=True)
-    def _on_load(target: Any, context: Any) -> None:
-        decrypt_into(target, columns, context.session)
+    def on_load(target: object, context: QueryContext) -> None:
+        decrypt_into(target, names, context.session)
 
-    @event.listens_for(model, "refresh", propagate=True)
-    def _on_refresh(target: Any, context: Any, attrs: Optional[Iterable[str]]) -> None:
-        decrypt_into(target, columns if attrs is None else [a for a in attrs if a in columns], context.session)
+    def on_refresh(target: object, context: QueryContext, attrs: Optional[Iterable[str]]) -> None:
+        decrypt_into(target, names if attrs is None else [a for a in attrs if a in names], context.session)
 
-    @event.listens_for(session_class, "before_flush")
-    def _before_flush(session: Any, flush_context: Any, instances: Any) -> None:
-        done = session.info.setdefault(_STATE_KEY, [])
+    def before_flush(session: Session, flush_context: UOWTransaction, instances: object) -> None:
+        done: _Encrypted = session.info.setdefault(_STATE_KEY, [])
         for target in list(session.new) + list(session.dirty):
             if not isinstance(target, model):
                 continue
-            account_id = getattr(target, account_id_attribute)
-            plain = {}
-            for name in columns:
+            plain: Dict[str, Secret] = {}
+            for name in names:
                 value = target.__dict__.get(name)
                 if value is None:
                     continue
@@ -112,25 +114,30 @@ def encrypt_columns(model: Type[Any], keyring: Keyring, *,
                 if not is_new and not attributes.get_history(target, name).added:
                     continue
                 if not plain and keyring.primary_kid in _retired_kids(session):
-                    raise RetiredKid(f"the primary key {keyring.primary_kid} is retired: nothing may be encrypted "
-                                     "under it; configure a new primary key", keyring.primary_kid)
+                    raise RetiredKid.of_primary(keyring.primary_kid)
                 plain[name] = value if isinstance(value, Secret) else Secret(value)
-                setattr(target, name, keyring.encrypt(plain[name], column=name, account_id=account_id,
+                setattr(target, name, keyring.encrypt(plain[name], column=name, account_id=account_of(target),
                                                       table=table_name))
             if plain:
                 done.append((target, plain))
 
-    @event.listens_for(session_class, "after_soft_rollback")
-    def _after_rollback(session: Any, previous_transaction: Any) -> None:
+    def after_soft_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
         # The flush failed after before_flush: objects that stay in memory (pending ones are
         # expunged, not expired) get their plaintext back, so a retry does not encrypt ciphertext.
-        for target, plain in session.info.pop(_STATE_KEY, []):
+        encrypted: _Encrypted = session.info.pop(_STATE_KEY, [])
+        for target, plain in encrypted:
             for name, secret in plain.items():
                 if isinstance(target.__dict__.get(name), str):
                     target.__dict__[name] = secret
 
-    @event.listens_for(session_class, "after_flush_postexec")
-    def _after_flush(session: Any, flush_context: Any) -> None:
-        for target, plain in session.info.pop(_STATE_KEY, []):
+    def after_flush_postexec(session: Session, flush_context: UOWTransaction) -> None:
+        encrypted: _Encrypted = session.info.pop(_STATE_KEY, [])
+        for target, plain in encrypted:
             for name, secret in plain.items():
                 attributes.set_committed_value(target, name, secret)
+
+    event.listen(model, "load", on_load, propagate=True)
+    event.listen(model, "refresh", on_refresh, propagate=True)
+    event.listen(session_class, "before_flush", before_flush)
+    event.listen(session_class, "after_soft_rollback", after_soft_rollback)
+    event.listen(session_class, "after_flush_postexec", after_flush_postexec)
