@@ -12,12 +12,14 @@
 #     the unthrottled rotate's rate as a ratio to that UPDATE's, both measured
 #     here: the rotate shares the machine with the application).
 # Usage: online.sh CREDVAULT ROWS KEY_A KEY_B   (the table's values under KEY_B)
-# (CREDVAULT_BENCH_LATENCY: another build of tests/bench/vault_latency.cpp)
+# (CREDVAULT_BENCH_LATENCY: another build of tests/bench/vault_latency.cpp;
+#  CREDVAULT_BENCH_ONLINE_RUNS: runs per rotation, default 3, the median shown)
 set -euo pipefail
 cv=$1 rows=$2 key_a=$3 key_b=$4
 : "${DATABASE_URL:?}" "${CREDVAULT_MIGRATIONS_DIR:?}"
 latency_bin=${CREDVAULT_BENCH_LATENCY:-"$PWD/build-release/tests/credvault_bench_latency"}
 app_rate=400
+runs=${CREDVAULT_BENCH_ONLINE_RUNS:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -27,27 +29,57 @@ wal_per_row() { psql -Atc "SELECT round(pg_wal_lsn_diff('$2', '$1') / $rows)"; }
 field() { echo "$1" | sed -E "s/.*\"$2\": ([0-9.]+).*/\\1/"; }
 ratio() { echo "$1 / $2" | bc -l | xargs printf '%.2f'; }
 
-# latency_during ROTATE_ARGS...: rotates (keys from the environment) while the
+# latency_during ROTATE_ARGS...: rotates to the other key while the
 # application reads (ring: the new key and the old), and sets rot_rate,
-# rot_wal (bytes per row) and lat (the latency JSON).
+# rot_wal (bytes per row) and lat (the latency JSON). Each run starts from a
+# checkpoint, so that runs compare alike.
+under=b  # the key the values are under now
 latency_during() {
+  local new=a old=b
+  if [ "$under" = a ]; then new=b old=a; fi
+  local new_key old_key
+  new_key=$(key_of "$new") old_key=$(key_of "$old")
+  psql -q -c "CHECKPOINT"
   rm -f "$work/stop"
   # At least 400 calls, then until the job has ended (the first 200 calls,
   # not counted, warm it up while the job starts).
-  "$latency_bin" "$DATABASE_URL" "$CREDVAULT_MIGRATIONS_DIR" "$rows" 400 "$work/stop" "$app_rate" >"$work/lat" &
+  SECRET_KEY=$new_key SECRET_KEY_FALLBACKS=$old_key \
+    "$latency_bin" "$DATABASE_URL" "$CREDVAULT_MIGRATIONS_DIR" "$rows" 400 "$work/stop" "$app_rate" >"$work/lat" &
   local app=$! start end before after
   sleep 0.5
   before=$(lsn)
   start=$(now)
-  "$cv" -q rotate "$@" 2>"$work/err" || { cat "$work/err" >&2; kill "$app"; exit 1; }
+  SECRET_KEY=$new_key SECRET_KEY_FALLBACKS=$old_key "$cv" -q rotate "$@" 2>"$work/err" ||
+    { cat "$work/err" >&2; kill "$app"; exit 1; }
   end=$(now)
   after=$(lsn)
   touch "$work/stop"
   wait "$app"
+  under=$new
   lat=$(cat "$work/lat")
   rot_rate=$(echo "$rows / ($end - $start)" | bc -l | xargs printf '%.0f')
   rot_wal=$(wal_per_row "$before" "$after")
   psql -q -c "VACUUM ANALYZE credentials"
+}
+key_of() { if [ "$1" = a ]; then echo "$key_a"; else echo "$key_b"; fi; }
+
+# scenario LABEL ROTATE_ARGS...: latency_during, $runs times (one machine's
+# latency tail varies a lot from run to run); sets rot_rate, rot_wal and lat
+# to the run with the median p99, and spread to "lowest-highest" p99 (us).
+scenario() {
+  local label=$1
+  shift
+  echo "== online impact: rotate $label, an application reading ($runs runs)" >&2
+  local i results=()
+  for ((i = 1; i <= runs; i++)); do
+    latency_during "$@"
+    results+=("$(field "$lat" p99_us) $rot_rate $rot_wal $lat")
+  done
+  local sorted median
+  sorted=$(printf '%s\n' "${results[@]}" | sort -n -k1,1)
+  median=$(echo "$sorted" | sed -n "$(((runs + 1) / 2))p")
+  read -r _ rot_rate rot_wal lat <<<"$median"
+  spread="$(echo "$sorted" | head -1 | cut -d' ' -f1)-$(echo "$sorted" | tail -1 | cut -d' ' -f1)"
 }
 
 echo "== online impact: GetCredentials idle (open-loop, $app_rate calls/s, 8000 calls)" >&2
@@ -65,37 +97,34 @@ base_wal=$(wal_per_row "$before" "$after")
 base_rate=$(echo "$rows / ($end - $start)" | bc -l | xargs printf '%.0f')
 psql -q -c "VACUUM ANALYZE credentials"
 
-echo "== online impact: rotate B -> A, unthrottled, an application reading" >&2
-psql -q -c "CHECKPOINT"
-SECRET_KEY=$key_a SECRET_KEY_FALLBACKS=$key_b latency_during --max-latency 0
-full_rate=$rot_rate full_wal=$rot_wal full_lat=$lat
+scenario "unthrottled" --max-latency 0
+full_rate=$rot_rate full_wal=$rot_wal full_lat=$lat full_spread=$spread
 half=$((full_rate / 2))
-echo "== online impact: rotate A -> B --max-rate $half, an application reading" >&2
-psql -q -c "CHECKPOINT"
-SECRET_KEY=$key_b SECRET_KEY_FALLBACKS=$key_a latency_during --max-rate "$half"
-half_rate=$rot_rate half_wal=$rot_wal half_lat=$lat
+scenario "--max-rate $half" --max-rate "$half"
+half_rate=$rot_rate half_wal=$rot_wal half_lat=$lat half_spread=$spread
 # Twice the idle p99, in milliseconds (at least 0.1).
 target_ms=$(echo "$(field "$idle" p99_us) * 2 / 1000" | bc -l | xargs printf '%.2f')
 target_ms=$(echo "if ($target_ms < 0.1) 0.1 else $target_ms" | bc -l | xargs printf '%.2f')
-echo "== online impact: rotate B -> A --max-latency $target_ms (2x the idle p99), an application reading" >&2
-psql -q -c "CHECKPOINT"
-SECRET_KEY=$key_a SECRET_KEY_FALLBACKS=$key_b latency_during --max-latency "$target_ms"
-paced_rate=$rot_rate paced_lat=$lat
+scenario "--max-latency $target_ms (2x the idle p99)" --max-latency "$target_ms"
+paced_rate=$rot_rate paced_lat=$lat paced_spread=$spread
 # Back under B, as run.sh left it.
-SECRET_KEY=$key_b SECRET_KEY_FALLBACKS=$key_a "$cv" -q rotate --max-latency 0
-psql -q -c "VACUUM ANALYZE credentials"
+if [ "$under" = a ]; then
+  SECRET_KEY=$key_b SECRET_KEY_FALLBACKS=$key_a "$cv" -q rotate --max-latency 0
+  psql -q -c "VACUUM ANALYZE credentials"
+fi
 
 idle_p99=$(field "$idle" p99_us)
-row() {  # LABEL RATE JSON
-  printf '%-36s %9s %9s %9s %9s %9s %9s\n' "$1" "$2" "$(field "$3" p50_us)" "$(field "$3" p99_us)" \
-    "$(field "$3" p999_us)" "$(field "$3" max_us)" "$(ratio "$(field "$3" p99_us)" "$idle_p99")"
+row() {  # LABEL RATE JSON [P99_SPREAD]
+  printf '%-36s %9s %9s %9s %9s %9s %9s  %s\n' "$1" "$2" "$(field "$3" p50_us)" "$(field "$3" p99_us)" \
+    "$(field "$3" p999_us)" "$(field "$3" max_us)" "$(ratio "$(field "$3" p99_us)" "$idle_p99")" "${4:-}"
 }
 printf '\nonline impact (%s rows): the application'"'"'s GetCredentials latency, open-loop at %s calls/s\n' "$rows" "$app_rate"
-printf '%-36s %9s %9s %9s %9s %9s %9s\n' "while" "rows/s" "p50 us" "p99 us" "p99.9 us" "max us" "p99/idle"
+printf '%-36s %9s %9s %9s %9s %9s %9s  %s\n' "while (median of $runs runs by p99)" "rows/s" "p50 us" "p99 us" \
+  "p99.9 us" "max us" "p99/idle" "p99 range us"
 row "idle" "-" "$idle"
-row "rotate (unthrottled)" "$full_rate" "$full_lat"
-row "rotate --max-rate $half" "$half_rate" "$half_lat"
-row "rotate --max-latency $target_ms" "$paced_rate" "$paced_lat"
+row "rotate (unthrottled)" "$full_rate" "$full_lat" "$full_spread"
+row "rotate --max-rate $half" "$half_rate" "$half_lat" "$half_spread"
+row "rotate --max-latency $target_ms" "$paced_rate" "$paced_lat" "$paced_spread"
 printf '%-36s %9s\n' "--max-latency rows/s / unthrottled" "$(ratio "$paced_rate" "$full_rate")"
 printf '%-36s %9s\n' "unthrottled rotate / baseline UPDATE" "$(ratio "$full_rate" "$base_rate")"
 printf '%-36s %9s\n' "WAL bytes/row: baseline UPDATE" "$base_wal"
