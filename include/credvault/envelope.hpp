@@ -47,9 +47,8 @@ struct Envelope {
 };
 
 // Strictly parses `text`. Errors (kInvalidArgument, secret-free) carry a
-// distinct `reason`: "not_envelope" (no "cv1:" prefix), "bad_version",
-// "bad_algorithm", "bad_kid", "bad_structure" (missing or extra ':'),
-// "bad_base64", "padding", "too_short".
+// distinct `reason`, the first fault found: reason::kNotEnvelope (no "cv1:"
+// prefix) through reason::kTooShort (credvault/reasons.hpp).
 CREDVAULT_EXPORT StatusOr<Envelope> ParseEnvelope(std::string_view text);
 
 // What a stored value is, for the row jobs.

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 #include "migrate/credentials_table.hpp"
 
 namespace credvault::cli {
@@ -216,7 +217,7 @@ void CommandMetrics::JobReport(const jobs::JobReport& report) {
   if (command_ == "verify") {
     OwnWhole("credvault_verify_values_checked");
     OwnWhole("credvault_verify_failed_values");
-    for (const char* reason : {"auth_failed", "unknown_kid", "malformed", "unsupported_version", "plaintext"}) {
+    for (const char* reason : reason::kVerify) {
       auto found = report.bad_by_reason.find(reason);
       Gauge("credvault_verify_failed_values", "Values the last verify could not decrypt, per reason",
             {{"reason", reason}}, found == report.bad_by_reason.end() ? 0 : static_cast<double>(found->second));

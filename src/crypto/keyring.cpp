@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 #include "crypto/aead.hpp"
 #include "crypto/hkdf.hpp"
 #include "crypto/nonce.hpp"
@@ -103,7 +104,7 @@ StatusOr<std::size_t> Keyring::DecryptInto(std::string_view value, const ValueCo
   const RingKey* key = state_->Find(envelope.kid);
   if (key == nullptr) {
     return NotFoundError("value is under key " + std::string(envelope.kid) + ", which is not in the keyring",
-                         "unknown_kid");
+                         reason::kUnknownKid);
   }
   return crypto::OpenEnvelope(key->aead(envelope.algorithm), envelope, context, scratch);
 }

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 #include "db/connection.hpp"
 #include "db/sqlstate.hpp"
 #include "jobs/batch_write.hpp"
@@ -34,12 +35,12 @@ static_assert(kLockWaitSeconds == 5, "kReadSettings spells out kLockWaitSeconds"
 // The reason a value cannot be transformed, when the fault is the value's
 // (the job leaves it and goes on); nullptr for anything else (the job stops).
 const char* BadValueReason(const Status& status) {
-  if (status.reason() == "retired_kid") return "retired_kid";
-  if (status.reason() == "bad_version") return "unsupported_version";
+  if (status.reason() == reason::kRetiredKid) return reason::kRetiredKid;
+  if (status.reason() == reason::kBadVersion) return reason::kUnsupportedVersion;
   switch (status.code()) {
-    case StatusCode::kInvalidArgument: return "malformed";
-    case StatusCode::kNotFound: return "unknown_kid";
-    case StatusCode::kDataLoss: return "auth_failed";
+    case StatusCode::kInvalidArgument: return reason::kMalformed;
+    case StatusCode::kNotFound: return reason::kUnknownKid;
+    case StatusCode::kDataLoss: return reason::kAuthFailed;
     default: return nullptr;
   }
 }

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 #include "jobs/key_lifecycle.hpp"
 
 namespace credvault::jobs {
@@ -51,7 +52,7 @@ StatusOr<JobOptions> WithKeyLifecycle(const JobOptions& options, bool writes_pri
     return FailedPreconditionError("the primary key " + primary +
                                        " is retired: nothing may be encrypted under it; make a new key with "
                                        "`credvault keygen` and use it as the primary; nothing was written",
-                                   "retired_kid");
+                                   reason::kRetiredKid);
   }
   if (!options.dry_run) CV_RETURN_IF_ERROR(RecordKidsSeen(*conn, {primary}));
   return out;
@@ -60,7 +61,7 @@ StatusOr<JobOptions> WithKeyLifecycle(const JobOptions& options, bool writes_pri
 Status RetiredKidError(const std::string& kid) {
   return DataLossError("key " + kid + " is retired: a value under it is refused (restored from an old backup, or "
                        "written by a process still holding the old key)",
-                       "retired_kid");
+                       reason::kRetiredKid);
 }
 
 }  // namespace credvault::jobs

@@ -6,6 +6,7 @@
 
 #include "common/status_macros.hpp"
 #include "credvault/envelope.hpp"
+#include "credvault/reasons.hpp"
 #include "migrate/credentials_table.hpp"
 
 namespace credvault::jobs {
@@ -63,7 +64,7 @@ Status CheckAllKidsKnown(const KidCounts& counts, const Keyring& ring, const std
   return NotFoundError("values are encrypted under key(s) not in the keyring: " + missing +
                            ". Add the old key(s) as fallback (--fallback-key-file or SECRET_KEY_FALLBACKS); "
                            "nothing was written",
-                       "unknown_kid");
+                       reason::kUnknownKid);
 }
 
 // `sql` written over v.val, rewritten over one column of credentials.
@@ -159,7 +160,7 @@ Status CheckNoMalformedValues(db::Connection& conn) {
   return DataLossError("values that start with cv1: but are not valid credvault values (neither ciphertext nor "
                        "plaintext; restore them from a backup or store them again with `credvault put --account "
                        "ID`): " + list,
-                       "malformed");
+                       reason::kMalformed);
 }
 
 Status EncryptPreflight(const JobOptions& options) {

@@ -2,6 +2,7 @@
 // worker threads, writing nothing; what does not decrypt is listed in the
 // report.
 #include <algorithm>
+
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -10,6 +11,7 @@
 #include <sodium.h>
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 #include "jobs/job_common.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/worker_pool.hpp"
@@ -41,11 +43,11 @@ void CheckValue(const Row& row, std::size_t c, const Keyring& ring, const std::s
   switch (ClassifyValue(*value)) {
     case ValueKind::kPlaintext:
       ++mine.plaintext;
-      mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c], "plaintext", ""});
+      mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c], reason::kPlaintext, ""});
       return;
     case ValueKind::kMalformedEnvelope:
       mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c],
-                          IsUnsupportedVersion(*value) ? "unsupported_version" : "malformed", ""});
+                          IsUnsupportedVersion(*value) ? reason::kUnsupportedVersion : reason::kMalformed, ""});
       return;
     case ValueKind::kCiphertext:
       break;
@@ -53,7 +55,7 @@ void CheckValue(const Row& row, std::size_t c, const Keyring& ring, const std::s
   const std::string kid = KidOf(*value);
   ++mine.by_kid[kid];
   if (retired.count(kid)) {
-    mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c], "retired_kid", kid});
+    mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c], reason::kRetiredKid, kid});
     return;
   }
   auto length = ring.DecryptInto(*value, ValueContext{migrate::kCredentialsTable, migrate::kCredentialColumns[c], row.account_id}, scratch);

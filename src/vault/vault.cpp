@@ -4,6 +4,7 @@
 #include <map>
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 #include "db/database_url.hpp"
 #include "db/sqlstate.hpp"
 #include "migrate/credentials_table.hpp"
@@ -140,7 +141,7 @@ StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
     if (kind == ValueKind::kPlaintext) {
       return FailedPreconditionError(std::string("credentials.") + migrate::kCredentialColumns[i] + " of account " + row_key +
                                      " is not encrypted yet: run `credvault encrypt`",
-                                     "plaintext");
+                                     reason::kPlaintext);
     }
     if (kind == ValueKind::kMalformedEnvelope) {  // a damaged cv1: value, or an unknown version (cv2:...)
       const Status error = ParseEnvelope(*stored).status();
@@ -155,7 +156,7 @@ StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
                                " is under key " + kid +
                                ", which is retired: refused (a value restored from an old backup, or written by a "
                                "process still holding the old key); store a current value with put",
-                           "retired_kid");
+                           reason::kRetiredKid);
     }
     auto plaintext = state_->keyring.Decrypt(*stored, context);
     if (!plaintext.ok()) {
@@ -201,7 +202,7 @@ Status Vault::PutCredentials(std::int64_t account_id, const CredentialsUpdate& u
     if (!retired->empty()) {
       return FailedPreconditionError("the primary key " + state_->keyring.primary_kid() +
                                          " is retired: nothing may be encrypted under it; configure a new primary key",
-                                     "retired_kid");
+                                     reason::kRetiredKid);
     }
   }
 

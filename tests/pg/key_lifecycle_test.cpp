@@ -85,9 +85,13 @@ TEST_CASE("retire: refused while used then every reader refuses a restored old v
   CHECK(verify.exit_code == 6);
   const std::set<std::tuple<int, std::string, std::string>> expected = {std::make_tuple(5, "client_secret", "retired_kid")};
   CHECK(Failures(verify) == expected);
-  auto verify_text = RunCli({"verify"}, KeyEnv(db, b));  // A removed from the ring: the same finding
+  TempDir dir;
+  const std::string metrics = dir.path() + "/credvault.prom";
+  // A removed from the ring: the same finding, and the metrics file counts it.
+  auto verify_text = RunCli({"verify", "--metrics-file", metrics}, KeyEnv(db, b));
   CHECK(verify_text.exit_code == 6);
   CHECK(Contains(verify_text.out, "account 5 client_secret: retired_kid"));
+  CHECK(Contains(ReadFile(metrics), "credvault_verify_failed_values{reason=\"retired_kid\"} 1\n"));
 
   // Rotation never launders it into a value under B.
   auto rotate = RunCli({"rotate"}, KeyEnv(db, b, a));
