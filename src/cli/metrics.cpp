@@ -237,7 +237,8 @@ void CommandMetrics::ValueCounts(const std::map<std::string, std::map<std::strin
   OwnWhole("credvault_values");
   OwnWhole("credvault_plaintext_values");
   for (const auto& [kid, columns] : all) {
-    for (const char* column : migrate::kCredentialColumns) {
+    for (const migrate::CredentialColumn& credential : migrate::kCredentialColumns) {
+      const char* column = credential.name;
       auto found = columns.find(column);
       const double n = found == columns.end() ? 0 : static_cast<double>(found->second);
       if (kid.empty()) {
@@ -249,7 +250,8 @@ void CommandMetrics::ValueCounts(const std::map<std::string, std::map<std::strin
     }
   }
   if (!all.count("")) {
-    for (const char* column : migrate::kCredentialColumns) {
+    for (const migrate::CredentialColumn& credential : migrate::kCredentialColumns) {
+      const char* column = credential.name;
       Gauge("credvault_plaintext_values", "Values of credentials not encrypted yet, per column", {{"column", column}}, 0);
     }
   }

@@ -3,6 +3,7 @@
 #include "common/status_macros.hpp"
 #include "credvault/reasons.hpp"
 #include "crypto/base64url.hpp"
+#include "crypto/stored_value.hpp"
 
 #include <sodium.h>
 
@@ -59,14 +60,18 @@ StatusOr<std::size_t> CheckBase64Url(std::string_view text) {
 
 std::size_t NonceLength(Algorithm alg) { return alg == Algorithm::kAes256Gcm ? 12 : 24; }
 
-StatusOr<Envelope> ParseEnvelope(std::string_view text) {
-  if (text.substr(0, kPrefix.size()) != kPrefix) {
-    if (text.size() > 3 && text[0] == 'c' && text[1] == 'v' && text[2] >= '0' && text[2] <= '9') {
-      std::size_t colon = text.find(':');
-      bool digits = colon != std::string_view::npos;
-      for (std::size_t i = 2; digits && i < colon; ++i) digits = text[i] >= '0' && text[i] <= '9';
-      if (digits) return Malformed(reason::kBadVersion, "unsupported format version");
-    }
+namespace {
+
+// "cv1:<alg>:<kid>:" of `text`, checked; `end` is the index after its last ':'.
+struct Header {
+  Algorithm algorithm;
+  std::string_view kid;
+  std::size_t end;
+};
+
+StatusOr<Header> ParseHeader(std::string_view text) {
+  if (!crypto::HasEnvelopePrefix(text)) {
+    if (crypto::IsOtherVersion(text)) return Malformed(reason::kBadVersion, "unsupported format version");
     return Malformed(reason::kNotEnvelope, "no cv1: prefix");
   }
   std::size_t colons = 0;
@@ -84,7 +89,32 @@ StatusOr<Envelope> ParseEnvelope(std::string_view text) {
       return Malformed(reason::kBadKid, "kid must be 8 lowercase hex characters");
     }
   }
-  Envelope envelope{static_cast<Algorithm>(alg[0]), kid, text.substr(0, kid_end + 1), text.substr(kid_end + 1)};
+  return Header{static_cast<Algorithm>(alg[0]), kid, kid_end + 1};
+}
+
+}  // namespace
+
+namespace crypto {
+
+bool HasEnvelopePrefix(std::string_view value) { return value.substr(0, kPrefix.size()) == kPrefix; }
+
+bool IsOtherVersion(std::string_view value) {
+  if (value.size() < 4 || value[0] != 'c' || value[1] != 'v' || HasEnvelopePrefix(value)) return false;
+  std::size_t i = 2;
+  while (i < value.size() && value[i] >= '0' && value[i] <= '9') ++i;
+  return i > 2 && i < value.size() && value[i] == ':';
+}
+
+std::string_view PeekKid(std::string_view value) {
+  auto header = ParseHeader(value);
+  return header.ok() ? header->kid : std::string_view();
+}
+
+}  // namespace crypto
+
+StatusOr<Envelope> ParseEnvelope(std::string_view text) {
+  CV_ASSIGN_OR_RETURN(Header header, ParseHeader(text));
+  Envelope envelope{header.algorithm, header.kid, text.substr(0, header.end), text.substr(header.end)};
   CV_ASSIGN_OR_RETURN(std::size_t decoded, CheckBase64Url(envelope.payload));
   if (decoded < NonceLength(envelope.algorithm) + kTagLength) {
     return Malformed(reason::kTooShort, "payload shorter than nonce and tag");
@@ -97,7 +127,7 @@ ValueKind ClassifyValue(std::string_view text) {
   if (parsed.ok()) return ValueKind::kCiphertext;
   // "cv<digits>:" of another version than 1 (reason bad_version) is no more
   // plaintext than a damaged cv1: value: encrypting it would launder it.
-  if (text.substr(0, kPrefix.size()) == kPrefix || parsed.status().reason() == reason::kBadVersion) {
+  if (crypto::HasEnvelopePrefix(text) || parsed.status().reason() == reason::kBadVersion) {
     return ValueKind::kMalformedEnvelope;
   }
   return ValueKind::kPlaintext;

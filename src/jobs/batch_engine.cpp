@@ -57,12 +57,6 @@ std::string Predicate(const JobSpec& spec, const std::string& placeholder) {
   return ReplaceAll(spec.row_predicate, "{kid}", placeholder);
 }
 
-std::string SelectBatchSql(const JobSpec& spec) {
-  return "SELECT id::text AS row_id, xmin::text, account_id::text, client_id, client_secret, refresh_token "
-         "FROM credentials "
-         "WHERE id > $1::integer AND (" + Predicate(spec, "$3") + ") ORDER BY id LIMIT $2::integer";
-}
-
 db::Params BatchParams(const JobSpec& spec, const std::string& last_id, std::size_t batch_size,
                        const JobOptions& options) {
   db::Params params = {last_id, std::to_string(batch_size)};
@@ -249,11 +243,11 @@ class Engine {
   // transforms them on the worker threads. Touches nothing that WriteOn uses.
   StatusOr<PreparedBatch> Prepare(const std::string& last_id, std::size_t batch_rows) {
     const auto fetch_start = std::chrono::steady_clock::now();
-    auto query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, batch_rows, options_));
+    auto query = Read(*reader_, SelectRowsSql(Predicate(spec_, "$3")), BatchParams(spec_, last_id, batch_rows, options_));
     // Reading waits only behind a table lock (ALTER TABLE, LOCK TABLE).
     for (int lock_waits = 1; !query.ok() && db::IsLockTimeout(query.status()); ++lock_waits) {
       CV_RETURN_IF_ERROR(WaitedForLock(*reader_, lock_waits, "reading the rows after id " + last_id, spec_.name, options_));
-      query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, batch_rows, options_));
+      query = Read(*reader_, SelectRowsSql(Predicate(spec_, "$3")), BatchParams(spec_, last_id, batch_rows, options_));
     }
     CV_ASSIGN_OR_RETURN(db::Rows fetched, std::move(query));
     PreparedBatch batch;
@@ -270,7 +264,7 @@ class Engine {
         for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
           const db::Value& value = rows[i].values[c];
           if (!value || !spec_.needs_work(*value)) continue;
-          auto result = spec_.transform(*value, ValueContext{migrate::kCredentialsTable, migrate::kCredentialColumns[c], rows[i].account_id}, scratch);
+          auto result = spec_.transform(*value, ValueContext{migrate::kCredentialsTable, migrate::kCredentialColumns[c].aad_name, rows[i].account_id}, scratch);
           if (result.ok()) {
             fresh[i][c] = std::move(*result);
             continue;
@@ -278,10 +272,10 @@ class Engine {
           std::lock_guard<std::mutex> lock(mutex);
           const char* reason = BadValueReason(result.status());
           if (reason == nullptr) {
-            if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + migrate::kCredentialColumns[c]);
+            if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + migrate::kCredentialColumns[c].name);
             return;
           }
-          batch.bad.push_back({std::stoll(rows[i].id), std::stoll(rows[i].account_id), migrate::kCredentialColumns[c], reason, ""});
+          batch.bad.push_back({std::stoll(rows[i].id), std::stoll(rows[i].account_id), migrate::kCredentialColumns[c].name, reason, ""});
         }
       }
     });
@@ -351,7 +345,7 @@ class Engine {
       const std::uint64_t count = options_.dry_run ? batch.expected[c] : written[c];
       report_.values_written += options_.dry_run ? 0 : count;
       report_.values_skipped += batch.expected[c] - count;
-      report_.by_column[migrate::kCredentialColumns[c]] += count;
+      report_.by_column[migrate::kCredentialColumns[c].name] += count;
     }
   }
 
@@ -419,11 +413,7 @@ class Engine {
 }  // namespace
 
 std::string AnyColumn(const std::string& per_column_template) {
-  std::string out;
-  for (const char* column : migrate::kCredentialColumns) {
-    out += (out.empty() ? "(" : " OR (") + ReplaceAll(per_column_template, "{c}", column) + ")";
-  }
-  return out;
+  return "(" + migrate::EachColumn(per_column_template, ") OR (") + ")";
 }
 
 StatusOr<JobReport> RunBatchJob(const JobOptions& options, JobSpec spec) {

@@ -13,30 +13,22 @@ std::vector<Row> ToRows(db::Rows&& rows) {
   std::vector<Row> out;
   out.reserve(rows.size());
   for (auto& r : rows.rows) {
-    out.push_back(Row{std::move(*r[0]), std::move(*r[1]), std::move(*r[2]),
-                      {std::move(r[3]), std::move(r[4]), std::move(r[5])}});
+    Row row{std::move(*r[0]), std::move(*r[1]), std::move(*r[2]), {}};
+    for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) row.values[c] = std::move(r[3 + c]);
+    out.push_back(std::move(row));
   }
   return out;
+}
+
+std::string SelectRowsSql(const std::string& predicate) {
+  return "SELECT id::text AS row_id, xmin::text, account_id::text, " + migrate::ColumnList() + " FROM " +
+         migrate::kCredentialsTable + " WHERE id > $1::integer" + (predicate.empty() ? "" : " AND (" + predicate + ")") +
+         " ORDER BY id LIMIT $2::integer";
 }
 
 unsigned WorkerCount(const JobOptions& options) {
   if (options.workers > 0) return options.workers;
   return std::max(1u, std::thread::hardware_concurrency());
-}
-
-bool IsEnvelopePrefixed(const std::string& value) { return value.compare(0, 4, "cv1:") == 0; }
-
-bool IsUnsupportedVersion(const std::string& value) {
-  if (value.size() < 4 || value[0] != 'c' || value[1] != 'v' || IsEnvelopePrefixed(value)) return false;
-  std::size_t i = 2;
-  while (i < value.size() && value[i] >= '0' && value[i] <= '9') ++i;
-  return i > 2 && i < value.size() && value[i] == ':';
-}
-
-std::string KidOf(const std::string& value) {
-  auto first = value.find(':', 4);
-  auto second = value.find(':', first + 1);
-  return value.substr(first + 1, second - first - 1);
 }
 
 StatusOr<JobOptions> WithKeyLifecycle(const JobOptions& options, bool writes_primary) {

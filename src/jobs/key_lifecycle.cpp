@@ -19,12 +19,7 @@ StatusOr<bool> TableExists(db::Connection& conn) {
 
 // count(*) of values under kid $1, one column per credential column.
 std::string CountSql() {
-  std::string select;
-  for (const char* column : migrate::kCredentialColumns) {
-    select += std::string(select.empty() ? "" : ", ") + "count(*) FILTER (WHERE " + column + " LIKE 'cv1:%' AND split_part(" +
-              column + ", ':', 3) = $1)";
-  }
-  return "SELECT " + select + " FROM credentials";
+  return "SELECT " + migrate::CountUnderKidSql("$1") + " FROM " + migrate::kCredentialsTable;
 }
 
 }  // namespace
@@ -74,7 +69,7 @@ StatusOr<std::map<std::string, std::uint64_t>> CountValuesUnderKid(db::Connectio
   std::map<std::string, std::uint64_t> out;
   for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
     const std::uint64_t n = std::stoull(rows.text(0, c));
-    if (n > 0) out[migrate::kCredentialColumns[c]] = n;
+    if (n > 0) out[migrate::kCredentialColumns[c].name] = n;
   }
   return out;
 }
@@ -109,7 +104,7 @@ Status RetireKid(db::Connection& conn, const std::string& kid, const std::string
     std::uint64_t n = 0;
     counts >> n;
     total += n;
-    if (n > 0) in_use += std::string(in_use.empty() ? "" : ", ") + migrate::kCredentialColumns[c] + " " + std::to_string(n);
+    if (n > 0) in_use += std::string(in_use.empty() ? "" : ", ") + migrate::kCredentialColumns[c].name + " " + std::to_string(n);
   }
   return FailedPreconditionError("key " + kid + " is still used by " + std::to_string(total) + " value(s) (" + in_use +
                                      "): run `credvault rotate` with a new primary key first, then retire it; "

@@ -5,7 +5,7 @@
 //                  first_seen timestamptz, retired_at timestamptz, retired_by text)
 //
 // credvault migrate creates it with the other bookkeeping tables
-// (migrate::kCreateKeyLifecycleTable); until then
+// (migrate::EnsureHistoryTables); until then
 // every reader here sees no retired kid and nothing is recorded.
 #pragma once
 

@@ -13,9 +13,7 @@ namespace {
 
 // What an application asks for: one account's credentials by account_id.
 std::string ApplicationReadSql() {
-  std::string columns;
-  for (const char* column : migrate::kCredentialColumns) columns += (columns.empty() ? "" : ", ") + std::string(column);
-  return "SELECT " + columns + " FROM " + migrate::kCredentialsTable + " WHERE account_id = $1::integer";
+  return "SELECT " + migrate::ColumnList() + " FROM " + migrate::kCredentialsTable + " WHERE account_id = $1::integer";
 }
 
 // How long the probe sleeps at most before looking at stop_ again.

@@ -12,10 +12,12 @@
 namespace credvault::jobs {
 namespace {
 
-// One row per (row, column) value.
-constexpr const char* kValues =
-    "credentials c CROSS JOIN LATERAL (VALUES ('client_id', c.client_id), ('client_secret', c.client_secret), "
-    "('refresh_token', c.refresh_token)) AS v(col, val)";
+// One row per (row, column) value: c the row, v.col the column's name, v.val its value.
+const std::string& ValuesSql() {
+  static const std::string sql = std::string(migrate::kCredentialsTable) + " c CROSS JOIN LATERAL (VALUES " +
+                                 migrate::EachColumn("('{c}', c.{c})", ", ") + ") AS v(col, val)";
+  return sql;
+}
 
 // Plaintext bytes inside a well-formed value: decoded payload minus nonce and tag.
 constexpr const char* kPlaintextBytes =
@@ -34,7 +36,7 @@ bool IsKid(const std::string& text) {
 StatusOr<KidCounts> ReadKidCounts(db::Connection& conn, const Keyring& ring) {
   CV_ASSIGN_OR_RETURN(db::Rows rows,
                       conn.Query(std::string("SELECT split_part(v.val, ':', 3), split_part(v.val, ':', 2), count(*) FROM ") +
-                                 kValues + " WHERE v.val LIKE 'cv1:%' GROUP BY 1, 2 ORDER BY 1, 2"));
+                                 ValuesSql() + " WHERE v.val LIKE 'cv1:%' GROUP BY 1, 2 ORDER BY 1, 2"));
   KidCounts counts;
   const std::string primary_alg(1, static_cast<char>(ring.algorithm()));
   for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -94,7 +96,8 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingVal
   CV_ASSIGN_OR_RETURN(auto limit_of, migrate::ReadColumnCapacities(conn));  // bounded columns only
   db::Params params = pending.params;
   std::string select;
-  for (const char* column : migrate::kCredentialColumns) {
+  for (const migrate::CredentialColumn& credential_column : migrate::kCredentialColumns) {
+    const std::string column = credential_column.name;
     if (!select.empty()) select += ", ";
     if (limit_of.count(column)) {
       params.push_back(std::to_string(MaxPlaintextLength(limit_of[column], ring.algorithm())));
@@ -115,7 +118,7 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingVal
   for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
     if (counts.text(0, 3 * c + 2) != "0") return CheckNoMalformedValues(conn);
     if (counts.text(0, 3 * c) == "0") continue;
-    const std::string column = migrate::kCredentialColumns[c];
+    const std::string column = migrate::kCredentialColumns[c].name;
     const std::size_t limit = limit_of[column];
     const std::size_t longest = std::stoul(counts.text(0, 3 * c + 1));
     const std::size_t needed = CiphertextLength(longest, ring.algorithm());
@@ -148,7 +151,7 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingVal
 
 Status CheckNoMalformedValues(db::Connection& conn) {
   CV_ASSIGN_OR_RETURN(db::Rows rows,
-                      conn.Query(std::string("SELECT c.id::text, v.col, c.account_id::text FROM ") + kValues +
+                      conn.Query(std::string("SELECT c.id::text, v.col, c.account_id::text FROM ") + ValuesSql() +
                                  " WHERE v.val LIKE 'cv1:%' AND NOT " + kWellFormedValueSql +
                                  " ORDER BY c.id, v.col LIMIT 20"));
   if (rows.empty()) return Status::Ok();
@@ -220,7 +223,7 @@ StatusOr<std::map<std::string, std::map<std::string, std::uint64_t>>> CountValue
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(conninfo, "credvault keys"));
   CV_ASSIGN_OR_RETURN(db::Rows rows,
                       conn->Query(std::string("SELECT CASE WHEN v.val LIKE 'cv1:%' THEN split_part(v.val, ':', 3) "
-                                              "ELSE '' END, v.col, count(*) FROM ") + kValues +
+                                              "ELSE '' END, v.col, count(*) FROM ") + ValuesSql() +
                                   " WHERE v.val IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"));
   std::map<std::string, std::map<std::string, std::uint64_t>> out;
   for (std::size_t i = 0; i < rows.size(); ++i) out[rows.text(i, 0)][rows.text(i, 1)] = std::stoull(rows.text(i, 2));

@@ -12,6 +12,7 @@
 
 #include "common/status_macros.hpp"
 #include "credvault/reasons.hpp"
+#include "crypto/stored_value.hpp"
 #include "jobs/job_common.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/worker_pool.hpp"
@@ -37,30 +38,30 @@ void CheckValue(const Row& row, std::size_t c, const Keyring& ring, const std::s
     ++mine.nulls;
     return;
   }
-  ++mine.by_column[migrate::kCredentialColumns[c]];
+  ++mine.by_column[migrate::kCredentialColumns[c].name];
   const auto row_id = std::stoll(row.id);
   const auto account_id = std::stoll(row.account_id);
   switch (ClassifyValue(*value)) {
     case ValueKind::kPlaintext:
       ++mine.plaintext;
-      mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c], reason::kPlaintext, ""});
+      mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c].name, reason::kPlaintext, ""});
       return;
     case ValueKind::kMalformedEnvelope:
-      mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c],
-                          IsUnsupportedVersion(*value) ? reason::kUnsupportedVersion : reason::kMalformed, ""});
+      mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c].name,
+                          crypto::IsOtherVersion(*value) ? reason::kUnsupportedVersion : reason::kMalformed, ""});
       return;
     case ValueKind::kCiphertext:
       break;
   }
-  const std::string kid = KidOf(*value);
+  const std::string kid(crypto::PeekKid(*value));
   ++mine.by_kid[kid];
   if (retired.count(kid)) {
-    mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c], reason::kRetiredKid, kid});
+    mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c].name, reason::kRetiredKid, kid});
     return;
   }
-  auto length = ring.DecryptInto(*value, ValueContext{migrate::kCredentialsTable, migrate::kCredentialColumns[c], row.account_id}, scratch);
+  auto length = ring.DecryptInto(*value, ValueContext{migrate::kCredentialsTable, migrate::kCredentialColumns[c].aad_name, row.account_id}, scratch);
   if (!length.ok()) {
-    mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c], length.status().reason(), kid});
+    mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c].name, length.status().reason(), kid});
   } else {
     sodium_memzero(scratch.data(), *length);
   }
@@ -112,9 +113,7 @@ StatusOr<JobReport> Verify(const JobOptions& given) {
   std::string last_id = "0";
   for (;;) {
     CV_ASSIGN_OR_RETURN(db::Rows fetched,
-                        conn->Query("SELECT id::text AS row_id, xmin::text, account_id::text, client_id, client_secret, "
-                                    "refresh_token FROM credentials WHERE id > $1::integer ORDER BY id LIMIT $2::integer",
-                                    {last_id, std::to_string(options.batch_size)}));
+                        conn->Query(SelectRowsSql(""), {last_id, std::to_string(options.batch_size)}));
     if (fetched.empty()) break;
     std::vector<Row> rows = ToRows(std::move(fetched));
     last_id = rows.back().id;

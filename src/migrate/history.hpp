@@ -32,12 +32,10 @@ struct HistoryRow {
   std::string applied_ahead_of;
 };
 
-// The key lifecycle table credvault_keys (jobs/key_lifecycle.hpp reads and
-// writes it) and the SECURITY DEFINER functions credvault_record_access and
-// credvault_retire_key: bookkeeping DDL, owned here with the other tables'.
-extern const char* const kCreateKeyLifecycleTable;
-
-// Creates the four tables (and the append-only trigger) if missing.
+// Creates the four tables (and the append-only trigger) if missing, with the
+// SECURITY DEFINER functions credvault_record_access and credvault_retire_key
+// of the key lifecycle (jobs/key_lifecycle.hpp reads and writes
+// credvault_keys): bookkeeping DDL, owned here.
 Status EnsureHistoryTables(db::Connection& conn);
 
 // Every history row by revision; empty when the tables do not exist yet.

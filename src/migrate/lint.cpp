@@ -208,7 +208,7 @@ class Linter {
     const std::string column_sql = db::QuoteIdentifier(column);
     const bool encrypted = Text(relation, "relname") == migrate::kCredentialsTable &&
                            std::find_if(migrate::kCredentialColumns.begin(), migrate::kCredentialColumns.end(),
-                                        [&](const char* c) { return column == c; }) != migrate::kCredentialColumns.end();
+                                        [&](const CredentialColumn& c) { return column == c.name; }) != migrate::kCredentialColumns.end();
     CV_ASSIGN_OR_RETURN(db::Rows rows,
                         conn_->Query("SELECT count(*), coalesce(max(char_length(" + column_sql + "::text)), 0), "
                                      "coalesce(max(octet_length(" + column_sql + "::text)) FILTER (WHERE " +
