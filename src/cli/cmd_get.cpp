@@ -91,7 +91,7 @@ void RegisterGetCommand(CLI::App& app, CommandTable& commands) {
     if (options->reveal) {
       CV_RETURN_IF_ERROR(RecordEvent(
           context, "get_reveal",
-          migrate::EventDetails().AddCount("account", static_cast<unsigned long long>(options->account))));
+          ledger::EventDetails().AddCount("account", static_cast<unsigned long long>(options->account))));
     }
     const std::array<std::pair<const char*, const std::optional<SecretBytes>*>, 3> fields = {{
         {"client_id", &credentials.client_id},

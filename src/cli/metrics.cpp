@@ -12,7 +12,7 @@
 
 #include "common/status_macros.hpp"
 #include "credvault/reasons.hpp"
-#include "migrate/credentials_table.hpp"
+#include "ledger/credentials_table.hpp"
 
 namespace credvault::cli {
 namespace {
@@ -237,7 +237,7 @@ void CommandMetrics::ValueCounts(const std::map<std::string, std::map<std::strin
   OwnWhole("credvault_values");
   OwnWhole("credvault_plaintext_values");
   for (const auto& [kid, columns] : all) {
-    for (const migrate::CredentialColumn& credential : migrate::kCredentialColumns) {
+    for (const ledger::CredentialColumn& credential : ledger::kCredentialColumns) {
       const char* column = credential.name;
       auto found = columns.find(column);
       const double n = found == columns.end() ? 0 : static_cast<double>(found->second);
@@ -250,7 +250,7 @@ void CommandMetrics::ValueCounts(const std::map<std::string, std::map<std::strin
     }
   }
   if (!all.count("")) {
-    for (const migrate::CredentialColumn& credential : migrate::kCredentialColumns) {
+    for (const ledger::CredentialColumn& credential : ledger::kCredentialColumns) {
       const char* column = credential.name;
       Gauge("credvault_plaintext_values", "Values of credentials not encrypted yet, per column", {{"column", column}}, 0);
     }

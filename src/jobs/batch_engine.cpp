@@ -19,8 +19,8 @@
 #include "jobs/lock_wait.hpp"
 #include "jobs/throttle.hpp"
 #include "jobs/worker_pool.hpp"
-#include "migrate/credentials_table.hpp"
-#include "migrate/history.hpp"
+#include "ledger/credentials_table.hpp"
+#include "ledger/history.hpp"
 
 namespace credvault::jobs {
 namespace {
@@ -261,10 +261,10 @@ class Engine {
     workers_.ParallelFor(rows.size(), [&](std::size_t begin, std::size_t end) {
       thread_local SecretBytes scratch;
       for (std::size_t i = begin; i < end; ++i) {
-        for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
+        for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) {
           const db::Value& value = rows[i].values[c];
           if (!value || !spec_.needs_work(*value)) continue;
-          auto result = spec_.transform(*value, ValueContext{migrate::kCredentialsTable, migrate::kCredentialColumns[c].aad_name, rows[i].account_id}, scratch);
+          auto result = spec_.transform(*value, ValueContext{ledger::kCredentialsTable, ledger::kCredentialColumns[c].aad_name, rows[i].account_id}, scratch);
           if (result.ok()) {
             fresh[i][c] = std::move(*result);
             continue;
@@ -272,16 +272,16 @@ class Engine {
           std::lock_guard<std::mutex> lock(mutex);
           const char* reason = BadValueReason(result.status());
           if (reason == nullptr) {
-            if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + migrate::kCredentialColumns[c].name);
+            if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + ledger::kCredentialColumns[c].name);
             return;
           }
-          batch.bad.push_back({std::stoll(rows[i].id), std::stoll(rows[i].account_id), migrate::kCredentialColumns[c].name, reason, ""});
+          batch.bad.push_back({std::stoll(rows[i].id), std::stoll(rows[i].account_id), ledger::kCredentialColumns[c].name, reason, ""});
         }
       }
     });
     CV_RETURN_IF_ERROR(error);
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) batch.expected[c] += fresh[i][c].has_value();
+      for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) batch.expected[c] += fresh[i][c].has_value();
       // Only the id and row version travel on: up to three batches are in
       // flight, and this halves what each one holds.
       batch.rows[i].values = {};
@@ -310,7 +310,7 @@ class Engine {
     for (int attempt = 1;; ++attempt) {
       auto applied = ApplyBatch(conn, spec_.name, batch, *options_.log);
       if (applied.ok()) {
-        for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) counts[c] = std::stoull(applied->text(0, c));
+        for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) counts[c] = std::stoull(applied->text(0, c));
         break;
       }
       // The batch rolled back whole, and compare-and-set makes a retry safe.
@@ -340,12 +340,12 @@ class Engine {
       ++report_.bad_by_reason[bad.reason];
       if (report_.bad_values.size() < options_.max_listed_bad_values) report_.bad_values.push_back(bad);
     }
-    for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
+    for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) {
       // A dry run writes nothing and reports what it would write.
       const std::uint64_t count = options_.dry_run ? batch.expected[c] : written[c];
       report_.values_written += options_.dry_run ? 0 : count;
       report_.values_skipped += batch.expected[c] - count;
-      report_.by_column[migrate::kCredentialColumns[c].name] += count;
+      report_.by_column[ledger::kCredentialColumns[c].name] += count;
     }
   }
 
@@ -365,7 +365,7 @@ class Engine {
   // leave a completed rotation indistinguishable from one that never ran.
   Status RecordEvent(const std::string& suffix) {
     CV_RETURN_IF_ERROR(FlushCommits());
-    migrate::EventDetails details;
+    ledger::EventDetails details;
     details.AddCount("rows", report_.rows_seen)
         .AddCount("values_written", report_.values_written)
         .AddCount("values_skipped", report_.values_skipped)
@@ -374,7 +374,7 @@ class Engine {
         .AddText("primary_kid", options_.keyring->primary_kid());
     if (!options_.os_user.empty()) details.AddText("os_user", options_.os_user);
     if (!options_.host.empty()) details.AddText("host", options_.host);
-    Status status = migrate::AppendEvent(*writers_[0], spec_.name + suffix, "", details);
+    Status status = ledger::AppendEvent(*writers_[0], spec_.name + suffix, "", details);
     if (!status.ok()) {
       return status.Annotate(std::string(spec_.name) + ": every batch is committed (" +
                              std::to_string(report_.values_written) +
@@ -413,7 +413,7 @@ class Engine {
 }  // namespace
 
 std::string AnyColumn(const std::string& per_column_template) {
-  return "(" + migrate::EachColumn(per_column_template, ") OR (") + ")";
+  return "(" + ledger::EachColumn(per_column_template, ") OR (") + ")";
 }
 
 StatusOr<JobReport> RunBatchJob(const JobOptions& options, JobSpec spec) {

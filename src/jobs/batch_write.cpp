@@ -46,27 +46,27 @@ static_assert(kLockWaitSeconds == 5, "kBatchSettings spells out kLockWaitSeconds
 // the planner estimates for the arrays. The result: per column, how many
 // values were written.
 std::string ApplyBatchSql() {
-  using migrate::EachColumn;
-  using migrate::JoinColumns;
-  const std::string first_id = "$" + std::to_string(3 + migrate::kCredentialColumnCount);
-  const std::string last_id = "$" + std::to_string(4 + migrate::kCredentialColumnCount);
-  return "WITH updated AS (UPDATE " + std::string(migrate::kCredentialsTable) + " c SET " +
+  using ledger::EachColumn;
+  using ledger::JoinColumns;
+  const std::string first_id = "$" + std::to_string(3 + ledger::kCredentialColumnCount);
+  const std::string last_id = "$" + std::to_string(4 + ledger::kCredentialColumnCount);
+  return "WITH updated AS (UPDATE " + std::string(ledger::kCredentialsTable) + " c SET " +
          EachColumn("{c} = coalesce(b.new_{c}, c.{c})", ", ") +
          " FROM (SELECT unnest($1::integer[]) AS id, unnest($2::xid[]) AS row_xmin, " +
          JoinColumns(
-             [](std::size_t i, const migrate::CredentialColumn& column) {
+             [](std::size_t i, const ledger::CredentialColumn& column) {
                return "unnest($" + std::to_string(3 + i) + "::text[]) AS new_" + column.name;
              },
              ", ") +
          ") AS b WHERE c.id = b.id AND c.id BETWEEN " + first_id + "::integer AND " + last_id +
          "::integer AND c.xmin = b.row_xmin RETURNING " +
          JoinColumns(
-             [](std::size_t i, const migrate::CredentialColumn& column) {
+             [](std::size_t i, const ledger::CredentialColumn& column) {
                return "b.new_" + std::string(column.name) + " IS NOT NULL AS w" + std::to_string(i);
              },
              ", ") +
          ") SELECT " +
-         JoinColumns([](std::size_t i, const migrate::CredentialColumn&) {
+         JoinColumns([](std::size_t i, const ledger::CredentialColumn&) {
            return "count(*) FILTER (WHERE w" + std::to_string(i) + ")";
          }, ", ") +
          " FROM updated";
@@ -83,18 +83,18 @@ db::BinaryParams BatchArrays(const PreparedBatch& batch) {
   const auto& fresh = batch.fresh;
   Array ids(Array::ElementType::kInt4), xmins(Array::ElementType::kXid);
   std::vector<Array> values;
-  for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
+  for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) {
     std::size_t bytes = 0;
     for (const auto& row : fresh) bytes += 4 + (row[c] ? row[c]->size() : 0);
     values.emplace_back(Array::ElementType::kText, bytes);
   }
   for (std::size_t i = 0; i < rows.size(); ++i) {
     bool any = false;
-    for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) any = any || fresh[i][c].has_value();
+    for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) any = any || fresh[i][c].has_value();
     if (!any) continue;
     ids.AddInt4(ParseInt4(rows[i].id));
     xmins.AddXid(static_cast<std::uint32_t>(std::stoul(rows[i].xmin)));
-    for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
+    for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) {
       if (fresh[i][c]) {
         values[c].AddText(*fresh[i][c]);
       } else {

@@ -5,7 +5,7 @@
 
 #include "common/status_macros.hpp"
 #include "credvault/reasons.hpp"
-#include "jobs/key_lifecycle.hpp"
+#include "ledger/key_lifecycle.hpp"
 
 namespace credvault::jobs {
 
@@ -14,15 +14,15 @@ std::vector<Row> ToRows(db::Rows&& rows) {
   out.reserve(rows.size());
   for (auto& r : rows.rows) {
     Row row{std::move(*r[0]), std::move(*r[1]), std::move(*r[2]), {}};
-    for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) row.values[c] = std::move(r[3 + c]);
+    for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) row.values[c] = std::move(r[3 + c]);
     out.push_back(std::move(row));
   }
   return out;
 }
 
 std::string SelectRowsSql(const std::string& predicate) {
-  return "SELECT id::text AS row_id, xmin::text, account_id::text, " + migrate::ColumnList() + " FROM " +
-         migrate::kCredentialsTable + " WHERE id > $1::integer" + (predicate.empty() ? "" : " AND (" + predicate + ")") +
+  return "SELECT id::text AS row_id, xmin::text, account_id::text, " + ledger::ColumnList() + " FROM " +
+         ledger::kCredentialsTable + " WHERE id > $1::integer" + (predicate.empty() ? "" : " AND (" + predicate + ")") +
          " ORDER BY id LIMIT $2::integer";
 }
 
@@ -36,7 +36,7 @@ StatusOr<JobOptions> WithKeyLifecycle(const JobOptions& options, bool writes_pri
   if (out.retired_kids && !writes_primary) return out;
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault keys"));
   if (!out.retired_kids) {
-    CV_ASSIGN_OR_RETURN(out.retired_kids, ReadRetiredKids(*conn));
+    CV_ASSIGN_OR_RETURN(out.retired_kids, ledger::ReadRetiredKids(*conn));
   }
   if (!writes_primary) return out;
   const std::string& primary = options.keyring->primary_kid();
@@ -46,7 +46,7 @@ StatusOr<JobOptions> WithKeyLifecycle(const JobOptions& options, bool writes_pri
                                        "`credvault keygen` and use it as the primary; nothing was written",
                                    reason::kRetiredKid);
   }
-  if (!options.dry_run) CV_RETURN_IF_ERROR(RecordKidsSeen(*conn, {primary}));
+  if (!options.dry_run) CV_RETURN_IF_ERROR(ledger::RecordKidsSeen(*conn, {primary}));
   return out;
 }
 

@@ -9,17 +9,17 @@
 #include "credvault/status.hpp"
 #include "db/connection.hpp"
 #include "jobs/jobs.hpp"
-#include "migrate/credentials_table.hpp"
+#include "ledger/credentials_table.hpp"
 
 namespace credvault::jobs {
 
 // A credentials row as a job reads it: row_id, xmin, account_id and the
-// credential columns (migrate::kCredentialColumns order).
+// credential columns (ledger::kCredentialColumns order).
 struct Row {
   std::string id;
   std::string xmin;  // the row version read: the compare-and-set key
   std::string account_id;
-  std::array<db::Value, migrate::kCredentialColumnCount> values;
+  std::array<db::Value, ledger::kCredentialColumnCount> values;
 };
 
 // The next batch of rows as ToRows takes them: ids above $1, at most $2,

@@ -7,15 +7,15 @@
 #include "common/status_macros.hpp"
 #include "credvault/envelope.hpp"
 #include "credvault/reasons.hpp"
-#include "migrate/credentials_table.hpp"
+#include "ledger/credentials_table.hpp"
 
 namespace credvault::jobs {
 namespace {
 
 // One row per (row, column) value: c the row, v.col the column's name, v.val its value.
 const std::string& ValuesSql() {
-  static const std::string sql = std::string(migrate::kCredentialsTable) + " c CROSS JOIN LATERAL (VALUES " +
-                                 migrate::EachColumn("('{c}', c.{c})", ", ") + ") AS v(col, val)";
+  static const std::string sql = std::string(ledger::kCredentialsTable) + " c CROSS JOIN LATERAL (VALUES " +
+                                 ledger::EachColumn("('{c}', c.{c})", ", ") + ") AS v(col, val)";
   return sql;
 }
 
@@ -93,10 +93,10 @@ struct PendingValues {
 // refusal ends with the exact commands that fix it, `rerun` last.
 Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingValues& pending, bool check_malformed,
                      const std::string& rerun) {
-  CV_ASSIGN_OR_RETURN(auto limit_of, migrate::ReadColumnCapacities(conn));  // bounded columns only
+  CV_ASSIGN_OR_RETURN(auto limit_of, ledger::ReadColumnCapacities(conn));  // bounded columns only
   db::Params params = pending.params;
   std::string select;
-  for (const migrate::CredentialColumn& credential_column : migrate::kCredentialColumns) {
+  for (const ledger::CredentialColumn& credential_column : ledger::kCredentialColumns) {
     const std::string column = credential_column.name;
     if (!select.empty()) select += ", ";
     if (limit_of.count(column)) {
@@ -115,10 +115,10 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingVal
   }
   CV_ASSIGN_OR_RETURN(db::Rows counts, conn.Query("SELECT " + select + " FROM credentials", params));
   std::string problems, widened, up, down;
-  for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
+  for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) {
     if (counts.text(0, 3 * c + 2) != "0") return CheckNoMalformedValues(conn);
     if (counts.text(0, 3 * c) == "0") continue;
-    const std::string column = migrate::kCredentialColumns[c].name;
+    const std::string column = ledger::kCredentialColumns[c].name;
     const std::size_t limit = limit_of[column];
     const std::size_t longest = std::stoul(counts.text(0, 3 * c + 1));
     const std::size_t needed = CiphertextLength(longest, ring.algorithm());

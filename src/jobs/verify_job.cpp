@@ -16,7 +16,7 @@
 #include "jobs/job_common.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/worker_pool.hpp"
-#include "migrate/credentials_table.hpp"
+#include "ledger/credentials_table.hpp"
 
 namespace credvault::jobs {
 namespace {
@@ -38,16 +38,16 @@ void CheckValue(const Row& row, std::size_t c, const Keyring& ring, const std::s
     ++mine.nulls;
     return;
   }
-  ++mine.by_column[migrate::kCredentialColumns[c].name];
+  ++mine.by_column[ledger::kCredentialColumns[c].name];
   const auto row_id = std::stoll(row.id);
   const auto account_id = std::stoll(row.account_id);
   switch (ClassifyValue(*value)) {
     case ValueKind::kPlaintext:
       ++mine.plaintext;
-      mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c].name, reason::kPlaintext, ""});
+      mine.bad.push_back({row_id, account_id, ledger::kCredentialColumns[c].name, reason::kPlaintext, ""});
       return;
     case ValueKind::kMalformedEnvelope:
-      mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c].name,
+      mine.bad.push_back({row_id, account_id, ledger::kCredentialColumns[c].name,
                           crypto::IsOtherVersion(*value) ? reason::kUnsupportedVersion : reason::kMalformed, ""});
       return;
     case ValueKind::kCiphertext:
@@ -56,12 +56,12 @@ void CheckValue(const Row& row, std::size_t c, const Keyring& ring, const std::s
   const std::string kid(crypto::PeekKid(*value));
   ++mine.by_kid[kid];
   if (retired.count(kid)) {
-    mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c].name, reason::kRetiredKid, kid});
+    mine.bad.push_back({row_id, account_id, ledger::kCredentialColumns[c].name, reason::kRetiredKid, kid});
     return;
   }
-  auto length = ring.DecryptInto(*value, ValueContext{migrate::kCredentialsTable, migrate::kCredentialColumns[c].aad_name, row.account_id}, scratch);
+  auto length = ring.DecryptInto(*value, ValueContext{ledger::kCredentialsTable, ledger::kCredentialColumns[c].aad_name, row.account_id}, scratch);
   if (!length.ok()) {
-    mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c].name, length.status().reason(), kid});
+    mine.bad.push_back({row_id, account_id, ledger::kCredentialColumns[c].name, length.status().reason(), kid});
   } else {
     sodium_memzero(scratch.data(), *length);
   }
@@ -76,7 +76,7 @@ std::vector<Tally> CheckBatch(WorkerPool& pool, unsigned workers, const std::vec
     Tally& mine = tallies[next_tally.fetch_add(1) % workers];
     thread_local SecretBytes scratch;
     for (std::size_t i = begin; i < end; ++i) {
-      for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) CheckValue(rows[i], c, ring, retired, scratch, mine);
+      for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) CheckValue(rows[i], c, ring, retired, scratch, mine);
     }
   });
   return tallies;

@@ -8,22 +8,22 @@
 #include "crypto/stored_value.hpp"
 #include "db/database_url.hpp"
 #include "db/sqlstate.hpp"
-#include "migrate/credentials_table.hpp"
+#include "ledger/credentials_table.hpp"
 #include "vault/connection_pool.hpp"
 #include "vault/schema_gate.hpp"
 
 namespace credvault {
 namespace {
 
-using migrate::kCredentialColumnCount;
-using migrate::kCredentialColumns;
-using migrate::kCredentialsTable;
+using ledger::kCredentialColumnCount;
+using ledger::kCredentialColumns;
+using ledger::kCredentialsTable;
 
 // One account's credential columns; `with_retired` adds the kids retired in
 // credvault_keys (comma-separated, NULL for none) in the same round trip, so
 // a retirement applies at once.
 std::string SelectCredentialsSql(bool with_retired) {
-  return "SELECT " + migrate::ColumnList() +
+  return "SELECT " + ledger::ColumnList() +
          (with_retired ? ", (SELECT string_agg(kid, ',') FROM credvault_keys WHERE state = 'retired')" : "") +
          " FROM " + kCredentialsTable + " WHERE account_id = $1";
 }
@@ -36,11 +36,11 @@ constexpr const char* kAccountExists = "SELECT 1 FROM accounts WHERE id = $1";
 std::string UpsertCredentialsSql() {
   const std::string table = kCredentialsTable;
   const auto param = [](std::size_t n) { return "$" + std::to_string(n); };
-  return "INSERT INTO " + table + " (account_id, " + migrate::ColumnList() + ") VALUES ($1, " +
-         migrate::JoinColumns([&](std::size_t i, const migrate::CredentialColumn&) { return param(2 + i); }, ", ") +
+  return "INSERT INTO " + table + " (account_id, " + ledger::ColumnList() + ") VALUES ($1, " +
+         ledger::JoinColumns([&](std::size_t i, const ledger::CredentialColumn&) { return param(2 + i); }, ", ") +
          ") ON CONFLICT (account_id) DO UPDATE SET " +
-         migrate::JoinColumns(
-             [&](std::size_t i, const migrate::CredentialColumn& column) {
+         ledger::JoinColumns(
+             [&](std::size_t i, const ledger::CredentialColumn& column) {
                const std::string name = column.name;
                return name + " = CASE WHEN " + param(2 + kCredentialColumnCount + i) + "::boolean THEN EXCLUDED." +
                       name + " ELSE " + table + "." + name + " END";
@@ -102,7 +102,7 @@ StatusOr<Vault> Vault::Open(VaultOptions options) {
   if (!conn.ok()) return conn.status();
   CV_RETURN_IF_ERROR(vault::EnsureSchemaAtHead(**conn, state->options, state->keyring));
 
-  CV_ASSIGN_OR_RETURN(state->column_capacity, migrate::ReadColumnCapacities(**conn));
+  CV_ASSIGN_OR_RETURN(state->column_capacity, ledger::ReadColumnCapacities(**conn));
   CV_ASSIGN_OR_RETURN(db::Rows lifecycle, (*conn)->Query(kLifecycleTableExists));
   state->lifecycle_table = lifecycle.text(0, 0) == "t";
   if (state->lifecycle_table) {
@@ -206,7 +206,7 @@ Status Vault::PutCredentials(std::int64_t account_id, const CredentialsUpdate& u
     params[1 + i] = std::move(encrypted).value();
     params[1 + kCredentialColumnCount + i] = "true";
   }
-  if (!any) return InvalidArgumentError("nothing to store: give at least one of " + migrate::ColumnList());
+  if (!any) return InvalidArgumentError("nothing to store: give at least one of " + ledger::ColumnList());
   if (state_->lifecycle_table) {
     auto retired = state_->WithConnection(
         [&](db::Connection& conn) { return conn.Query(kKidRetired, {state_->keyring.primary_kid()}); });

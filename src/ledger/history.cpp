@@ -1,12 +1,12 @@
-#include "migrate/history.hpp"
+#include "ledger/history.hpp"
 
 #include <string_view>
 #include <utility>
 
 #include "common/status_macros.hpp"
-#include "migrate/credentials_table.hpp"
+#include "ledger/credentials_table.hpp"
 
-namespace credvault::migrate {
+namespace credvault::ledger {
 namespace {
 
 constexpr const char* kCreateTables = R"SQL(
@@ -234,9 +234,4 @@ Status AppendEvent(db::Transaction& tx, const std::string& kind, const std::stri
   return tx.Exec(kInsertEvent, {kind, revision.empty() ? db::Value() : db::Value(revision), details.ToJson()});
 }
 
-db::Params HistoryRowParams(const Migration& migration, long long execution_ms, const char* state) {
-  return {migration.revision, migration.Description(), migration.checksum, std::to_string(execution_ms),
-          CREDVAULT_VERSION, state};
-}
-
-}  // namespace credvault::migrate
+}  // namespace credvault::ledger

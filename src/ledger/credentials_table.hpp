@@ -15,7 +15,7 @@
 #include "credvault/status.hpp"
 #include "db/connection.hpp"
 
-namespace credvault::migrate {
+namespace credvault::ledger {
 
 inline constexpr const char* kCredentialsTable = "credentials";
 
@@ -52,4 +52,4 @@ std::string CountUnderKidSql(std::string_view kid);
 // credentials table: column name → n. Unbounded (TEXT) columns are absent.
 StatusOr<std::map<std::string, std::size_t>> ReadColumnCapacities(db::Connection& conn);
 
-}  // namespace credvault::migrate
+}  // namespace credvault::ledger

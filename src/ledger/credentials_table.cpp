@@ -1,8 +1,8 @@
-#include "migrate/credentials_table.hpp"
+#include "ledger/credentials_table.hpp"
 
 #include "common/status_macros.hpp"
 
-namespace credvault::migrate {
+namespace credvault::ledger {
 
 std::string JoinColumns(const std::function<std::string(std::size_t, const CredentialColumn&)>& each,
                         std::string_view separator) {
@@ -53,4 +53,4 @@ StatusOr<std::map<std::string, std::size_t>> ReadColumnCapacities(db::Connection
   return capacity;
 }
 
-}  // namespace credvault::migrate
+}  // namespace credvault::ledger
