@@ -110,6 +110,17 @@ std::string_view PeekKid(std::string_view value) {
   return header.ok() ? header->kid : std::string_view();
 }
 
+ValueKind ClassifyValue(std::string_view text) {
+  auto parsed = ParseEnvelope(text);
+  if (parsed.ok()) return ValueKind::kCiphertext;
+  // "cv<digits>:" of another version than 1 (reason bad_version) is no more
+  // plaintext than a damaged cv1: value: encrypting it would launder it.
+  if (HasEnvelopePrefix(text) || parsed.status().reason() == reason::kBadVersion) {
+    return ValueKind::kMalformedEnvelope;
+  }
+  return ValueKind::kPlaintext;
+}
+
 }  // namespace crypto
 
 StatusOr<Envelope> ParseEnvelope(std::string_view text) {
@@ -122,16 +133,6 @@ StatusOr<Envelope> ParseEnvelope(std::string_view text) {
   return envelope;
 }
 
-ValueKind ClassifyValue(std::string_view text) {
-  auto parsed = ParseEnvelope(text);
-  if (parsed.ok()) return ValueKind::kCiphertext;
-  // "cv<digits>:" of another version than 1 (reason bad_version) is no more
-  // plaintext than a damaged cv1: value: encrypting it would launder it.
-  if (crypto::HasEnvelopePrefix(text) || parsed.status().reason() == reason::kBadVersion) {
-    return ValueKind::kMalformedEnvelope;
-  }
-  return ValueKind::kPlaintext;
-}
 
 std::string BuildAad(std::string_view header, const ValueContext& context) {
   std::string aad;

@@ -16,6 +16,15 @@ bool HasEnvelopePrefix(std::string_view value);
 // bad_version). Never plaintext.
 bool IsOtherVersion(std::string_view value);
 
+// What a stored value is, for the row jobs and the vault.
+enum class ValueKind {
+  kCiphertext,         // parses as v1
+  kMalformedEnvelope,  // starts with "cv1:" but does not parse, or with "cv<digits>:" of another
+                       // version than 1 (IsOtherVersion): never treated as plaintext
+  kPlaintext,          // anything else
+};
+ValueKind ClassifyValue(std::string_view text);
+
 // The kid of a value whose header parses ("cv1:<alg>:<kid>:" with a known
 // alg and 8 lowercase hex digits, exactly four fields); "" otherwise. The
 // payload is not checked: a value with a kid may still fail ParseEnvelope.

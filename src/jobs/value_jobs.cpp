@@ -6,6 +6,7 @@
 
 #include "common/status_macros.hpp"
 #include "credvault/envelope.hpp"
+#include "crypto/keyring_access.hpp"
 #include "crypto/stored_value.hpp"
 #include "jobs/batch_engine.hpp"
 #include "jobs/job_common.hpp"
@@ -41,7 +42,7 @@ StatusOr<JobReport> Decrypt(const JobOptions& given) {
                                  SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {
                  if (crypto::IsOtherVersion(value)) return ParseEnvelope(value).status();
                  if (const std::string kid(crypto::PeekKid(value)); retired.count(kid)) return RetiredKidError(kid);
-                 CV_ASSIGN_OR_RETURN(std::size_t length, ring.DecryptInto(value, context, scratch));
+                 CV_ASSIGN_OR_RETURN(std::size_t length, crypto::DecryptInto(ring, value, context, scratch));
                  return std::optional<std::string>(std::string(reinterpret_cast<const char*>(scratch.data()), length));
                }};
   return RunBatchJob(options, std::move(spec));
@@ -65,7 +66,7 @@ StatusOr<JobReport> Rotate(const JobOptions& given) {
                  if (crypto::IsOtherVersion(value)) return ParseEnvelope(value).status();
                  // Never re-encrypt (and so launder) a value under a retired key.
                  if (const std::string kid(crypto::PeekKid(value)); retired.count(kid)) return RetiredKidError(kid);
-                 CV_ASSIGN_OR_RETURN(std::size_t length, ring.DecryptInto(value, context, scratch));
+                 CV_ASSIGN_OR_RETURN(std::size_t length, crypto::DecryptInto(ring, value, context, scratch));
                  auto sealed = ring.Encrypt(std::string_view(reinterpret_cast<const char*>(scratch.data()), length), context);
                  sodium_memzero(scratch.data(), length);
                  if (!sealed.ok()) return sealed.status();

@@ -12,6 +12,7 @@
 
 #include "common/status_macros.hpp"
 #include "credvault/reasons.hpp"
+#include "crypto/keyring_access.hpp"
 #include "crypto/stored_value.hpp"
 #include "jobs/job_common.hpp"
 #include "jobs/jobs.hpp"
@@ -41,16 +42,16 @@ void CheckValue(const Row& row, std::size_t c, const Keyring& ring, const std::s
   ++mine.by_column[ledger::kCredentialColumns[c].name];
   const auto row_id = std::stoll(row.id);
   const auto account_id = std::stoll(row.account_id);
-  switch (ClassifyValue(*value)) {
-    case ValueKind::kPlaintext:
+  switch (crypto::ClassifyValue(*value)) {
+    case crypto::ValueKind::kPlaintext:
       ++mine.plaintext;
       mine.bad.push_back({row_id, account_id, ledger::kCredentialColumns[c].name, reason::kPlaintext, ""});
       return;
-    case ValueKind::kMalformedEnvelope:
+    case crypto::ValueKind::kMalformedEnvelope:
       mine.bad.push_back({row_id, account_id, ledger::kCredentialColumns[c].name,
                           crypto::IsOtherVersion(*value) ? reason::kUnsupportedVersion : reason::kMalformed, ""});
       return;
-    case ValueKind::kCiphertext:
+    case crypto::ValueKind::kCiphertext:
       break;
   }
   const std::string kid(crypto::PeekKid(*value));
@@ -59,7 +60,7 @@ void CheckValue(const Row& row, std::size_t c, const Keyring& ring, const std::s
     mine.bad.push_back({row_id, account_id, ledger::kCredentialColumns[c].name, reason::kRetiredKid, kid});
     return;
   }
-  auto length = ring.DecryptInto(*value, ValueContext{ledger::kCredentialsTable, ledger::kCredentialColumns[c].aad_name, row.account_id}, scratch);
+  auto length = crypto::DecryptInto(ring, *value, ValueContext{ledger::kCredentialsTable, ledger::kCredentialColumns[c].aad_name, row.account_id}, scratch);
   if (!length.ok()) {
     mine.bad.push_back({row_id, account_id, ledger::kCredentialColumns[c].name, length.status().reason(), kid});
   } else {

@@ -148,13 +148,13 @@ StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
     const db::Value& stored = rows->at(0, i);
     if (!stored) continue;
     const ValueContext context{kCredentialsTable, kCredentialColumns[i].aad_name, row_key};
-    const ValueKind kind = ClassifyValue(*stored);
-    if (kind == ValueKind::kPlaintext) {
+    const crypto::ValueKind kind = crypto::ClassifyValue(*stored);
+    if (kind == crypto::ValueKind::kPlaintext) {
       return FailedPreconditionError(std::string("credentials.") + kCredentialColumns[i].name + " of account " + row_key +
                                      " is not encrypted yet: run `credvault encrypt`",
                                      reason::kPlaintext);
     }
-    if (kind == ValueKind::kMalformedEnvelope) {  // a damaged cv1: value, or an unknown version (cv2:...)
+    if (kind == crypto::ValueKind::kMalformedEnvelope) {  // a damaged cv1: value, or an unknown version (cv2:...)
       const Status error = ParseEnvelope(*stored).status();
       return DataLossError(std::string("credentials.") + kCredentialColumns[i].name + " of account " + row_key +
                                " cannot be decrypted: " + error.message(),
