@@ -4,6 +4,7 @@
 # docs/reasons.txt. Fails, naming each difference, unless:
 #   - the header's constants, its kAll list and docs/reasons.txt hold the same
 #     names in the same order;
+#   - docs/RUNBOOK.md's list of verify's reasons is the header's kVerify;
 #   - Python's errors.py knows every one: its REASONS mapping has exactly these
 #     keys, or (while it has none) each appears in it as a quoted string.
 set -euo pipefail
@@ -27,6 +28,19 @@ if docs != cpp:
     faults.append(f"docs/reasons.txt lists {docs}, reasons.hpp's kAll {cpp}")
 for name in sorted(set(docs) - set(cpp)):
     faults.append(f"documented in docs/reasons.txt but not a C++ reason: {name}")
+
+verify_listed = re.search(r"kVerify = \{(.*?)\};", header, re.S)
+verify = {constants.get(name, "?" + name) for name in re.findall(r"\bk\w+\b", verify_listed.group(1))}
+runbook = (root / "docs/RUNBOOK.md").read_text()
+said = re.search(r"for each reason \((.*?)\) right after its summary", runbook, re.S)
+if not said:
+    faults.append("docs/RUNBOOK.md no longer lists verify's reasons ('for each reason (...) right after its summary')")
+else:
+    documented = {word for word in re.findall(r"`(\w+)`", said.group(1))}
+    for name in sorted(documented - verify):
+        faults.append(f"docs/RUNBOOK.md lists {name} as a verify reason; reasons.hpp's kVerify does not")
+    for name in sorted(verify - documented):
+        faults.append(f"reasons.hpp's kVerify holds {name}; docs/RUNBOOK.md's list of verify's reasons does not")
 
 errors_path = root / "python/src/credvault/errors.py"
 spec = importlib.util.spec_from_file_location("credvault_errors", errors_path)
