@@ -76,7 +76,8 @@ typedef struct credvault_options_t credvault_options_t;
 
 /* Every option at its default: database_url "" (PG* variables), no primary
  * key (credvault_open_with_options refuses that), no fallback keys,
- * environment production, the installed migrations, max_connections 4.
+ * environment production, the installed migrations, max_connections as
+ * VaultOptions::max_connections (credvault/vault.hpp).
  * NULL when out of memory. */
 CREDVAULT_EXPORT credvault_options_t* credvault_options_create(void);
 /* Frees the options and zeroizes the key texts they hold. NULL is ignored. */
@@ -91,7 +92,7 @@ CREDVAULT_EXPORT int credvault_options_set_fallback_keys(credvault_options_t* op
 /* Refuses anything but "development", "staging" or "production" at once. */
 CREDVAULT_EXPORT int credvault_options_set_environment(credvault_options_t* options, const char* environment);
 CREDVAULT_EXPORT int credvault_options_set_migrations_dir(credvault_options_t* options, const char* migrations_dir);
-/* The most connections the vault keeps open at once (>= 1; default 4). */
+/* The most connections the vault keeps open at once (>= 1). */
 CREDVAULT_EXPORT int credvault_options_set_max_connections(credvault_options_t* options, size_t max_connections);
 
 /* Opens a vault from `options` (which may be destroyed right after), with the
