@@ -3,7 +3,14 @@
  * For applications in other languages (Python ctypes, Go cgo, ...). No C++
  * exception crosses this boundary. Every function returns CREDVAULT_OK (0) or
  * an error code; credvault_last_error() then describes the failure of the
- * last call on this thread (never containing a secret).
+ * last call on this thread (never containing a secret), and
+ * credvault_last_error_reason() names its cause when a value failed to
+ * decrypt.
+ *
+ * Two ways to open a vault: credvault_open (seven positional arguments, kept
+ * as it is for existing callers) and, since v2, an options object filled by
+ * setters and opened with credvault_open_with_options: new options come as new
+ * setters, so a caller built against this header keeps working.
  *
  * Thread safety: a credvault_vault may be used from several threads at once.
  */
@@ -59,6 +66,40 @@ CREDVAULT_EXPORT int credvault_open(const char* database_url, const char* primar
                    size_t n_fallback_keys, const char* environment, const char* migrations_dir,
                    credvault_vault** out);
 
+/* C ABI v2. An opaque options object: create it, set what differs from the
+ * defaults, open, destroy (the vault does not keep it). Each setter copies its
+ * argument (the caller may free it at once; key texts are held in zeroized
+ * memory) and returns CREDVAULT_OK, or CREDVAULT_INVALID_ARGUMENT (with
+ * credvault_last_error) for a NULL options or a value it refuses; a refused
+ * value leaves the option as it was. A NULL text sets the default. */
+typedef struct credvault_options_t credvault_options_t;
+
+/* Every option at its default: database_url "" (PG* variables), no primary
+ * key (credvault_open_with_options refuses that), no fallback keys,
+ * environment production, the installed migrations, max_connections as
+ * VaultOptions::max_connections (credvault/vault.hpp).
+ * NULL when out of memory. */
+CREDVAULT_EXPORT credvault_options_t* credvault_options_create(void);
+/* Frees the options and zeroizes the key texts they hold. NULL is ignored. */
+CREDVAULT_EXPORT void credvault_options_destroy(credvault_options_t* options);
+
+/* As credvault_open's parameters of the same names. */
+CREDVAULT_EXPORT int credvault_options_set_database_url(credvault_options_t* options, const char* database_url);
+CREDVAULT_EXPORT int credvault_options_set_primary_key(credvault_options_t* options, const char* primary_key);
+/* Replaces the fallback keys with these n_fallback_keys (none NULL). */
+CREDVAULT_EXPORT int credvault_options_set_fallback_keys(credvault_options_t* options, const char* const* fallback_keys,
+                                                         size_t n_fallback_keys);
+/* Refuses anything but "development", "staging" or "production" at once. */
+CREDVAULT_EXPORT int credvault_options_set_environment(credvault_options_t* options, const char* environment);
+CREDVAULT_EXPORT int credvault_options_set_migrations_dir(credvault_options_t* options, const char* migrations_dir);
+/* The most connections the vault keeps open at once (>= 1). */
+CREDVAULT_EXPORT int credvault_options_set_max_connections(credvault_options_t* options, size_t max_connections);
+
+/* Opens a vault from `options` (which may be destroyed right after), with the
+ * checks and return codes of credvault_open. On success *out is the vault;
+ * close it with credvault_close. */
+CREDVAULT_EXPORT int credvault_open_with_options(const credvault_options_t* options, credvault_vault** out);
+
 CREDVAULT_EXPORT void credvault_close(credvault_vault* vault);
 
 /* Reads and decrypts an account's credentials into *out. */
@@ -73,6 +114,13 @@ CREDVAULT_EXPORT int credvault_put(credvault_vault* vault, int64_t account_id, c
 /* The message of the last failed call on this thread ("" if none). Valid
  * until the next credvault call on this thread. */
 CREDVAULT_EXPORT const char* credvault_last_error(void);
+
+/* Why the last failed call on this thread failed, when a stored value could
+ * not be used: one of the reasons of docs/reasons.txt (credvault/reasons.hpp),
+ * e.g. "auth_failed", "unknown_kid", "retired_kid", "bad_version"; "" for any
+ * other failure and after a call that succeeded. A static string: valid
+ * forever. */
+CREDVAULT_EXPORT const char* credvault_last_error_reason(void);
 
 #ifdef __cplusplus
 }

@@ -47,20 +47,9 @@ struct Envelope {
 };
 
 // Strictly parses `text`. Errors (kInvalidArgument, secret-free) carry a
-// distinct `reason`: "not_envelope" (no "cv1:" prefix), "bad_version",
-// "bad_algorithm", "bad_kid", "bad_structure" (missing or extra ':'),
-// "bad_base64", "padding", "too_short".
+// distinct `reason`, the first fault found: reason::kNotEnvelope (no "cv1:"
+// prefix) through reason::kTooShort (credvault/reasons.hpp).
 CREDVAULT_EXPORT StatusOr<Envelope> ParseEnvelope(std::string_view text);
-
-// What a stored value is, for the row jobs.
-enum class ValueKind {
-  kCiphertext,         // parses as v1
-  kMalformedEnvelope,  // starts with "cv1:" but does not parse, or with "cv<digits>:" of another
-                       // version than 1 (unsupported; ParseEnvelope's reason bad_version): never
-                       // treated as plaintext
-  kPlaintext,          // anything else
-};
-CREDVAULT_EXPORT ValueKind ClassifyValue(std::string_view text);
 
 // AAD for a value with `header` ("cv1:x:0a1b2c3d:") stored at `context`.
 CREDVAULT_EXPORT std::string BuildAad(std::string_view header, const ValueContext& context);

@@ -39,24 +39,6 @@
 
 namespace credvault {
 
-enum class KeySourceKind { kLiteral, kFile, kExec, kWrapped };
-
-struct ParsedKeySource {
-  KeySourceKind kind = KeySourceKind::kLiteral;
-  // The path (file:, wrapped:) or the command (exec:); empty for a literal
-  // key, which is never copied out of its SecretBytes.
-  std::string location;
-};
-
-// Which form `text` has; never copies a literal key. The one error: an
-// empty file:, exec: or wrapped: location (kInvalidArgument).
-CREDVAULT_EXPORT StatusOr<ParsedKeySource> ParseKeySource(std::string_view text);
-
-// Words for messages: "exec: command", "file /p", "wrapped key file /p", or
-// "literal key": never the key, and for exec: not the command either (it may
-// carry a token on its command line).
-CREDVAULT_EXPORT std::string DescribeKeySource(const ParsedKeySource& source);
-
 struct KeySourceOptions {
   // The PKCS#11 module (a .so path) for wrapped: keys whose KEK URI has no
   // module-path; the CLI fills it from CREDVAULT_PKCS11_MODULE.

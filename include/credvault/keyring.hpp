@@ -22,6 +22,9 @@
 #include "credvault/status.hpp"
 
 namespace credvault {
+namespace crypto {
+class KeyringAccess;
+}  // namespace crypto
 
 // Parses key text into ikm. kInvalidArgument (never echoing the key) for
 // anything shorter than 32 bytes, a base64: key that is not exactly 32 bytes,
@@ -71,13 +74,10 @@ class CREDVAULT_EXPORT Keyring {
   // wrong context). Messages name the kid, never the value.
   StatusOr<SecretBytes> Decrypt(std::string_view value, const ValueContext& context) const;
 
-  // As Decrypt, into `scratch` (grown when too small): no allocation per value
-  // for the row jobs. Returns the plaintext length; the plaintext is
-  // scratch.data()[0, length).
-  StatusOr<std::size_t> DecryptInto(std::string_view value, const ValueContext& context,
-                                    SecretBytes& scratch) const;
-
  private:
+  // credvault's own allocation-free decrypt for the row jobs (not part of
+  // the API, not exported).
+  friend class crypto::KeyringAccess;
   struct State;
   explicit Keyring(std::shared_ptr<const State> state);
   std::shared_ptr<const State> state_;

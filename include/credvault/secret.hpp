@@ -41,12 +41,6 @@ class CREDVAULT_EXPORT SecretBytes {
   bool Equals(const SecretBytes& other) const;
   bool Equals(std::string_view other) const;
 
-  // Test hook: called with (pointer, size) after the memory is zeroized and
-  // just before it is released, so tests can prove that zeroization happens.
-  // Not for production use; pass nullptr to remove.
-  using ReleaseHook = void (*)(const std::uint8_t* data, std::size_t size);
-  static void SetReleaseHookForTesting(ReleaseHook hook);
-
  private:
   void Release() noexcept;
 

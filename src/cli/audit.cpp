@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "common/status_macros.hpp"
-#include "jobs/key_lifecycle.hpp"
-#include "migrate/history.hpp"
+#include "ledger/history.hpp"
+#include "ledger/key_lifecycle.hpp"
 
 namespace credvault::cli {
 
@@ -27,19 +27,19 @@ Origin CurrentOrigin() {
   return origin;
 }
 
-migrate::EventDetails WithOrigin(migrate::EventDetails details) {
+ledger::EventDetails WithOrigin(ledger::EventDetails details) {
   const Origin origin = CurrentOrigin();
   details.AddText("os_user", origin.os_user).AddText("host", origin.host);
   return details;
 }
 
-Status RecordEvent(CommandContext& context, const std::string& kind, migrate::EventDetails details) {
+Status RecordEvent(CommandContext& context, const std::string& kind, ledger::EventDetails details) {
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, context.Connect("credvault " + kind));
-  const migrate::EventDetails full = WithOrigin(std::move(details));
+  const ledger::EventDetails full = WithOrigin(std::move(details));
   // put and get --reveal run as the application role: through the one
   // function it may call (docs/ROLES.md).
-  Status status = (kind == "put" || kind == "get_reveal") ? jobs::RecordAccessEvent(*conn, kind, full.ToJson())
-                                                          : migrate::AppendEvent(*conn, kind, "", full);
+  Status status = (kind == "put" || kind == "get_reveal") ? ledger::RecordAccessEvent(*conn, kind, full.ToJson())
+                                                          : ledger::AppendEvent(*conn, kind, "", full);
   if (!status.ok()) return status.Annotate("the " + kind + " event could not be recorded in credvault_events");
   return status;
 }

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "cli/command.hpp"
-#include "migrate/event_details.hpp"
+#include "ledger/event_details.hpp"
 
 namespace credvault::cli {
 
@@ -17,12 +17,12 @@ struct Origin {
 Origin CurrentOrigin();
 
 // `details` plus os_user and host.
-migrate::EventDetails WithOrigin(migrate::EventDetails details);
+ledger::EventDetails WithOrigin(ledger::EventDetails details);
 
 // Appends an event (with the origin) on a new connection; "put" and
 // "get_reveal" through credvault_record_access (the application role's
 // only way in). An event that cannot be recorded is an error: the audit
 // trail is not optional.
-Status RecordEvent(CommandContext& context, const std::string& kind, migrate::EventDetails details);
+Status RecordEvent(CommandContext& context, const std::string& kind, ledger::EventDetails details);
 
 }  // namespace credvault::cli

@@ -1,12 +1,14 @@
 // credvault get: print an account's credentials as JSON; secrets are masked
 // ("…" + last 4 characters) unless --reveal.
 #include <array>
+
 #include <cstdio>
 
 #include "cli/audit.hpp"
 #include "cli/command.hpp"
 #include "cli/vault_access.hpp"
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 
 namespace credvault::cli {
 namespace {
@@ -58,7 +60,7 @@ Status WithRemedy(const Status& error, long long account) {
   if (error.reason() == "no_credentials") {
     return Status(error.code(), error.message() + "; store them with " + put, error.reason());
   }
-  if (error.reason() == "unknown_kid") {
+  if (error.reason() == reason::kUnknownKid) {
     return NotFoundError(error.message() + "; give that key with --fallback-key-file (or SECRET_KEY_FALLBACKS), and "
                                            "`credvault rotate` if it is an old one",
                          error.reason());
@@ -89,7 +91,7 @@ void RegisterGetCommand(CLI::App& app, CommandTable& commands) {
     if (options->reveal) {
       CV_RETURN_IF_ERROR(RecordEvent(
           context, "get_reveal",
-          migrate::EventDetails().AddCount("account", static_cast<unsigned long long>(options->account))));
+          ledger::EventDetails().AddCount("account", static_cast<unsigned long long>(options->account))));
     }
     const std::array<std::pair<const char*, const std::optional<SecretBytes>*>, 3> fields = {{
         {"client_id", &credentials.client_id},

@@ -10,13 +10,13 @@
 #include "cli/command.hpp"
 #include "common/status_macros.hpp"
 #include "jobs/jobs.hpp"
-#include "jobs/key_lifecycle.hpp"
+#include "ledger/key_lifecycle.hpp"
 
 namespace credvault::cli {
 namespace {
 
 using KidCounts = std::map<std::string, std::map<std::string, std::uint64_t>>;
-using Lifecycle = std::optional<std::map<std::string, jobs::KeyLifecycle>>;
+using Lifecycle = std::optional<std::map<std::string, ledger::KeyLifecycle>>;
 
 // Kids in use (the primary, and any found in the data) are recorded as
 // seen, so first_seen and --max-age work from the first run. Listing keys
@@ -29,7 +29,7 @@ Status RecordKidsInUse(CommandContext& context, db::Connection& probe, const Key
   for (const auto& [kid, columns] : counts) {
     if (!kid.empty()) used.push_back(kid);
   }
-  if (Status recorded = jobs::RecordKidsSeen(probe, used); !recorded.ok()) {
+  if (Status recorded = ledger::RecordKidsSeen(probe, used); !recorded.ok()) {
     if (max_age_given) return recorded.Annotate("recording the kids in use in credvault_keys");
     context.log().warn("could not record the kids in use in credvault_keys (first_seen): {}", recorded.message());
   }
@@ -43,7 +43,7 @@ nlohmann::json KeysReport(const Keyring& keyring, const KidCounts& counts, const
   auto lifecycle_json = [&lifecycle](const std::string& kid) {
     nlohmann::json out = {{"state", nullptr}, {"first_seen", nullptr}, {"retired_at", nullptr}};
     if (!lifecycle || !lifecycle->count(kid)) return out;
-    const jobs::KeyLifecycle& row = lifecycle->at(kid);
+    const ledger::KeyLifecycle& row = lifecycle->at(kid);
     out["state"] = row.state;
     out["first_seen"] = row.first_seen;
     if (!row.retired_at.empty()) out["retired_at"] = row.retired_at;
@@ -148,7 +148,7 @@ void RegisterKeysCommand(CLI::App& app, CommandTable& commands) {
     for (const auto& key : keyring.keys()) ring_kids.push_back(key.kid);
     context.metrics().ValueCounts(*counts, ring_kids);
     CV_RETURN_IF_ERROR(RecordKidsInUse(context, *probe, keyring, *counts, options->max_age_days >= 0));
-    CV_ASSIGN_OR_RETURN(Lifecycle lifecycle, jobs::ReadKeyLifecycle(*probe));
+    CV_ASSIGN_OR_RETURN(Lifecycle lifecycle, ledger::ReadKeyLifecycle(*probe));
     const nlohmann::json out = KeysReport(keyring, *counts, lifecycle);
     if (options->json) {
       std::cout << out.dump() << std::endl;

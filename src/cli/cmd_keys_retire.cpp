@@ -6,7 +6,7 @@
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
 #include "common/status_macros.hpp"
-#include "jobs/key_lifecycle.hpp"
+#include "ledger/key_lifecycle.hpp"
 
 namespace credvault::cli {
 
@@ -39,7 +39,7 @@ void RegisterKeysRetireCommand(CLI::App& keys, CommandTable& commands) {
     }
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, context.Connect("credvault keys retire"));
     const Origin origin = CurrentOrigin();
-    CV_RETURN_IF_ERROR(jobs::RetireKid(*conn, kid, origin.os_user, origin.host));
+    CV_RETURN_IF_ERROR(ledger::RetireKid(*conn, kid, origin.os_user, origin.host));
     std::cout << "retired key " << kid << ": values under it are now refused (verify: retired_kid)" << std::endl;
     context.log().info("key {} retired; recorded in credvault_events", kid);
     return Status::Ok();

@@ -27,7 +27,7 @@ void RegisterKeysRewrapCommand(CLI::App& keys, CommandTable& commands) {
       auto kid = crypto::RewrapKeyFile(file, options->to, sources);
       if (!kid.ok()) return kid.status().Annotate(file);
       CV_RETURN_IF_ERROR(RecordEvent(context, "key_rewrapped",
-                                     migrate::EventDetails().AddText("kid", *kid).AddText("file", file).AddText(
+                                     ledger::EventDetails().AddText("kid", *kid).AddText("file", file).AddText(
                                          "kek", options->to)));
       std::cout << "rewrapped " << file << " (kid " << *kid << ") under " << options->to << std::endl;
     }

@@ -53,7 +53,7 @@ void RegisterPutCommand(CLI::App& app, CommandTable& commands) {
     }
     // Which fields, never their values.
     CV_RETURN_IF_ERROR(RecordEvent(context, "put",
-                                   migrate::EventDetails()
+                                   ledger::EventDetails()
                                        .AddCount("account", static_cast<unsigned long long>(options->account))
                                        .AddTextList("fields", names)
                                        .AddText("kid", vault.keyring().primary_kid())));

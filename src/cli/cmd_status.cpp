@@ -14,7 +14,7 @@ void RegisterStatusCommand(CLI::App& app, CommandTable& commands) {
     CV_ASSIGN_OR_RETURN(migrate::MigrationSet set, LoadMigrations(context));
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, context.Connect("credvault status"));
     CV_ASSIGN_OR_RETURN(migrate::SchemaState state, migrate::ReadSchemaState(*conn, set));
-    CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, migrate::ReadRecordedEnvironment(*conn));
+    CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ledger::ReadRecordedEnvironment(*conn));
     CV_ASSIGN_OR_RETURN(std::string holder, migrate::MigrationLock::DescribeHolder(*conn));
     CV_ASSIGN_OR_RETURN(std::vector<std::string> drift, migrate::DetectDrift(*conn, set, state.applied_in_order));
 

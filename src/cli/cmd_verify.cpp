@@ -5,6 +5,7 @@
 // failures per reason, then lists the first 20 failures (--limit N, --all);
 // --json holds the first 1000 whatever the limit.
 #include <algorithm>
+
 #include <cstdint>
 #include <iostream>
 #include <set>
@@ -14,6 +15,7 @@
 
 #include "cli/job_access.hpp"
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 
 namespace credvault::cli {
 namespace {
@@ -22,18 +24,18 @@ constexpr std::size_t kDefaultListed = 20;   // failures listed in the text outp
 constexpr std::size_t kJsonListed = 1000;    // failures in the JSON output
 
 const char* Explain(const std::string& reason) {
-  if (reason == "auth_failed") {
+  if (reason == reason::kAuthFailed) {
     return "does not authenticate: tampered, or moved from another row or column (restore from a backup, or `put` a "
            "new value)";
   }
-  if (reason == "unknown_kid") return "its key is not in the keyring";
-  if (reason == "retired_kid") {
+  if (reason == reason::kUnknownKid) return "its key is not in the keyring";
+  if (reason == reason::kRetiredKid) {
     return "under a retired key (`credvault keys retire`): restored from an old backup, or written by a process "
            "still holding the old key; store the current value with `credvault put --account ID`";
   }
-  if (reason == "plaintext") return "not encrypted (run `credvault encrypt`)";
-  if (reason == "malformed") return "starts with cv1: but is not a valid credvault value";
-  if (reason == "unsupported_version") {
+  if (reason == reason::kPlaintext) return "not encrypted (run `credvault encrypt`)";
+  if (reason == reason::kMalformed) return "starts with cv1: but is not a valid credvault value";
+  if (reason == reason::kUnsupportedVersion) {
     return "starts with cv<digits>: of a format version this credvault does not know (not cv1): never treated as "
            "plaintext";
   }
@@ -104,7 +106,7 @@ void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
       // Values under a key the keyring lacks are intact, only unreadable with
       // these keys: a key problem (exit 3, as for rotate and get), unless
       // something is also damaged, which is the graver finding (exit 6).
-      auto unknown = report.bad_by_reason.find("unknown_kid");
+      auto unknown = report.bad_by_reason.find(reason::kUnknownKid);
       if (unknown != report.bad_by_reason.end() && unknown->second == report.bad_value_count) {
         std::set<std::string> kids;
         for (const auto& bad : report.bad_values) kids.insert(bad.kid);
@@ -113,7 +115,7 @@ void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
         return NotFoundError(summary + ": they are under key(s) " + missing +
                                  ", not in the keyring; give the key(s) with --fallback-key-file (or "
                                  "SECRET_KEY_FALLBACKS), and run `credvault rotate` if they are old keys",
-                             "unknown_kid");
+                             reason::kUnknownKid);
       }
       return DataLossError(summary + ": restore those values from a backup, or store new ones with `credvault put "
                                      "--account ID` (the account is listed for each)");

@@ -11,7 +11,8 @@
 #include <memory>
 
 #include "common/status_macros.hpp"
-#include "migrate/credentials_table.hpp"
+#include "credvault/reasons.hpp"
+#include "ledger/credentials_table.hpp"
 
 namespace credvault::cli {
 namespace {
@@ -216,7 +217,7 @@ void CommandMetrics::JobReport(const jobs::JobReport& report) {
   if (command_ == "verify") {
     OwnWhole("credvault_verify_values_checked");
     OwnWhole("credvault_verify_failed_values");
-    for (const char* reason : {"auth_failed", "unknown_kid", "malformed", "unsupported_version", "plaintext"}) {
+    for (const char* reason : reason::kVerify) {
       auto found = report.bad_by_reason.find(reason);
       Gauge("credvault_verify_failed_values", "Values the last verify could not decrypt, per reason",
             {{"reason", reason}}, found == report.bad_by_reason.end() ? 0 : static_cast<double>(found->second));
@@ -236,7 +237,8 @@ void CommandMetrics::ValueCounts(const std::map<std::string, std::map<std::strin
   OwnWhole("credvault_values");
   OwnWhole("credvault_plaintext_values");
   for (const auto& [kid, columns] : all) {
-    for (const char* column : migrate::kCredentialColumns) {
+    for (const ledger::CredentialColumn& credential : ledger::kCredentialColumns) {
+      const char* column = credential.name;
       auto found = columns.find(column);
       const double n = found == columns.end() ? 0 : static_cast<double>(found->second);
       if (kid.empty()) {
@@ -248,7 +250,8 @@ void CommandMetrics::ValueCounts(const std::map<std::string, std::map<std::strin
     }
   }
   if (!all.count("")) {
-    for (const char* column : migrate::kCredentialColumns) {
+    for (const ledger::CredentialColumn& credential : ledger::kCredentialColumns) {
+      const char* column = credential.name;
       Gauge("credvault_plaintext_values", "Values of credentials not encrypted yet, per column", {{"column", column}}, 0);
     }
   }

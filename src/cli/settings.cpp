@@ -16,6 +16,7 @@
 #include "common/status_macros.hpp"
 #include "credvault/key_source.hpp"
 #include "crypto/key_file.hpp"
+#include "crypto/parsed_key_source.hpp"
 #include "db/database_url.hpp"
 
 namespace credvault::cli {
@@ -230,8 +231,8 @@ void WipeEnvironmentVariable(const char* name) {
 // file:, wrapped:, or in the environment a literal key) is kept as text.
 StatusOr<SecretBytes> ReadSourceText(const KeySource& source) {
   if (source.kind == KeySource::Kind::kFile) {
-    CV_ASSIGN_OR_RETURN(ParsedKeySource parsed, ParseKeySource(source.location));
-    if (parsed.kind == KeySourceKind::kLiteral) return SecretBytes::FromString("file:" + source.location);
+    CV_ASSIGN_OR_RETURN(crypto::ParsedKeySource parsed, crypto::ParseKeySource(source.location));
+    if (parsed.kind == crypto::KeySourceKind::kLiteral) return SecretBytes::FromString("file:" + source.location);
     return SecretBytes::FromString(source.location);
   }
   const char* value = std::getenv(source.location.c_str());
@@ -251,15 +252,15 @@ StatusOr<SecretBytes> ReadSourceText(const KeySource& source) {
 // command run, a wrapped key unwrapped), and where it came from for `keys`.
 StatusOr<KeySpec> ReadKey(const KeySource& source, const KeySourceOptions& options) {
   CV_ASSIGN_OR_RETURN(SecretBytes text, ReadSourceText(source));
-  CV_ASSIGN_OR_RETURN(ParsedKeySource parsed, ParseKeySource(text.view()));
+  CV_ASSIGN_OR_RETURN(crypto::ParsedKeySource parsed, crypto::ParseKeySource(text.view()));
   std::string described = source.Describe();
-  if (source.kind == KeySource::Kind::kEnvironment && parsed.kind != KeySourceKind::kLiteral) {
-    described += " (" + DescribeKeySource(parsed) + ")";
-  } else if (parsed.kind == KeySourceKind::kExec || parsed.kind == KeySourceKind::kWrapped) {
-    described = DescribeKeySource(parsed);
+  if (source.kind == KeySource::Kind::kEnvironment && parsed.kind != crypto::KeySourceKind::kLiteral) {
+    described += " (" + crypto::DescribeKeySource(parsed) + ")";
+  } else if (parsed.kind == crypto::KeySourceKind::kExec || parsed.kind == crypto::KeySourceKind::kWrapped) {
+    described = crypto::DescribeKeySource(parsed);
   }
   auto resolved = ResolveKeySource(text, options);
-  if (!resolved.ok() && (parsed.kind == KeySourceKind::kExec || parsed.kind == KeySourceKind::kWrapped)) {
+  if (!resolved.ok() && (parsed.kind == crypto::KeySourceKind::kExec || parsed.kind == crypto::KeySourceKind::kWrapped)) {
     const Status& error = resolved.status();
     return Status(error.code(), described + ": " + error.message(), error.reason());
   }
@@ -285,8 +286,8 @@ Status ApplyBounded(const std::string& config_file, const std::string& name, con
 
 std::string KeySource::Describe() const {
   if (kind == Kind::kFile) {
-    auto parsed = ParseKeySource(location);
-    if (parsed.ok() && parsed->kind != KeySourceKind::kLiteral) return DescribeKeySource(*parsed);
+    auto parsed = crypto::ParseKeySource(location);
+    if (parsed.ok() && parsed->kind != crypto::KeySourceKind::kLiteral) return crypto::DescribeKeySource(*parsed);
     return "key file " + location;
   }
   if (location == "SECRET_KEY_FALLBACKS") return "SECRET_KEY_FALLBACKS entry " + std::to_string(index + 1);

@@ -9,7 +9,7 @@
 #include "common/status_macros.hpp"
 #include "db/database_url.hpp"
 #include "jobs/throttle.hpp"
-#include "migrate/history.hpp"
+#include "ledger/history.hpp"
 
 namespace credvault::cli {
 namespace {
@@ -103,7 +103,7 @@ Status ApplyProductionLatencyDefault(CommandContext& context, const ThrottleFlag
   const bool flag_given = flags != nullptr && flags->max_latency_option != nullptr && flags->max_latency_option->count() > 0;
   if (flag_given || context.settings().max_latency_configured) return Status::Ok();
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, context.Connect("credvault " + label));
-  auto recorded = migrate::ReadRecordedEnvironment(*conn);
+  auto recorded = ledger::ReadRecordedEnvironment(*conn);
   // A role that may not read the record gets the production default: the safe side.
   if (recorded.ok() && (!*recorded || **recorded != EnvironmentName(Environment::kProduction))) return Status::Ok();
   job.throttle.max_latency_auto = true;

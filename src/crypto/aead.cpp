@@ -5,10 +5,12 @@
 
 #include <cstring>
 
+#include "credvault/reasons.hpp"
+
 namespace credvault::crypto {
 namespace {
 
-Status AuthFailed() { return DataLossError("authentication failed", "auth_failed"); }
+Status AuthFailed() { return DataLossError("authentication failed", reason::kAuthFailed); }
 
 const unsigned char* Bytes(std::string_view text) { return reinterpret_cast<const unsigned char*>(text.data()); }
 

@@ -1,7 +1,9 @@
 #include "credvault/envelope.hpp"
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 #include "crypto/base64url.hpp"
+#include "crypto/stored_value.hpp"
 
 #include <sodium.h>
 
@@ -41,15 +43,15 @@ StatusOr<std::size_t> CheckBase64Url(std::string_view text) {
   for (char c : text) any_invalid |= kBase64UrlValues[static_cast<unsigned char>(c)];
   for (char c : any_invalid < 0 ? text : std::string_view()) {
     if (Base64UrlValue(c) >= 0) continue;
-    if (c == '=') return Malformed("padding", "payload has base64 padding ('='), which v1 forbids");
-    return Malformed("bad_base64", "payload is not base64url");
+    if (c == '=') return Malformed(reason::kPadding, "payload has base64 padding ('='), which v1 forbids");
+    return Malformed(reason::kBadBase64, "payload is not base64url");
   }
   const std::size_t rest = text.size() % 4;
-  if (rest == 1) return Malformed("bad_base64", "payload has an impossible base64 length");
+  if (rest == 1) return Malformed(reason::kBadBase64, "payload has an impossible base64 length");
   if (rest != 0) {
     const int last = Base64UrlValue(text.back());
     const int unused_bits_mask = rest == 2 ? 0x0f : 0x03;
-    if ((last & unused_bits_mask) != 0) return Malformed("bad_base64", "payload is not canonical base64url");
+    if ((last & unused_bits_mask) != 0) return Malformed(reason::kBadBase64, "payload is not canonical base64url");
   }
   return text.size() / 4 * 3 + (rest == 0 ? 0 : rest - 1);
 }
@@ -58,37 +60,54 @@ StatusOr<std::size_t> CheckBase64Url(std::string_view text) {
 
 std::size_t NonceLength(Algorithm alg) { return alg == Algorithm::kAes256Gcm ? 12 : 24; }
 
-StatusOr<Envelope> ParseEnvelope(std::string_view text) {
-  if (text.substr(0, kPrefix.size()) != kPrefix) {
-    if (text.size() > 3 && text[0] == 'c' && text[1] == 'v' && text[2] >= '0' && text[2] <= '9') {
-      std::size_t colon = text.find(':');
-      bool digits = colon != std::string_view::npos;
-      for (std::size_t i = 2; digits && i < colon; ++i) digits = text[i] >= '0' && text[i] <= '9';
-      if (digits) return Malformed("bad_version", "unsupported format version");
-    }
-    return Malformed("not_envelope", "no cv1: prefix");
+namespace {
+
+// "cv1:<alg>:<kid>:" of `text`, checked; `end` is the index after its last ':'.
+struct Header {
+  Algorithm algorithm;
+  std::string_view kid;
+  std::size_t end;
+};
+
+StatusOr<Header> ParseHeader(std::string_view text) {
+  if (!crypto::HasEnvelopePrefix(text)) {
+    if (crypto::IsOtherVersion(text)) return Malformed(reason::kBadVersion, "unsupported format version");
+    return Malformed(reason::kNotEnvelope, "no cv1: prefix");
   }
   std::size_t colons = 0;
   for (char c : text) colons += (c == ':');
-  if (colons != 3) return Malformed("bad_structure", "expected exactly 4 ':'-separated fields");
+  if (colons != 3) return Malformed(reason::kBadStructure, "expected exactly 4 ':'-separated fields");
 
   const std::size_t alg_end = text.find(':', kPrefix.size());
   std::string_view alg = text.substr(kPrefix.size(), alg_end - kPrefix.size());
-  if (alg != "x" && alg != "g") return Malformed("bad_algorithm", "unknown algorithm");
+  if (alg != "x" && alg != "g") return Malformed(reason::kBadAlgorithm, "unknown algorithm");
   const std::size_t kid_end = text.find(':', alg_end + 1);
   std::string_view kid = text.substr(alg_end + 1, kid_end - alg_end - 1);
-  if (kid.size() != kKidLength) return Malformed("bad_kid", "kid must be 8 lowercase hex characters");
+  if (kid.size() != kKidLength) return Malformed(reason::kBadKid, "kid must be 8 lowercase hex characters");
   for (char c : kid) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return Malformed("bad_kid", "kid must be 8 lowercase hex characters");
+      return Malformed(reason::kBadKid, "kid must be 8 lowercase hex characters");
     }
   }
-  Envelope envelope{static_cast<Algorithm>(alg[0]), kid, text.substr(0, kid_end + 1), text.substr(kid_end + 1)};
-  CV_ASSIGN_OR_RETURN(std::size_t decoded, CheckBase64Url(envelope.payload));
-  if (decoded < NonceLength(envelope.algorithm) + kTagLength) {
-    return Malformed("too_short", "payload shorter than nonce and tag");
-  }
-  return envelope;
+  return Header{static_cast<Algorithm>(alg[0]), kid, kid_end + 1};
+}
+
+}  // namespace
+
+namespace crypto {
+
+bool HasEnvelopePrefix(std::string_view value) { return value.substr(0, kPrefix.size()) == kPrefix; }
+
+bool IsOtherVersion(std::string_view value) {
+  if (value.size() < 4 || value[0] != 'c' || value[1] != 'v' || HasEnvelopePrefix(value)) return false;
+  std::size_t i = 2;
+  while (i < value.size() && value[i] >= '0' && value[i] <= '9') ++i;
+  return i > 2 && i < value.size() && value[i] == ':';
+}
+
+std::string_view PeekKid(std::string_view value) {
+  auto header = ParseHeader(value);
+  return header.ok() ? header->kid : std::string_view();
 }
 
 ValueKind ClassifyValue(std::string_view text) {
@@ -96,11 +115,24 @@ ValueKind ClassifyValue(std::string_view text) {
   if (parsed.ok()) return ValueKind::kCiphertext;
   // "cv<digits>:" of another version than 1 (reason bad_version) is no more
   // plaintext than a damaged cv1: value: encrypting it would launder it.
-  if (text.substr(0, kPrefix.size()) == kPrefix || parsed.status().reason() == "bad_version") {
+  if (HasEnvelopePrefix(text) || parsed.status().reason() == reason::kBadVersion) {
     return ValueKind::kMalformedEnvelope;
   }
   return ValueKind::kPlaintext;
 }
+
+}  // namespace crypto
+
+StatusOr<Envelope> ParseEnvelope(std::string_view text) {
+  CV_ASSIGN_OR_RETURN(Header header, ParseHeader(text));
+  Envelope envelope{header.algorithm, header.kid, text.substr(0, header.end), text.substr(header.end)};
+  CV_ASSIGN_OR_RETURN(std::size_t decoded, CheckBase64Url(envelope.payload));
+  if (decoded < NonceLength(envelope.algorithm) + kTagLength) {
+    return Malformed(reason::kTooShort, "payload shorter than nonce and tag");
+  }
+  return envelope;
+}
+
 
 std::string BuildAad(std::string_view header, const ValueContext& context) {
   std::string aad;

@@ -3,9 +3,11 @@
 #include "common/status_macros.hpp"
 #include "crypto/key_command.hpp"
 #include "crypto/key_file.hpp"
+#include "crypto/parsed_key_source.hpp"
 #include "crypto/wrapped_key.hpp"
 
 namespace credvault {
+namespace crypto {
 namespace {
 
 struct Prefix {
@@ -46,13 +48,15 @@ std::string DescribeKeySource(const ParsedKeySource& source) {
   return "key";
 }
 
+}  // namespace crypto
+
 StatusOr<SecretBytes> ResolveKeySource(const SecretBytes& text, const KeySourceOptions& options) {
-  CV_ASSIGN_OR_RETURN(ParsedKeySource source, ParseKeySource(text.view()));
+  CV_ASSIGN_OR_RETURN(crypto::ParsedKeySource source, crypto::ParseKeySource(text.view()));
   switch (source.kind) {
-    case KeySourceKind::kLiteral: return text.Clone();
-    case KeySourceKind::kFile: return crypto::ReadKeyFile(source.location);
-    case KeySourceKind::kExec: return crypto::RunKeyCommand(source.location, options.exec_timeout_seconds);
-    case KeySourceKind::kWrapped: return crypto::UnwrapKeyFile(source.location, options);
+    case crypto::KeySourceKind::kLiteral: return text.Clone();
+    case crypto::KeySourceKind::kFile: return crypto::ReadKeyFile(source.location);
+    case crypto::KeySourceKind::kExec: return crypto::RunKeyCommand(source.location, options.exec_timeout_seconds);
+    case crypto::KeySourceKind::kWrapped: return crypto::UnwrapKeyFile(source.location, options);
   }
   return InternalError("unknown key source");
 }

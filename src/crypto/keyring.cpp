@@ -3,8 +3,10 @@
 #include <sodium.h>
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 #include "crypto/aead.hpp"
 #include "crypto/hkdf.hpp"
+#include "crypto/keyring_access.hpp"
 #include "crypto/nonce.hpp"
 #include "crypto/seal.hpp"
 
@@ -97,20 +99,20 @@ StatusOr<std::string> Keyring::Encrypt(std::string_view plaintext, const ValueCo
   return crypto::SealEnvelope(aead, state_->algorithm, primary.kid, nonce, plaintext, context);
 }
 
-StatusOr<std::size_t> Keyring::DecryptInto(std::string_view value, const ValueContext& context,
-                                           SecretBytes& scratch) const {
+StatusOr<std::size_t> crypto::KeyringAccess::DecryptInto(const Keyring& ring, std::string_view value,
+                                                         const ValueContext& context, SecretBytes& scratch) {
   CV_ASSIGN_OR_RETURN(Envelope envelope, ParseEnvelope(value));
-  const RingKey* key = state_->Find(envelope.kid);
+  const RingKey* key = ring.state_->Find(envelope.kid);
   if (key == nullptr) {
     return NotFoundError("value is under key " + std::string(envelope.kid) + ", which is not in the keyring",
-                         "unknown_kid");
+                         reason::kUnknownKid);
   }
   return crypto::OpenEnvelope(key->aead(envelope.algorithm), envelope, context, scratch);
 }
 
 StatusOr<SecretBytes> Keyring::Decrypt(std::string_view value, const ValueContext& context) const {
   thread_local SecretBytes scratch;
-  CV_ASSIGN_OR_RETURN(std::size_t length, DecryptInto(value, context, scratch));
+  CV_ASSIGN_OR_RETURN(std::size_t length, crypto::DecryptInto(*this, value, context, scratch));
   SecretBytes plaintext(scratch.data(), length);
   sodium_memzero(scratch.data(), length);
   return plaintext;

@@ -1,6 +1,7 @@
 #include "crypto/seal.hpp"
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 #include "crypto/base64url.hpp"
 
 #include <cstring>
@@ -36,7 +37,7 @@ StatusOr<std::size_t> OpenEnvelope(const Aead& aead, const Envelope& envelope, c
                              DecodeCheckedBase64Url(envelope.payload, decoded.data()));
   const std::size_t nonce_size = aead.nonce_size();
   if (raw.size() < nonce_size + kTagLength) {
-    return InvalidArgumentError("not a valid credvault v1 value: payload shorter than nonce and tag", "too_short");
+    return InvalidArgumentError("not a valid credvault v1 value: payload shorter than nonce and tag", reason::kTooShort);
   }
   const std::size_t plaintext_size = raw.size() - nonce_size - kTagLength;
   if (scratch.size() < plaintext_size) scratch = SecretBytes(plaintext_size < 256 ? 256 : plaintext_size * 2);
@@ -46,7 +47,7 @@ StatusOr<std::size_t> OpenEnvelope(const Aead& aead, const Envelope& envelope, c
   if (!opened.ok()) {
     return DataLossError("value under key " + std::string(envelope.kid) +
                              " does not authenticate: wrong key, tampered, or moved to another row or column",
-                         "auth_failed");
+                         reason::kAuthFailed);
   }
   return plaintext_size;
 }

@@ -5,11 +5,12 @@
 #include <new>
 
 #include "credvault/secret.hpp"
+#include "crypto/secret_release_hook.hpp"
 
 namespace credvault {
 namespace {
 
-std::atomic<SecretBytes::ReleaseHook> g_release_hook{nullptr};
+std::atomic<crypto::SecretReleaseHook> g_release_hook{nullptr};
 
 std::uint8_t* AllocateSecret(std::size_t size) {
   if (size == 0) return nullptr;
@@ -51,7 +52,7 @@ SecretBytes::~SecretBytes() { Release(); }
 void SecretBytes::Release() noexcept {
   if (data_ == nullptr) return;
   sodium_memzero(data_, size_);
-  if (ReleaseHook hook = g_release_hook.load()) hook(data_, size_);
+  if (crypto::SecretReleaseHook hook = g_release_hook.load()) hook(data_, size_);
   sodium_free(data_);  // zeroizes again and unlocks
   data_ = nullptr;
   size_ = 0;
@@ -67,6 +68,6 @@ bool SecretBytes::Equals(std::string_view other) const {
   return sodium_memcmp(data_, other.data(), size_) == 0;
 }
 
-void SecretBytes::SetReleaseHookForTesting(ReleaseHook hook) { g_release_hook.store(hook); }
+void crypto::SetSecretReleaseHookForTesting(SecretReleaseHook hook) { g_release_hook.store(hook); }
 
 }  // namespace credvault

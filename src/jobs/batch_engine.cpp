@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 #include "db/connection.hpp"
 #include "db/sqlstate.hpp"
 #include "jobs/batch_write.hpp"
@@ -18,8 +19,8 @@
 #include "jobs/lock_wait.hpp"
 #include "jobs/throttle.hpp"
 #include "jobs/worker_pool.hpp"
-#include "migrate/credentials_table.hpp"
-#include "migrate/history.hpp"
+#include "ledger/credentials_table.hpp"
+#include "ledger/history.hpp"
 
 namespace credvault::jobs {
 namespace {
@@ -36,12 +37,12 @@ static_assert(kLockWaitSeconds == 5, "kReadSettings spells out kLockWaitSeconds"
 // The reason a value cannot be transformed, when the fault is the value's
 // (the job leaves it and goes on); nullptr for anything else (the job stops).
 const char* BadValueReason(const Status& status) {
-  if (status.reason() == "retired_kid") return "retired_kid";
-  if (status.reason() == "bad_version") return "unsupported_version";
+  if (status.reason() == reason::kRetiredKid) return reason::kRetiredKid;
+  if (status.reason() == reason::kBadVersion) return reason::kUnsupportedVersion;
   switch (status.code()) {
-    case StatusCode::kInvalidArgument: return "malformed";
-    case StatusCode::kNotFound: return "unknown_kid";
-    case StatusCode::kDataLoss: return "auth_failed";
+    case StatusCode::kInvalidArgument: return reason::kMalformed;
+    case StatusCode::kNotFound: return reason::kUnknownKid;
+    case StatusCode::kDataLoss: return reason::kAuthFailed;
     default: return nullptr;
   }
 }
@@ -56,12 +57,6 @@ std::string ReplaceAll(std::string text, std::string_view from, std::string_view
 // The predicate with {kid} as the parameter `placeholder` ("$3").
 std::string Predicate(const JobSpec& spec, const std::string& placeholder) {
   return ReplaceAll(spec.row_predicate, "{kid}", placeholder);
-}
-
-std::string SelectBatchSql(const JobSpec& spec) {
-  return "SELECT id::text AS row_id, xmin::text, account_id::text, client_id, client_secret, refresh_token "
-         "FROM credentials "
-         "WHERE id > $1::integer AND (" + Predicate(spec, "$3") + ") ORDER BY id LIMIT $2::integer";
 }
 
 db::Params BatchParams(const JobSpec& spec, const std::string& last_id, std::size_t batch_size,
@@ -250,11 +245,11 @@ class Engine {
   // transforms them on the worker threads. Touches nothing that WriteOn uses.
   StatusOr<PreparedBatch> Prepare(const std::string& last_id, std::size_t batch_rows) {
     const auto fetch_start = std::chrono::steady_clock::now();
-    auto query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, batch_rows, options_));
+    auto query = Read(*reader_, SelectRowsSql(Predicate(spec_, "$3")), BatchParams(spec_, last_id, batch_rows, options_));
     // Reading waits only behind a table lock (ALTER TABLE, LOCK TABLE).
     for (int lock_waits = 1; !query.ok() && db::IsLockTimeout(query.status()); ++lock_waits) {
       CV_RETURN_IF_ERROR(WaitedForLock(*reader_, lock_waits, "reading the rows after id " + last_id, spec_.name, options_));
-      query = Read(*reader_, SelectBatchSql(spec_), BatchParams(spec_, last_id, batch_rows, options_));
+      query = Read(*reader_, SelectRowsSql(Predicate(spec_, "$3")), BatchParams(spec_, last_id, batch_rows, options_));
     }
     CV_ASSIGN_OR_RETURN(db::Rows fetched, std::move(query));
     PreparedBatch batch;
@@ -268,10 +263,10 @@ class Engine {
     workers_.ParallelFor(rows.size(), [&](std::size_t begin, std::size_t end) {
       thread_local SecretBytes scratch;
       for (std::size_t i = begin; i < end; ++i) {
-        for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
+        for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) {
           const db::Value& value = rows[i].values[c];
           if (!value || !spec_.needs_work(*value)) continue;
-          auto result = spec_.transform(*value, ValueContext{migrate::kCredentialsTable, migrate::kCredentialColumns[c], rows[i].account_id}, scratch);
+          auto result = spec_.transform(*value, ValueContext{ledger::kCredentialsTable, ledger::kCredentialColumns[c].aad_name, rows[i].account_id}, scratch);
           if (result.ok()) {
             fresh[i][c] = std::move(*result);
             continue;
@@ -279,16 +274,16 @@ class Engine {
           std::lock_guard<std::mutex> lock(mutex);
           const char* reason = BadValueReason(result.status());
           if (reason == nullptr) {
-            if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + migrate::kCredentialColumns[c]);
+            if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + ledger::kCredentialColumns[c].name);
             return;
           }
-          batch.bad.push_back({std::stoll(rows[i].id), std::stoll(rows[i].account_id), migrate::kCredentialColumns[c], reason, ""});
+          batch.bad.push_back({std::stoll(rows[i].id), std::stoll(rows[i].account_id), ledger::kCredentialColumns[c].name, reason, ""});
         }
       }
     });
     CV_RETURN_IF_ERROR(error);
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) batch.expected[c] += fresh[i][c].has_value();
+      for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) batch.expected[c] += fresh[i][c].has_value();
       // Only the id and row version travel on: up to three batches are in
       // flight, and this halves what each one holds.
       batch.rows[i].values = {};
@@ -317,7 +312,7 @@ class Engine {
     for (int attempt = 1;; ++attempt) {
       auto applied = ApplyBatch(conn, spec_.name, batch, *options_.log);
       if (applied.ok()) {
-        for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) counts[c] = std::stoull(applied->text(0, c));
+        for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) counts[c] = std::stoull(applied->text(0, c));
         break;
       }
       // The batch rolled back whole, and compare-and-set makes a retry safe.
@@ -347,12 +342,12 @@ class Engine {
       ++report_.bad_by_reason[bad.reason];
       if (report_.bad_values.size() < options_.max_listed_bad_values) report_.bad_values.push_back(bad);
     }
-    for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
+    for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) {
       // A dry run writes nothing and reports what it would write.
       const std::uint64_t count = options_.dry_run ? batch.expected[c] : written[c];
       report_.values_written += options_.dry_run ? 0 : count;
       report_.values_skipped += batch.expected[c] - count;
-      report_.by_column[migrate::kCredentialColumns[c]] += count;
+      report_.by_column[ledger::kCredentialColumns[c].name] += count;
     }
   }
 
@@ -372,7 +367,7 @@ class Engine {
   // leave a completed rotation indistinguishable from one that never ran.
   Status RecordEvent(const std::string& suffix) {
     CV_RETURN_IF_ERROR(FlushCommits());
-    migrate::EventDetails details;
+    ledger::EventDetails details;
     details.AddCount("rows", report_.rows_seen)
         .AddCount("values_written", report_.values_written)
         .AddCount("values_skipped", report_.values_skipped)
@@ -381,7 +376,7 @@ class Engine {
         .AddText("primary_kid", options_.keyring->primary_kid());
     if (!options_.os_user.empty()) details.AddText("os_user", options_.os_user);
     if (!options_.host.empty()) details.AddText("host", options_.host);
-    Status status = migrate::AppendEvent(*writers_[0], spec_.name + suffix, "", details);
+    Status status = ledger::AppendEvent(*writers_[0], spec_.name + suffix, "", details);
     if (!status.ok()) {
       return status.Annotate(std::string(spec_.name) + ": every batch is committed (" +
                              std::to_string(report_.values_written) +
@@ -420,11 +415,7 @@ class Engine {
 }  // namespace
 
 std::string AnyColumn(const std::string& per_column_template) {
-  std::string out;
-  for (const char* column : migrate::kCredentialColumns) {
-    out += (out.empty() ? "(" : " OR (") + ReplaceAll(per_column_template, "{c}", column) + ")";
-  }
-  return out;
+  return "(" + ledger::EachColumn(per_column_template, ") OR (") + ")";
 }
 
 StatusOr<JobReport> RunBatchJob(const JobOptions& options, JobSpec spec) {

@@ -36,27 +36,41 @@ static_assert(kLockWaitSeconds == 5, "kBatchSettings spells out kLockWaitSeconds
 // skipped whole and its values are redone by the next pass from what it
 // holds then. (A VACUUM FREEZE in between makes xmin read as 2: a needless
 // skip, never a wrong write.)
-// The batch travels as five array parameters ($1..$5: ids, row versions and
-// the three new values) in binary form (db/binary_params.hpp), so no
-// temporary table, and no session, is needed. The arrays are unnested in a
-// select list (one row per index, in step: they have the same length), which
-// streams the rows; unnest() in FROM would first copy them into a tuplestore.
-// The id range ($6, $7 = the batch's first and last id) bounds every plan to
-// the batch's rows, whatever the planner estimates for the arrays.
-constexpr const char* kApplyBatch = R"SQL(
-WITH updated AS (
-  UPDATE credentials c SET
-    client_id = coalesce(b.new_client_id, c.client_id),
-    client_secret = coalesce(b.new_client_secret, c.client_secret),
-    refresh_token = coalesce(b.new_refresh_token, c.refresh_token)
-  FROM (SELECT unnest($1::integer[]) AS id, unnest($2::xid[]) AS row_xmin,
-               unnest($3::text[]) AS new_client_id, unnest($4::text[]) AS new_client_secret,
-               unnest($5::text[]) AS new_refresh_token) AS b
-  WHERE c.id = b.id AND c.id BETWEEN $6::integer AND $7::integer AND c.xmin = b.row_xmin
-  RETURNING b.new_client_id IS NOT NULL AS w0, b.new_client_secret IS NOT NULL AS w1,
-            b.new_refresh_token IS NOT NULL AS w2)
-SELECT count(*) FILTER (WHERE w0), count(*) FILTER (WHERE w1), count(*) FILTER (WHERE w2) FROM updated
-)SQL";
+// The batch travels as array parameters ($1, $2: ids and row versions, then
+// one of new values per credential column) in binary form
+// (db/binary_params.hpp), so no temporary table, and no session, is needed.
+// The arrays are unnested in a select list (one row per index, in step: they
+// have the same length), which streams the rows; unnest() in FROM would first
+// copy them into a tuplestore. The id range (the last two parameters: the
+// batch's first and last id) bounds every plan to the batch's rows, whatever
+// the planner estimates for the arrays. The result: per column, how many
+// values were written.
+std::string ApplyBatchSql() {
+  using ledger::EachColumn;
+  using ledger::JoinColumns;
+  const std::string first_id = "$" + std::to_string(3 + ledger::kCredentialColumnCount);
+  const std::string last_id = "$" + std::to_string(4 + ledger::kCredentialColumnCount);
+  return "WITH updated AS (UPDATE " + std::string(ledger::kCredentialsTable) + " c SET " +
+         EachColumn("{c} = coalesce(b.new_{c}, c.{c})", ", ") +
+         " FROM (SELECT unnest($1::integer[]) AS id, unnest($2::xid[]) AS row_xmin, " +
+         JoinColumns(
+             [](std::size_t i, const ledger::CredentialColumn& column) {
+               return "unnest($" + std::to_string(3 + i) + "::text[]) AS new_" + column.name;
+             },
+             ", ") +
+         ") AS b WHERE c.id = b.id AND c.id BETWEEN " + first_id + "::integer AND " + last_id +
+         "::integer AND c.xmin = b.row_xmin RETURNING " +
+         JoinColumns(
+             [](std::size_t i, const ledger::CredentialColumn& column) {
+               return "b.new_" + std::string(column.name) + " IS NOT NULL AS w" + std::to_string(i);
+             },
+             ", ") +
+         ") SELECT " +
+         JoinColumns([](std::size_t i, const ledger::CredentialColumn&) {
+           return "count(*) FILTER (WHERE w" + std::to_string(i) + ")";
+         }, ", ") +
+         " FROM updated";
+}
 
 // A credentials id as the server printed it (an integer column).
 std::int32_t ParseInt4(const std::string& text) { return static_cast<std::int32_t>(std::stol(text)); }
@@ -69,18 +83,18 @@ db::BinaryParams BatchArrays(const PreparedBatch& batch) {
   const auto& fresh = batch.fresh;
   Array ids(Array::ElementType::kInt4), xmins(Array::ElementType::kXid);
   std::vector<Array> values;
-  for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
+  for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) {
     std::size_t bytes = 0;
     for (const auto& row : fresh) bytes += 4 + (row[c] ? row[c]->size() : 0);
     values.emplace_back(Array::ElementType::kText, bytes);
   }
   for (std::size_t i = 0; i < rows.size(); ++i) {
     bool any = false;
-    for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) any = any || fresh[i][c].has_value();
+    for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) any = any || fresh[i][c].has_value();
     if (!any) continue;
     ids.AddInt4(ParseInt4(rows[i].id));
     xmins.AddXid(static_cast<std::uint32_t>(std::stoul(rows[i].xmin)));
-    for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
+    for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) {
       if (fresh[i][c]) {
         values[c].AddText(*fresh[i][c]);
       } else {
@@ -104,7 +118,8 @@ StatusOr<db::Rows> ApplyBatch(db::Connection& conn, const std::string& job, cons
   // No separate SELECT ... FOR UPDATE in id order first: it cost a WAL
   // record per row. Two jobs over the same rows visit them in the same
   // order anyway; should a deadlock still happen, the engine retries.
-  CV_ASSIGN_OR_RETURN(db::Rows written, tx->QueryBinary(kApplyBatch, params));
+  static const std::string apply_batch = ApplyBatchSql();
+  CV_ASSIGN_OR_RETURN(db::Rows written, tx->QueryBinary(apply_batch, params));
   const auto updated = std::chrono::steady_clock::now();
   CV_RETURN_IF_ERROR(tx->Commit());
   log.trace("write: update {:.3f} s, commit {:.3f} s", std::chrono::duration<double>(updated - start).count(),

@@ -18,13 +18,13 @@
 
 namespace credvault::jobs {
 
-// Values per credential column (migrate::kCredentialColumns order).
-using Counts = std::array<std::uint64_t, migrate::kCredentialColumnCount>;
+// Values per credential column (ledger::kCredentialColumns order).
+using Counts = std::array<std::uint64_t, ledger::kCredentialColumnCount>;
 
 // One batch read and transformed, not yet written.
 struct PreparedBatch {
   std::vector<Row> rows;  // ids and row versions (the values read are dropped once transformed)
-  std::vector<std::array<std::optional<std::string>, migrate::kCredentialColumnCount>> fresh;  // dropped once in `arrays`
+  std::vector<std::array<std::optional<std::string>, ledger::kCredentialColumnCount>> fresh;  // dropped once in `arrays`
   std::vector<BadValue> bad;  // values left alone: they do not decrypt
   Counts expected{};          // new values per column
   std::uint64_t values_to_write = 0;

@@ -4,7 +4,8 @@
 #include <thread>
 
 #include "common/status_macros.hpp"
-#include "jobs/key_lifecycle.hpp"
+#include "credvault/reasons.hpp"
+#include "ledger/key_lifecycle.hpp"
 
 namespace credvault::jobs {
 
@@ -12,10 +13,17 @@ std::vector<Row> ToRows(db::Rows&& rows) {
   std::vector<Row> out;
   out.reserve(rows.size());
   for (auto& r : rows.rows) {
-    out.push_back(Row{std::move(*r[0]), std::move(*r[1]), std::move(*r[2]),
-                      {std::move(r[3]), std::move(r[4]), std::move(r[5])}});
+    Row row{std::move(*r[0]), std::move(*r[1]), std::move(*r[2]), {}};
+    for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) row.values[c] = std::move(r[3 + c]);
+    out.push_back(std::move(row));
   }
   return out;
+}
+
+std::string SelectRowsSql(const std::string& predicate) {
+  return "SELECT id::text AS row_id, xmin::text, account_id::text, " + ledger::ColumnList() + " FROM " +
+         ledger::kCredentialsTable + " WHERE id > $1::integer" + (predicate.empty() ? "" : " AND (" + predicate + ")") +
+         " ORDER BY id LIMIT $2::integer";
 }
 
 unsigned WorkerCount(const JobOptions& options) {
@@ -23,27 +31,12 @@ unsigned WorkerCount(const JobOptions& options) {
   return std::max(1u, std::thread::hardware_concurrency() - 1);
 }
 
-bool IsEnvelopePrefixed(const std::string& value) { return value.compare(0, 4, "cv1:") == 0; }
-
-bool IsUnsupportedVersion(const std::string& value) {
-  if (value.size() < 4 || value[0] != 'c' || value[1] != 'v' || IsEnvelopePrefixed(value)) return false;
-  std::size_t i = 2;
-  while (i < value.size() && value[i] >= '0' && value[i] <= '9') ++i;
-  return i > 2 && i < value.size() && value[i] == ':';
-}
-
-std::string KidOf(const std::string& value) {
-  auto first = value.find(':', 4);
-  auto second = value.find(':', first + 1);
-  return value.substr(first + 1, second - first - 1);
-}
-
 StatusOr<JobOptions> WithKeyLifecycle(const JobOptions& options, bool writes_primary) {
   JobOptions out = options;
   if (out.retired_kids && !writes_primary) return out;
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault keys"));
   if (!out.retired_kids) {
-    CV_ASSIGN_OR_RETURN(out.retired_kids, ReadRetiredKids(*conn));
+    CV_ASSIGN_OR_RETURN(out.retired_kids, ledger::ReadRetiredKids(*conn));
   }
   if (!writes_primary) return out;
   const std::string& primary = options.keyring->primary_kid();
@@ -51,16 +44,16 @@ StatusOr<JobOptions> WithKeyLifecycle(const JobOptions& options, bool writes_pri
     return FailedPreconditionError("the primary key " + primary +
                                        " is retired: nothing may be encrypted under it; make a new key with "
                                        "`credvault keygen` and use it as the primary; nothing was written",
-                                   "retired_kid");
+                                   reason::kRetiredKid);
   }
-  if (!options.dry_run) CV_RETURN_IF_ERROR(RecordKidsSeen(*conn, {primary}));
+  if (!options.dry_run) CV_RETURN_IF_ERROR(ledger::RecordKidsSeen(*conn, {primary}));
   return out;
 }
 
 Status RetiredKidError(const std::string& kid) {
   return DataLossError("key " + kid + " is retired: a value under it is refused (restored from an old backup, or "
                        "written by a process still holding the old key)",
-                       "retired_kid");
+                       reason::kRetiredKid);
 }
 
 }  // namespace credvault::jobs

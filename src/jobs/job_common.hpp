@@ -1,5 +1,5 @@
-// Pieces every row job shares: a credentials row as read, the envelope header
-// tests, the worker count and the key lifecycle a job starts from.
+// Pieces every row job shares: a credentials row as read (and the query that
+// reads it), the worker count and the key lifecycle a job starts from.
 #pragma once
 
 #include <array>
@@ -9,20 +9,24 @@
 #include "credvault/status.hpp"
 #include "db/connection.hpp"
 #include "jobs/jobs.hpp"
-#include "migrate/credentials_table.hpp"
+#include "ledger/credentials_table.hpp"
 
 namespace credvault::jobs {
 
 // A credentials row as a job reads it: row_id, xmin, account_id and the
-// credential columns (migrate::kCredentialColumns order).
+// credential columns (ledger::kCredentialColumns order).
 struct Row {
   std::string id;
   std::string xmin;  // the row version read: the compare-and-set key
   std::string account_id;
-  std::array<db::Value, migrate::kCredentialColumnCount> values;
+  std::array<db::Value, ledger::kCredentialColumnCount> values;
 };
 
-// From SELECT row_id, xmin, account_id, client_id, client_secret, refresh_token.
+// The next batch of rows as ToRows takes them: ids above $1, at most $2,
+// in id order, where `predicate` (SQL over the row; "" for every row) holds.
+std::string SelectRowsSql(const std::string& predicate);
+
+// From SelectRowsSql's result.
 std::vector<Row> ToRows(db::Rows&& rows);
 
 // options.workers, or when 0 one per core but one (at least one): the machine
@@ -33,20 +37,8 @@ std::vector<Row> ToRows(db::Rows&& rows);
 // (16-24 ms against 7-8 ms).
 unsigned WorkerCount(const JobOptions& options);
 
-// Whether `value` starts with the envelope prefix "cv1:".
-bool IsEnvelopePrefixed(const std::string& value);
-
-// Whether `value` starts with "cv<digits>:" other than "cv1:": a format
-// version credvault does not know (docs/FORMAT.md). Never plaintext: the jobs
-// leave it and report it (reason unsupported_version).
-bool IsUnsupportedVersion(const std::string& value);
-
-// The row-predicate template ({c} = the column) of IsUnsupportedVersion.
+// The row-predicate template ({c} = the column) of crypto::IsOtherVersion.
 inline constexpr const char* kUnsupportedVersionSql = "({c} LIKE 'cv%' AND {c} NOT LIKE 'cv1:%' AND {c} ~ '^cv[0-9]+:')";
-
-// The kid of "cv1:<alg>:<kid>:..."; for a malformed cv1: value, some other
-// text, and the transform then reports the value.
-std::string KidOf(const std::string& value);
 
 // The options with retired_kids read from credvault_keys unless given. A job
 // that encrypts (`writes_primary`) refuses a retired primary and records the

@@ -85,7 +85,7 @@ struct BadValue {
   std::int64_t row_id = 0;      // credentials.id
   std::int64_t account_id = 0;  // credentials.account_id: what `put --account` and `get --account` take
   std::string column;
-  std::string reason;  // "auth_failed" (wrong key, tampered or moved), "unknown_kid", "retired_kid", "malformed", "plaintext"
+  std::string reason;  // one of reason::kVerify (credvault/reasons.hpp)
   std::string kid;     // when known
 };
 

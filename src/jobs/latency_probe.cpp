@@ -6,16 +6,14 @@
 
 #include "common/status_macros.hpp"
 #include "db/connection.hpp"
-#include "migrate/credentials_table.hpp"
+#include "ledger/credentials_table.hpp"
 
 namespace credvault::jobs {
 namespace {
 
 // What an application asks for: one account's credentials by account_id.
 std::string ApplicationReadSql() {
-  std::string columns;
-  for (const char* column : migrate::kCredentialColumns) columns += (columns.empty() ? "" : ", ") + std::string(column);
-  return "SELECT " + columns + " FROM " + migrate::kCredentialsTable + " WHERE account_id = $1::integer";
+  return "SELECT " + ledger::ColumnList() + " FROM " + ledger::kCredentialsTable + " WHERE account_id = $1::integer";
 }
 
 // How long the probe sleeps at most before looking at stop_ again.
@@ -29,7 +27,7 @@ StatusOr<std::unique_ptr<LatencyProbe>> LatencyProbe::Start(const std::string& c
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(conninfo, application_name));
   CV_ASSIGN_OR_RETURN(db::Rows range, conn->Query(std::string("SELECT coalesce(min(account_id), 0)::text, "
                                                               "coalesce(max(account_id), 0)::text FROM ") +
-                                                  migrate::kCredentialsTable));
+                                                  ledger::kCredentialsTable));
   std::unique_ptr<LatencyProbe> probe(
       new LatencyProbe(std::move(conn), std::stol(range.text(0, 0)), std::stol(range.text(0, 1)), calls_per_second));
   probe->thread_ = std::thread([p = probe.get()] { p->Run(); });

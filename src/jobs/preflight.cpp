@@ -6,15 +6,18 @@
 
 #include "common/status_macros.hpp"
 #include "credvault/envelope.hpp"
-#include "migrate/credentials_table.hpp"
+#include "credvault/reasons.hpp"
+#include "ledger/credentials_table.hpp"
 
 namespace credvault::jobs {
 namespace {
 
-// One row per (row, column) value.
-constexpr const char* kValues =
-    "credentials c CROSS JOIN LATERAL (VALUES ('client_id', c.client_id), ('client_secret', c.client_secret), "
-    "('refresh_token', c.refresh_token)) AS v(col, val)";
+// One row per (row, column) value: c the row, v.col the column's name, v.val its value.
+const std::string& ValuesSql() {
+  static const std::string sql = std::string(ledger::kCredentialsTable) + " c CROSS JOIN LATERAL (VALUES " +
+                                 ledger::EachColumn("('{c}', c.{c})", ", ") + ") AS v(col, val)";
+  return sql;
+}
 
 // Plaintext bytes inside a well-formed value: decoded payload minus nonce and tag.
 constexpr const char* kPlaintextBytes =
@@ -33,7 +36,7 @@ bool IsKid(const std::string& text) {
 StatusOr<KidCounts> ReadKidCounts(db::Connection& conn, const Keyring& ring) {
   CV_ASSIGN_OR_RETURN(db::Rows rows,
                       conn.ScanOnOneCore(std::string("SELECT split_part(v.val, ':', 3), split_part(v.val, ':', 2), count(*) FROM ") +
-                                 kValues + " WHERE v.val LIKE 'cv1:%' GROUP BY 1, 2 ORDER BY 1, 2"));
+                                 ValuesSql() + " WHERE v.val LIKE 'cv1:%' GROUP BY 1, 2 ORDER BY 1, 2"));
   KidCounts counts;
   const std::string primary_alg(1, static_cast<char>(ring.algorithm()));
   for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -63,7 +66,7 @@ Status CheckAllKidsKnown(const KidCounts& counts, const Keyring& ring, const std
   return NotFoundError("values are encrypted under key(s) not in the keyring: " + missing +
                            ". Add the old key(s) as fallback (--fallback-key-file or SECRET_KEY_FALLBACKS); "
                            "nothing was written",
-                       "unknown_kid");
+                       reason::kUnknownKid);
 }
 
 // `sql` written over v.val, rewritten over one column of credentials.
@@ -90,10 +93,11 @@ struct PendingValues {
 // refusal ends with the exact commands that fix it, `rerun` last.
 Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingValues& pending, bool check_malformed,
                      const std::string& rerun) {
-  CV_ASSIGN_OR_RETURN(auto limit_of, migrate::ReadColumnCapacities(conn));  // bounded columns only
+  CV_ASSIGN_OR_RETURN(auto limit_of, ledger::ReadColumnCapacities(conn));  // bounded columns only
   db::Params params = pending.params;
   std::string select;
-  for (const char* column : migrate::kCredentialColumns) {
+  for (const ledger::CredentialColumn& credential_column : ledger::kCredentialColumns) {
+    const std::string column = credential_column.name;
     if (!select.empty()) select += ", ";
     if (limit_of.count(column)) {
       params.push_back(std::to_string(MaxPlaintextLength(limit_of[column], ring.algorithm())));
@@ -111,10 +115,10 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingVal
   }
   CV_ASSIGN_OR_RETURN(db::Rows counts, conn.ScanOnOneCore("SELECT " + select + " FROM credentials", params));
   std::string problems, widened, up, down;
-  for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
+  for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) {
     if (counts.text(0, 3 * c + 2) != "0") return CheckNoMalformedValues(conn);
     if (counts.text(0, 3 * c) == "0") continue;
-    const std::string column = migrate::kCredentialColumns[c];
+    const std::string column = ledger::kCredentialColumns[c].name;
     const std::size_t limit = limit_of[column];
     const std::size_t longest = std::stoul(counts.text(0, 3 * c + 1));
     const std::size_t needed = CiphertextLength(longest, ring.algorithm());
@@ -147,7 +151,7 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingVal
 
 Status CheckNoMalformedValues(db::Connection& conn) {
   CV_ASSIGN_OR_RETURN(db::Rows rows,
-                      conn.ScanOnOneCore(std::string("SELECT c.id::text, v.col, c.account_id::text FROM ") + kValues +
+                      conn.ScanOnOneCore(std::string("SELECT c.id::text, v.col, c.account_id::text FROM ") + ValuesSql() +
                                  " WHERE v.val LIKE 'cv1:%' AND NOT " + kWellFormedValueSql +
                                  " ORDER BY c.id, v.col LIMIT 20"));
   if (rows.empty()) return Status::Ok();
@@ -159,7 +163,7 @@ Status CheckNoMalformedValues(db::Connection& conn) {
   return DataLossError("values that start with cv1: but are not valid credvault values (neither ciphertext nor "
                        "plaintext; restore them from a backup or store them again with `credvault put --account "
                        "ID`): " + list,
-                       "malformed");
+                       reason::kMalformed);
 }
 
 Status EncryptPreflight(const JobOptions& options) {
@@ -219,7 +223,7 @@ StatusOr<std::map<std::string, std::map<std::string, std::uint64_t>>> CountValue
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(conninfo, "credvault keys"));
   CV_ASSIGN_OR_RETURN(db::Rows rows,
                       conn->ScanOnOneCore(std::string("SELECT CASE WHEN v.val LIKE 'cv1:%' THEN split_part(v.val, ':', 3) "
-                                              "ELSE '' END, v.col, count(*) FROM ") + kValues +
+                                              "ELSE '' END, v.col, count(*) FROM ") + ValuesSql() +
                                   " WHERE v.val IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"));
   std::map<std::string, std::map<std::string, std::uint64_t>> out;
   for (std::size_t i = 0; i < rows.size(); ++i) out[rows.text(i, 0)][rows.text(i, 1)] = std::stoull(rows.text(i, 2));

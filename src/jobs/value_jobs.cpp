@@ -6,6 +6,8 @@
 
 #include "common/status_macros.hpp"
 #include "credvault/envelope.hpp"
+#include "crypto/keyring_access.hpp"
+#include "crypto/stored_value.hpp"
 #include "jobs/batch_engine.hpp"
 #include "jobs/job_common.hpp"
 #include "jobs/jobs.hpp"
@@ -19,10 +21,10 @@ StatusOr<JobReport> Encrypt(const JobOptions& given) {
   const Keyring& ring = *options.keyring;
   // A value of an unknown format version (cv2:...) is not plaintext: left and reported.
   JobSpec spec{"encrypt", AnyColumn("{c} NOT LIKE 'cv1:%'"), false,
-               [](const std::string& value) { return !IsEnvelopePrefixed(value); },
+               [](const std::string& value) { return !crypto::HasEnvelopePrefix(value); },
                [&ring](const std::string& value, const ValueContext& context,
                        SecretBytes&) -> StatusOr<std::optional<std::string>> {
-                 if (IsUnsupportedVersion(value)) return ParseEnvelope(value).status();
+                 if (crypto::IsOtherVersion(value)) return ParseEnvelope(value).status();
                  CV_ASSIGN_OR_RETURN(std::string sealed, ring.Encrypt(value, context));
                  return std::optional<std::string>(std::move(sealed));
                }};
@@ -35,12 +37,12 @@ StatusOr<JobReport> Decrypt(const JobOptions& given) {
   const Keyring& ring = *options.keyring;
   const std::set<std::string>& retired = *options.retired_kids;
   JobSpec spec{"decrypt", AnyColumn(std::string("{c} LIKE 'cv1:%' OR ") + kUnsupportedVersionSql), false,
-               [](const std::string& value) { return IsEnvelopePrefixed(value) || IsUnsupportedVersion(value); },
+               [](const std::string& value) { return crypto::HasEnvelopePrefix(value) || crypto::IsOtherVersion(value); },
                [&ring, &retired](const std::string& value, const ValueContext& context,
                                  SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {
-                 if (IsUnsupportedVersion(value)) return ParseEnvelope(value).status();
-                 if (retired.count(KidOf(value))) return RetiredKidError(KidOf(value));
-                 CV_ASSIGN_OR_RETURN(std::size_t length, ring.DecryptInto(value, context, scratch));
+                 if (crypto::IsOtherVersion(value)) return ParseEnvelope(value).status();
+                 if (const std::string kid(crypto::PeekKid(value)); retired.count(kid)) return RetiredKidError(kid);
+                 CV_ASSIGN_OR_RETURN(std::size_t length, crypto::DecryptInto(ring, value, context, scratch));
                  return std::optional<std::string>(std::string(reinterpret_cast<const char*>(scratch.data()), length));
                }};
   return RunBatchJob(options, std::move(spec));
@@ -57,14 +59,14 @@ StatusOr<JobReport> Rotate(const JobOptions& given) {
                          kUnsupportedVersionSql),
                true,
                [primary](const std::string& value) {
-                 return (IsEnvelopePrefixed(value) && KidOf(value) != primary) || IsUnsupportedVersion(value);
+                 return (crypto::HasEnvelopePrefix(value) && crypto::PeekKid(value) != primary) || crypto::IsOtherVersion(value);
                },
                [&ring, &retired](const std::string& value, const ValueContext& context,
                                  SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {
-                 if (IsUnsupportedVersion(value)) return ParseEnvelope(value).status();
+                 if (crypto::IsOtherVersion(value)) return ParseEnvelope(value).status();
                  // Never re-encrypt (and so launder) a value under a retired key.
-                 if (retired.count(KidOf(value))) return RetiredKidError(KidOf(value));
-                 CV_ASSIGN_OR_RETURN(std::size_t length, ring.DecryptInto(value, context, scratch));
+                 if (const std::string kid(crypto::PeekKid(value)); retired.count(kid)) return RetiredKidError(kid);
+                 CV_ASSIGN_OR_RETURN(std::size_t length, crypto::DecryptInto(ring, value, context, scratch));
                  auto sealed = ring.Encrypt(std::string_view(reinterpret_cast<const char*>(scratch.data()), length), context);
                  sodium_memzero(scratch.data(), length);
                  if (!sealed.ok()) return sealed.status();

@@ -2,6 +2,7 @@
 // worker threads, writing nothing; what does not decrypt is listed in the
 // report.
 #include <algorithm>
+
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -10,10 +11,13 @@
 #include <sodium.h>
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
+#include "crypto/keyring_access.hpp"
+#include "crypto/stored_value.hpp"
 #include "jobs/job_common.hpp"
 #include "jobs/jobs.hpp"
 #include "jobs/worker_pool.hpp"
-#include "migrate/credentials_table.hpp"
+#include "ledger/credentials_table.hpp"
 
 namespace credvault::jobs {
 namespace {
@@ -35,30 +39,30 @@ void CheckValue(const Row& row, std::size_t c, const Keyring& ring, const std::s
     ++mine.nulls;
     return;
   }
-  ++mine.by_column[migrate::kCredentialColumns[c]];
+  ++mine.by_column[ledger::kCredentialColumns[c].name];
   const auto row_id = std::stoll(row.id);
   const auto account_id = std::stoll(row.account_id);
-  switch (ClassifyValue(*value)) {
-    case ValueKind::kPlaintext:
+  switch (crypto::ClassifyValue(*value)) {
+    case crypto::ValueKind::kPlaintext:
       ++mine.plaintext;
-      mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c], "plaintext", ""});
+      mine.bad.push_back({row_id, account_id, ledger::kCredentialColumns[c].name, reason::kPlaintext, ""});
       return;
-    case ValueKind::kMalformedEnvelope:
-      mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c],
-                          IsUnsupportedVersion(*value) ? "unsupported_version" : "malformed", ""});
+    case crypto::ValueKind::kMalformedEnvelope:
+      mine.bad.push_back({row_id, account_id, ledger::kCredentialColumns[c].name,
+                          crypto::IsOtherVersion(*value) ? reason::kUnsupportedVersion : reason::kMalformed, ""});
       return;
-    case ValueKind::kCiphertext:
+    case crypto::ValueKind::kCiphertext:
       break;
   }
-  const std::string kid = KidOf(*value);
+  const std::string kid(crypto::PeekKid(*value));
   ++mine.by_kid[kid];
   if (retired.count(kid)) {
-    mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c], "retired_kid", kid});
+    mine.bad.push_back({row_id, account_id, ledger::kCredentialColumns[c].name, reason::kRetiredKid, kid});
     return;
   }
-  auto length = ring.DecryptInto(*value, ValueContext{migrate::kCredentialsTable, migrate::kCredentialColumns[c], row.account_id}, scratch);
+  auto length = crypto::DecryptInto(ring, *value, ValueContext{ledger::kCredentialsTable, ledger::kCredentialColumns[c].aad_name, row.account_id}, scratch);
   if (!length.ok()) {
-    mine.bad.push_back({row_id, account_id, migrate::kCredentialColumns[c], length.status().reason(), kid});
+    mine.bad.push_back({row_id, account_id, ledger::kCredentialColumns[c].name, length.status().reason(), kid});
   } else {
     sodium_memzero(scratch.data(), *length);
   }
@@ -73,7 +77,7 @@ std::vector<Tally> CheckBatch(WorkerPool& pool, unsigned workers, const std::vec
     Tally& mine = tallies[next_tally.fetch_add(1) % workers];
     thread_local SecretBytes scratch;
     for (std::size_t i = begin; i < end; ++i) {
-      for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) CheckValue(rows[i], c, ring, retired, scratch, mine);
+      for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) CheckValue(rows[i], c, ring, retired, scratch, mine);
     }
   });
   return tallies;
@@ -110,9 +114,7 @@ StatusOr<JobReport> Verify(const JobOptions& given) {
   std::string last_id = "0";
   for (;;) {
     CV_ASSIGN_OR_RETURN(db::Rows fetched,
-                        conn->ScanOnOneCore("SELECT id::text AS row_id, xmin::text, account_id::text, client_id, client_secret, "
-                                    "refresh_token FROM credentials WHERE id > $1::integer ORDER BY id LIMIT $2::integer",
-                                    {last_id, std::to_string(options.batch_size)}));
+                        conn->ScanOnOneCore(SelectRowsSql(""), {last_id, std::to_string(options.batch_size)}));
     if (fetched.empty()) break;
     std::vector<Row> rows = ToRows(std::move(fetched));
     last_id = rows.back().id;

@@ -1,9 +1,9 @@
 #include "migrate/adopt.hpp"
 
 #include "common/status_macros.hpp"
+#include "ledger/history.hpp"
 #include "migrate/applier.hpp"
 #include "migrate/drift.hpp"
-#include "migrate/history.hpp"
 #include "migrate/migrator_session.hpp"
 #include "migrate/recorded_environment.hpp"
 
@@ -13,7 +13,7 @@ Status Stamp(const MigratorOptions& options, const MigrationSet& set, const std:
   if (set.Find(revision) == nullptr) return InvalidArgumentError("no migration file has revision " + revision, "usage");
   CV_ASSIGN_OR_RETURN(Session session, Lock(options));
   db::Connection& conn = *session.conn;
-  CV_RETURN_IF_ERROR(EnsureHistoryTables(conn));
+  CV_RETURN_IF_ERROR(ledger::EnsureHistoryTables(conn));
   CV_RETURN_IF_ERROR(CheckEnvironment(conn, options.environment));
   CV_ASSIGN_OR_RETURN(SchemaState state, ReadSchemaState(conn, set));
   for (const auto& [applied, row] : state.history) {
@@ -30,10 +30,10 @@ Status Stamp(const MigratorOptions& options, const MigrationSet& set, const std:
     if (m.revision > revision) break;
     auto it = state.history.find(m.revision);
     if (it != state.history.end() && it->second.state == "applied" && it->second.checksum == m.checksum) continue;
-    CV_RETURN_IF_ERROR(tx->Exec(kStampHistorySql, {m.revision, m.Description(), m.checksum, CREDVAULT_VERSION}));
+    CV_RETURN_IF_ERROR(tx->Exec(ledger::kStampHistorySql, {m.revision, m.Description(), m.checksum, CREDVAULT_VERSION}));
     ++stamped;
   }
-  CV_RETURN_IF_ERROR(AppendEvent(*tx, "stamp", revision, EventDetails().AddCount("recorded", stamped)));
+  CV_RETURN_IF_ERROR(ledger::AppendEvent(*tx, "stamp", revision, ledger::EventDetails().AddCount("recorded", stamped)));
   CV_RETURN_IF_ERROR(tx->Commit());
   CV_RETURN_IF_ERROR(RecordEnvironmentAnnounced(options, conn));
   options.log->info("recorded {} as applied ({} history row(s) written); nothing was run", revision, stamped);

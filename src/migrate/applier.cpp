@@ -5,9 +5,15 @@
 
 #include "common/status_macros.hpp"
 #include "db/sqlstate.hpp"
-#include "migrate/history.hpp"
+#include "ledger/history.hpp"
 
 namespace credvault::migrate {
+
+db::Params HistoryRowParams(const Migration& migration, long long execution_ms, const char* state) {
+  return {migration.revision, migration.Description(), migration.checksum, std::to_string(execution_ms),
+          CREDVAULT_VERSION, state};
+}
+
 namespace {
 
 constexpr int kLockTimeoutRetries = 3;
@@ -65,11 +71,11 @@ Status Applier::InTransaction(const Migration& migration, const Section& section
       if (!status.ok()) failed = StatementError(migration, name, i, statements[i], status);
     }
     if (failed.ok()) {
-      failed = up ? tx->Exec(kInsertHistorySql, HistoryRowParams(migration, MillisecondsSince(start), "applied"))
-                  : tx->Exec(kDeleteHistorySql, {migration.revision});
+      failed = up ? tx->Exec(ledger::kInsertHistorySql, HistoryRowParams(migration, MillisecondsSince(start), "applied"))
+                  : tx->Exec(ledger::kDeleteHistorySql, {migration.revision});
     }
     if (failed.ok() && up && !ahead_of_.empty()) {
-      failed = tx->Exec(kMarkAppliedAheadSql, {migration.revision, ahead_of_});
+      failed = tx->Exec(ledger::kMarkAppliedAheadSql, {migration.revision, ahead_of_});
     }
     if (failed.ok()) failed = tx->Commit();
     if (failed.ok()) return Status::Ok();
@@ -83,7 +89,7 @@ Status Applier::InTransaction(const Migration& migration, const Section& section
 
 Status Applier::Stepwise(const Migration& migration, const Section& section, const char* name, bool up) {
   auto start = std::chrono::steady_clock::now();
-  CV_RETURN_IF_ERROR(WriteDurably(conn_, kInsertHistorySql, HistoryRowParams(migration, 0, "running")));
+  CV_RETURN_IF_ERROR(WriteDurably(conn_, ledger::kInsertHistorySql, HistoryRowParams(migration, 0, "running")));
   Status failed;
   if (section.step) {
     if (options_.steps == nullptr) return InternalError("no step runner for step " + *section.step);
@@ -105,7 +111,7 @@ Status Applier::Stepwise(const Migration& migration, const Section& section, con
     if (section.step) {
       // A native step is a row job: whatever stopped it, every batch is
       // whole and a rerun resumes it, so it is not recorded as failed.
-      (void)WriteDurably(conn_, up ? kDeleteHistorySql : kInsertHistorySql,
+      (void)WriteDurably(conn_, up ? ledger::kDeleteHistorySql : ledger::kInsertHistorySql,
                          up ? db::Params{migration.revision} : HistoryRowParams(migration, 0, "applied"));
       if (failed.code() == StatusCode::kCancelled) return failed;
       return Status(failed.code(),
@@ -114,15 +120,15 @@ Status Applier::Stepwise(const Migration& migration, const Section& section, con
                         "` to resume it",
                     failed.reason());
     }
-    (void)WriteDurably(conn_, kInsertHistorySql, HistoryRowParams(migration, MillisecondsSince(start), "failed"));
+    (void)WriteDurably(conn_, ledger::kInsertHistorySql, HistoryRowParams(migration, MillisecondsSince(start), "failed"));
     return Status(failed.code(),
                   failed.message() + ". Recorded " + migration.revision +
                       " as failed; it ran outside a transaction, so check what it left behind, then run `credvault "
                       "stamp " + migration.revision + "` once it is complete",
                   failed.reason());
   }
-  if (up) return WriteDurably(conn_, kInsertHistorySql, HistoryRowParams(migration, MillisecondsSince(start), "applied"));
-  return WriteDurably(conn_, kDeleteHistorySql, {migration.revision});
+  if (up) return WriteDurably(conn_, ledger::kInsertHistorySql, HistoryRowParams(migration, MillisecondsSince(start), "applied"));
+  return WriteDurably(conn_, ledger::kDeleteHistorySql, {migration.revision});
 }
 
 }  // namespace credvault::migrate

@@ -13,6 +13,11 @@
 
 namespace credvault::migrate {
 
+// The one history row ledger::kInsertHistorySql writes for `migration`: its
+// revision, description and checksum, `execution_ms`, this tool's version and
+// `state` ("applied", "running" or "failed").
+db::Params HistoryRowParams(const Migration& migration, long long execution_ms, const char* state);
+
 // Set per transaction, never per session, so that nothing is left on a
 // server connection a pooler hands to someone else. History rows must
 // survive a server crash even where the server commits asynchronously by

@@ -4,7 +4,7 @@
 
 #include "common/status_macros.hpp"
 #include "credvault/envelope.hpp"
-#include "migrate/credentials_table.hpp"
+#include "ledger/credentials_table.hpp"
 #include "migrate/sql_parser.hpp"
 
 namespace credvault::migrate {
@@ -206,9 +206,9 @@ class Linter {
     // What the column holds now.
     const std::string table_sql = RelationName(relation);
     const std::string column_sql = db::QuoteIdentifier(column);
-    const bool encrypted = Text(relation, "relname") == migrate::kCredentialsTable &&
-                           std::find_if(migrate::kCredentialColumns.begin(), migrate::kCredentialColumns.end(),
-                                        [&](const char* c) { return column == c; }) != migrate::kCredentialColumns.end();
+    const bool encrypted = Text(relation, "relname") == ledger::kCredentialsTable &&
+                           std::find_if(ledger::kCredentialColumns.begin(), ledger::kCredentialColumns.end(),
+                                        [&](const ledger::CredentialColumn& c) { return column == c.name; }) != ledger::kCredentialColumns.end();
     CV_ASSIGN_OR_RETURN(db::Rows rows,
                         conn_->Query("SELECT count(*), coalesce(max(char_length(" + column_sql + "::text)), 0), "
                                      "coalesce(max(octet_length(" + column_sql + "::text)) FILTER (WHERE " +

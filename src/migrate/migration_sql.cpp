@@ -7,8 +7,8 @@ namespace {
 
 // One section of `m` as text to print: its statements (framed by BEGIN/COMMIT
 // when transactional) and its history bookkeeping, the printed form of what
-// Applier writes with kInsertHistorySql / kDeleteHistorySql /
-// kMarkAppliedAheadSql. The values are spelled out: whoever runs the printed
+// Applier writes with ledger::kInsertHistorySql / ledger::kDeleteHistorySql /
+// ledger::kMarkAppliedAheadSql. The values are spelled out: whoever runs the printed
 // SQL by hand has no parameters to bind.
 std::string SectionSql(const Migration& m, const Section& section, bool up, const std::string& ahead_of = "") {
   std::string out = "-- " + m.revision + " " + m.Description() + " (" + (up ? "up" : "down") + ")\n";

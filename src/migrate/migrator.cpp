@@ -2,8 +2,8 @@
 
 #include "common/status_macros.hpp"
 #include "db/connection_target.hpp"
+#include "ledger/history.hpp"
 #include "migrate/applier.hpp"
-#include "migrate/history.hpp"
 #include "migrate/migrator_session.hpp"
 
 namespace credvault::migrate {
@@ -29,13 +29,13 @@ Status MigrateLocked(const MigratorOptions& options, db::Connection& conn, const
   for (const Migration* m : plan) {
     Status status = applier.Up(*m);
     if (!status.ok()) {
-      (void)AppendEvent(conn, "migrate_failed", m->revision,
-                        EventDetails().AddText("from", from).AddText("error_code", status.reason()));
+      (void)ledger::AppendEvent(conn, "migrate_failed", m->revision,
+                        ledger::EventDetails().AddText("from", from).AddText("error_code", status.reason()));
       return status;
     }
   }
-  return AppendEvent(conn, "migrate", plan.back()->revision,
-                     EventDetails().AddText("from", from).AddText("to", plan.back()->revision).AddCount("applied", plan.size()));
+  return ledger::AppendEvent(conn, "migrate", plan.back()->revision,
+                     ledger::EventDetails().AddText("from", from).AddText("to", plan.back()->revision).AddCount("applied", plan.size()));
 }
 
 }  // namespace
@@ -64,16 +64,16 @@ Status MigrateOutOfOrder(const MigratorOptions& options, const MigrationSet& set
   if (plan.ahead_of.empty()) {
     options.log->info("no older revision is pending: {} is applied in order", m.revision);
     CV_RETURN_IF_ERROR(applier.Up(m));
-    return AppendEvent(conn, "migrate", m.revision,
-                       EventDetails().AddText("from", state.current).AddText("to", m.revision).AddCount("applied", 1));
+    return ledger::AppendEvent(conn, "migrate", m.revision,
+                       ledger::EventDetails().AddText("from", state.current).AddText("to", m.revision).AddCount("applied", 1));
   }
   options.log->warn("applying {} out of order, ahead of pending {}; recorded as such, and the next `credvault migrate` "
                     "applies {}",
                     m.revision, JoinRevisions(plan.ahead_of), JoinRevisions(plan.ahead_of));
   Status status = applier.Up(m, plan.ahead_of.front()->revision);
   if (!status.ok()) {
-    (void)AppendEvent(conn, "migrate_failed", m.revision,
-                      EventDetails()
+    (void)ledger::AppendEvent(conn, "migrate_failed", m.revision,
+                      ledger::EventDetails()
                           .AddText("from", state.current)
                           .AddText("error_code", status.reason())
                           .AddFlag("out_of_order", true));
@@ -81,8 +81,8 @@ Status MigrateOutOfOrder(const MigratorOptions& options, const MigrationSet& set
   }
   std::vector<std::string> ahead_of;
   for (const Migration* pending : plan.ahead_of) ahead_of.push_back(pending->revision);
-  return AppendEvent(conn, "migrate_out_of_order", m.revision,
-                     EventDetails().AddText("from", state.current).AddTextList("ahead_of", ahead_of));
+  return ledger::AppendEvent(conn, "migrate_out_of_order", m.revision,
+                     ledger::EventDetails().AddText("from", state.current).AddTextList("ahead_of", ahead_of));
 }
 
 Status Rollback(const MigratorOptions& options, const MigrationSet& set, const RollbackTarget& target) {
@@ -100,8 +100,8 @@ Status Rollback(const MigratorOptions& options, const MigrationSet& set, const R
   Applier applier(options, conn);
   for (const Migration* m : plan) CV_RETURN_IF_ERROR(applier.Down(*m));
   CV_ASSIGN_OR_RETURN(SchemaState after, ReadSchemaState(conn, set));
-  CV_RETURN_IF_ERROR(AppendEvent(conn, "rollback", plan.back()->revision,
-                                 EventDetails()
+  CV_RETURN_IF_ERROR(ledger::AppendEvent(conn, "rollback", plan.back()->revision,
+                                 ledger::EventDetails()
                                      .AddText("from", state.current)
                                      .AddText("to", after.current)
                                      .AddCount("rolled_back", plan.size())));
@@ -116,7 +116,7 @@ Status Reset(const MigratorOptions& options, const MigrationSet& set) {
   }
   CV_ASSIGN_OR_RETURN(Session session, Lock(options));
   db::Connection& conn = *session.conn;
-  CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ReadRecordedEnvironment(conn));
+  CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ledger::ReadRecordedEnvironment(conn));
   const std::string production = EnvironmentName(Environment::kProduction);
   if (recorded && *recorded == production) {
     return FailedPreconditionError("this database is recorded as production; reset is never allowed there",
@@ -128,7 +128,7 @@ Status Reset(const MigratorOptions& options, const MigrationSet& set) {
   options.log->warn("dropping schema {} and everything in it", schema.text(0, 0));
   CV_RETURN_IF_ERROR(conn.ExecScript("DROP SCHEMA " + name + " CASCADE; CREATE SCHEMA " + name));
   CV_RETURN_IF_ERROR(MigrateLocked(options, conn, set, ""));
-  return AppendEvent(conn, "reset", set.head(), EventDetails());
+  return ledger::AppendEvent(conn, "reset", set.head(), ledger::EventDetails());
 }
 
 }  // namespace credvault::migrate

@@ -2,8 +2,8 @@
 
 #include "common/status_macros.hpp"
 #include "db/connection_target.hpp"
+#include "ledger/history.hpp"
 #include "migrate/applier.hpp"
-#include "migrate/history.hpp"
 #include "migrate/recorded_environment.hpp"
 
 namespace credvault::migrate {
@@ -17,16 +17,16 @@ namespace {
 // migration lock held, so no other migrator is running the step.
 Status ResumeInterruptedSteps(const MigratorOptions& options, db::Connection& conn, const MigrationSet& set, bool up) {
   CV_ASSIGN_OR_RETURN(SchemaState state, ReadSchemaState(conn, set));
-  for (const HistoryRow* row : state.unfinished) {
+  for (const ledger::HistoryRow* row : state.unfinished) {
     const Migration* m = set.Find(row->revision);
     if (m == nullptr || !m->up.step || !m->down.step) continue;  // both ways a row job
     options.log->warn("{}: its step was interrupted earlier (recorded as '{}'); native steps are re-runnable, so {} "
                       "runs it again",
                       row->revision, row->state, up ? "migrate" : "rollback");
-    CV_RETURN_IF_ERROR(WriteDurably(conn, up ? kDeleteHistorySql : kInsertHistorySql,
+    CV_RETURN_IF_ERROR(WriteDurably(conn, up ? ledger::kDeleteHistorySql : ledger::kInsertHistorySql,
                                     up ? db::Params{m->revision} : HistoryRowParams(*m, 0, "applied")));
-    CV_RETURN_IF_ERROR(AppendEvent(conn, "step_resumed", m->revision,
-                                   EventDetails().AddText("was", row->state).AddText("by", up ? "migrate" : "rollback")));
+    CV_RETURN_IF_ERROR(ledger::AppendEvent(conn, "step_resumed", m->revision,
+                                   ledger::EventDetails().AddText("was", row->state).AddText("by", up ? "migrate" : "rollback")));
   }
   return Status::Ok();
 }
@@ -35,7 +35,7 @@ Status ResumeInterruptedSteps(const MigratorOptions& options, db::Connection& co
 
 StatusOr<SchemaState> ReadLockedState(const MigratorOptions& options, db::Connection& conn, const MigrationSet& set,
                                       bool up) {
-  CV_RETURN_IF_ERROR(EnsureHistoryTables(conn));
+  CV_RETURN_IF_ERROR(ledger::EnsureHistoryTables(conn));
   CV_RETURN_IF_ERROR(CheckEnvironment(conn, options.environment));
   CV_RETURN_IF_ERROR(ResumeInterruptedSteps(options, conn, set, up));
   return ReadSchemaState(conn, set);

@@ -1,15 +1,15 @@
 #include "migrate/recorded_environment.hpp"
 
 #include "common/status_macros.hpp"
-#include "migrate/history.hpp"
+#include "ledger/history.hpp"
 #include "migrate/migrator_session.hpp"
 
 namespace credvault::migrate {
 
 Status RecordEnvironmentAnnounced(const MigratorOptions& options, db::Connection& conn) {
-  CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ReadRecordedEnvironment(conn));
+  CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ledger::ReadRecordedEnvironment(conn));
   const std::string environment = EnvironmentName(options.environment);
-  CV_RETURN_IF_ERROR(RecordEnvironment(conn, environment));
+  CV_RETURN_IF_ERROR(ledger::RecordEnvironment(conn, environment));
   if (!recorded) {
     options.log->info(
         "recorded environment '{}' for this database (from --env, CREDVAULT_ENV or the config file's environment; "
@@ -22,7 +22,7 @@ Status RecordEnvironmentAnnounced(const MigratorOptions& options, db::Connection
 
 Status CheckEnvironment(db::Connection& conn, Environment run_environment) {
   const std::string environment = EnvironmentName(run_environment);
-  CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ReadRecordedEnvironment(conn));
+  CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ledger::ReadRecordedEnvironment(conn));
   if (recorded && *recorded != environment) {
     return FailedPreconditionError(
         "this database was migrated for '" + *recorded + "' but this run is for '" + environment + "'; pass --env " +
@@ -40,7 +40,7 @@ Status ChangeRecordedEnvironment(const MigratorOptions& options, Environment fro
   const std::string to = EnvironmentName(to_environment);
   CV_ASSIGN_OR_RETURN(Session session, Lock(options));
   db::Connection& conn = *session.conn;
-  CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ReadRecordedEnvironment(conn));
+  CV_ASSIGN_OR_RETURN(std::optional<std::string> recorded, ledger::ReadRecordedEnvironment(conn));
   if (!recorded) {
     return FailedPreconditionError("this database records no environment yet; the first `credvault --env " + to +
                                        " migrate` (or stamp) records it",
@@ -63,8 +63,8 @@ Status ChangeRecordedEnvironment(const MigratorOptions& options, Environment fro
   }
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn.Begin());
   CV_RETURN_IF_ERROR(tx->Exec("UPDATE credvault_settings SET value = $1 WHERE key = 'environment'", {to}));
-  CV_RETURN_IF_ERROR(AppendEvent(*tx, "environment_changed", "",
-                                 EventDetails().AddText("from", from).AddText("to", to)));
+  CV_RETURN_IF_ERROR(ledger::AppendEvent(*tx, "environment_changed", "",
+                                 ledger::EventDetails().AddText("from", from).AddText("to", to)));
   CV_RETURN_IF_ERROR(tx->Commit());
   options.log->info("the database now records environment '{}' (was '{}'); recorded in credvault_events", to, from);
   return Status::Ok();

@@ -15,7 +15,7 @@ std::string JoinRevisions(const std::vector<const Migration*>& migrations) {
 
 Status CheckStartable(const SchemaState& state) {
   if (!state.unfinished.empty()) {
-    const HistoryRow& row = *state.unfinished.front();
+    const ledger::HistoryRow& row = *state.unfinished.front();
     return FailedPreconditionError(
         "migration " + row.revision + " is recorded as '" + row.state +
         "': it stopped part-way and was not transactional. Inspect the database and finish or undo its statements by "
@@ -46,7 +46,7 @@ Status CheckStartable(const SchemaState& state) {
 
 StatusOr<SchemaState> ReadSchemaState(db::Connection& conn, const MigrationSet& set) {
   SchemaState state;
-  CV_ASSIGN_OR_RETURN(state.history, ReadHistory(conn));
+  CV_ASSIGN_OR_RETURN(state.history, ledger::ReadHistory(conn));
   // Revisions applied in order end at `in_order_tip`; only what is missing
   // below it is out of order. A gap below a migration applied ahead of it
   // (--out-of-order) is pending.

@@ -9,14 +9,14 @@
 
 #include "credvault/status.hpp"
 #include "db/connection.hpp"
-#include "migrate/history.hpp"
+#include "ledger/history.hpp"
 #include "migrate/migration_set.hpp"
 
 namespace credvault::migrate {
 
 // The database compared with the migration files.
 struct SchemaState {
-  std::map<std::string, HistoryRow> history;
+  std::map<std::string, ledger::HistoryRow> history;
   std::string current;                          // newest applied revision; "" = base
   // Not applied and newer than every revision applied in order. That
   // includes a gap left below a migration applied with --out-of-order
@@ -25,14 +25,14 @@ struct SchemaState {
   // Not applied but older than a revision applied in order (a branch merged
   // late): never skipped silently, migrate refuses.
   std::vector<const Migration*> out_of_order;
-  std::vector<const HistoryRow*> applied_ahead; // applied with --out-of-order (HistoryRow::applied_ahead_of)
+  std::vector<const ledger::HistoryRow*> applied_ahead; // applied with --out-of-order (ledger::HistoryRow::applied_ahead_of)
   // Applied revisions in the order they took effect: revision order, except
   // that a migration applied ahead of revision R counts just before R.
   // Rollback undoes them in reverse; the drift check replays them.
   std::vector<std::string> applied_in_order;
   std::vector<std::string> missing_files;       // applied, but the file is gone
   std::vector<const Migration*> changed;        // applied, but the file's checksum differs
-  std::vector<const HistoryRow*> unfinished;    // state running or failed
+  std::vector<const ledger::HistoryRow*> unfinished;    // state running or failed
 
   bool at_head(const MigrationSet& set) const { return pending.empty() && out_of_order.empty() && current == set.head(); }
 };

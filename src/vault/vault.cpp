@@ -4,38 +4,49 @@
 #include <map>
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
+#include "crypto/stored_value.hpp"
 #include "db/database_url.hpp"
 #include "db/sqlstate.hpp"
-#include "migrate/credentials_table.hpp"
+#include "ledger/credentials_table.hpp"
 #include "vault/connection_pool.hpp"
 #include "vault/schema_gate.hpp"
 
 namespace credvault {
 namespace {
 
-using migrate::kCredentialColumns;
-using migrate::kCredentialsTable;
+using ledger::kCredentialColumnCount;
+using ledger::kCredentialColumns;
+using ledger::kCredentialsTable;
 
-constexpr const char* kSelectCredentials =
-    "SELECT client_id, client_secret, refresh_token FROM credentials WHERE account_id = $1";
-// The same, with the kids retired in credvault_keys (comma-separated, NULL
-// for none) in the same round trip: a retirement applies at once.
-constexpr const char* kSelectCredentialsAndRetired =
-    "SELECT client_id, client_secret, refresh_token, "
-    "(SELECT string_agg(kid, ',') FROM credvault_keys WHERE state = 'retired') "
-    "FROM credentials WHERE account_id = $1";
+// One account's credential columns; `with_retired` adds the kids retired in
+// credvault_keys (comma-separated, NULL for none) in the same round trip, so
+// a retirement applies at once.
+std::string SelectCredentialsSql(bool with_retired) {
+  return "SELECT " + ledger::ColumnList() +
+         (with_retired ? ", (SELECT string_agg(kid, ',') FROM credvault_keys WHERE state = 'retired')" : "") +
+         " FROM " + kCredentialsTable + " WHERE account_id = $1";
+}
 constexpr const char* kLifecycleTableExists = "SELECT to_regclass('credvault_keys') IS NOT NULL";
 constexpr const char* kCanReadLifecycle = "SELECT has_table_privilege('credvault_keys', 'SELECT')";
 constexpr const char* kKidRetired = "SELECT 1 FROM credvault_keys WHERE kid = $1 AND state = 'retired'";
 constexpr const char* kAccountExists = "SELECT 1 FROM accounts WHERE id = $1";
-// $2..$4 new values, $5..$7 whether each is being set.
-constexpr const char* kUpsertCredentials =
-    "INSERT INTO credentials (account_id, client_id, client_secret, refresh_token) "
-    "VALUES ($1, $2, $3, $4) "
-    "ON CONFLICT (account_id) DO UPDATE SET "
-    "client_id = CASE WHEN $5::boolean THEN EXCLUDED.client_id ELSE credentials.client_id END, "
-    "client_secret = CASE WHEN $6::boolean THEN EXCLUDED.client_secret ELSE credentials.client_secret END, "
-    "refresh_token = CASE WHEN $7::boolean THEN EXCLUDED.refresh_token ELSE credentials.refresh_token END";
+// $1 the account, then per credential column its new value ($2...), then
+// per column whether it is being set (a column not set keeps its value).
+std::string UpsertCredentialsSql() {
+  const std::string table = kCredentialsTable;
+  const auto param = [](std::size_t n) { return "$" + std::to_string(n); };
+  return "INSERT INTO " + table + " (account_id, " + ledger::ColumnList() + ") VALUES ($1, " +
+         ledger::JoinColumns([&](std::size_t i, const ledger::CredentialColumn&) { return param(2 + i); }, ", ") +
+         ") ON CONFLICT (account_id) DO UPDATE SET " +
+         ledger::JoinColumns(
+             [&](std::size_t i, const ledger::CredentialColumn& column) {
+               const std::string name = column.name;
+               return name + " = CASE WHEN " + param(2 + kCredentialColumnCount + i) + "::boolean THEN EXCLUDED." +
+                      name + " ELSE " + table + "." + name + " END";
+             },
+             ", ");
+}
 
 // The same words for get and put: the account id names no account at all.
 Status NoSuchAccount(const std::string& row_key) {
@@ -91,7 +102,7 @@ StatusOr<Vault> Vault::Open(VaultOptions options) {
   if (!conn.ok()) return conn.status();
   CV_RETURN_IF_ERROR(vault::EnsureSchemaAtHead(**conn, state->options, state->keyring));
 
-  CV_ASSIGN_OR_RETURN(state->column_capacity, migrate::ReadColumnCapacities(**conn));
+  CV_ASSIGN_OR_RETURN(state->column_capacity, ledger::ReadColumnCapacities(**conn));
   CV_ASSIGN_OR_RETURN(db::Rows lifecycle, (*conn)->Query(kLifecycleTableExists));
   state->lifecycle_table = lifecycle.text(0, 0) == "t";
   if (state->lifecycle_table) {
@@ -113,7 +124,8 @@ StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
   const std::string row_key = std::to_string(account_id);
   auto rows = state_->WithConnection(
       [&](db::Connection& conn) {
-        return conn.Query(state_->lifecycle_table ? kSelectCredentialsAndRetired : kSelectCredentials, {row_key});
+        static const std::string with_retired = SelectCredentialsSql(true), without = SelectCredentialsSql(false);
+        return conn.Query(state_->lifecycle_table ? with_retired : without, {row_key});
       });
   if (!rows.ok()) return rows.status();
   if (rows->empty()) {
@@ -129,38 +141,37 @@ StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
   }
 
   // ",kid1,kid2,": kids retired (`credvault keys retire`).
-  const std::string retired = state_->lifecycle_table ? "," + rows->text(0, migrate::kCredentialColumns.size()) + "," : "";
+  const std::string retired = state_->lifecycle_table ? "," + rows->text(0, kCredentialColumns.size()) + "," : "";
   Credentials out;
-  std::array<std::optional<SecretBytes>*, 3> fields = {&out.client_id, &out.client_secret, &out.refresh_token};
-  for (std::size_t i = 0; i < migrate::kCredentialColumns.size(); ++i) {
+  std::array<std::optional<SecretBytes>*, kCredentialColumnCount> fields = {&out.client_id, &out.client_secret, &out.refresh_token};
+  for (std::size_t i = 0; i < kCredentialColumns.size(); ++i) {
     const db::Value& stored = rows->at(0, i);
     if (!stored) continue;
-    const ValueContext context{migrate::kCredentialsTable, migrate::kCredentialColumns[i], row_key};
-    const ValueKind kind = ClassifyValue(*stored);
-    if (kind == ValueKind::kPlaintext) {
-      return FailedPreconditionError(std::string("credentials.") + migrate::kCredentialColumns[i] + " of account " + row_key +
+    const ValueContext context{kCredentialsTable, kCredentialColumns[i].aad_name, row_key};
+    const crypto::ValueKind kind = crypto::ClassifyValue(*stored);
+    if (kind == crypto::ValueKind::kPlaintext) {
+      return FailedPreconditionError(std::string("credentials.") + kCredentialColumns[i].name + " of account " + row_key +
                                      " is not encrypted yet: run `credvault encrypt`",
-                                     "plaintext");
+                                     reason::kPlaintext);
     }
-    if (kind == ValueKind::kMalformedEnvelope) {  // a damaged cv1: value, or an unknown version (cv2:...)
+    if (kind == crypto::ValueKind::kMalformedEnvelope) {  // a damaged cv1: value, or an unknown version (cv2:...)
       const Status error = ParseEnvelope(*stored).status();
-      return DataLossError(std::string("credentials.") + migrate::kCredentialColumns[i] + " of account " + row_key +
+      return DataLossError(std::string("credentials.") + kCredentialColumns[i].name + " of account " + row_key +
                                " cannot be decrypted: " + error.message(),
                            error.reason());
     }
-    // A valid value is "cv1:<alg>:<kid>:...": the kid is at 6..13.
-    const std::string kid = stored->size() > 14 ? stored->substr(6, 8) : std::string();
+    const std::string kid(crypto::PeekKid(*stored));
     if (!retired.empty() && !kid.empty() && retired.find("," + kid + ",") != std::string::npos) {
-      return DataLossError(std::string("credentials.") + migrate::kCredentialColumns[i] + " of account " + row_key +
+      return DataLossError(std::string("credentials.") + kCredentialColumns[i].name + " of account " + row_key +
                                " is under key " + kid +
                                ", which is retired: refused (a value restored from an old backup, or written by a "
                                "process still holding the old key); store a current value with put",
-                           "retired_kid");
+                           reason::kRetiredKid);
     }
     auto plaintext = state_->keyring.Decrypt(*stored, context);
     if (!plaintext.ok()) {
       const Status& error = plaintext.status();
-      return DataLossError(std::string("credentials.") + migrate::kCredentialColumns[i] + " of account " + row_key +
+      return DataLossError(std::string("credentials.") + kCredentialColumns[i].name + " of account " + row_key +
                                " cannot be decrypted: " + error.message(),
                            error.reason());
     }
@@ -171,29 +182,31 @@ StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
 
 Status Vault::PutCredentials(std::int64_t account_id, const CredentialsUpdate& update) const {
   const std::string row_key = std::to_string(account_id);
-  const std::array<const std::optional<std::string_view>*, 3> fields = {&update.client_id, &update.client_secret,
+  const std::array<const std::optional<std::string_view>*, kCredentialColumnCount> fields = {&update.client_id, &update.client_secret,
                                                                          &update.refresh_token};
-  db::Params params = {row_key, std::nullopt, std::nullopt, std::nullopt, "false", "false", "false"};
+  db::Params params(1 + 2 * kCredentialColumnCount, "false");
+  params[0] = row_key;
+  for (std::size_t i = 0; i < kCredentialColumnCount; ++i) params[1 + i] = std::nullopt;
   bool any = false;
-  for (std::size_t i = 0; i < migrate::kCredentialColumns.size(); ++i) {
+  for (std::size_t i = 0; i < kCredentialColumns.size(); ++i) {
     if (!fields[i]->has_value()) continue;
     any = true;
-    auto capacity = state_->column_capacity.find(migrate::kCredentialColumns[i]);
+    auto capacity = state_->column_capacity.find(kCredentialColumns[i].name);
     std::size_t needed = CiphertextLength((*fields[i])->size(), state_->keyring.algorithm());
     if (capacity != state_->column_capacity.end() && needed > capacity->second) {
       return FailedPreconditionError(
-          std::string("credentials.") + migrate::kCredentialColumns[i] + " holds " + std::to_string(capacity->second) +
+          std::string("credentials.") + kCredentialColumns[i].name + " holds " + std::to_string(capacity->second) +
               " characters; this value needs " + std::to_string(needed) + " once encrypted (at most " +
               std::to_string(MaxPlaintextLength(capacity->second, state_->keyring.algorithm())) +
               " bytes of plaintext fit); widen the column with a migration",
           "capacity");
     }
-    auto encrypted = state_->keyring.Encrypt(**fields[i], ValueContext{migrate::kCredentialsTable, migrate::kCredentialColumns[i], row_key});
+    auto encrypted = state_->keyring.Encrypt(**fields[i], ValueContext{kCredentialsTable, kCredentialColumns[i].aad_name, row_key});
     if (!encrypted.ok()) return encrypted.status();
     params[1 + i] = std::move(encrypted).value();
-    params[4 + i] = "true";
+    params[1 + kCredentialColumnCount + i] = "true";
   }
-  if (!any) return InvalidArgumentError("nothing to store: give at least one of client_id, client_secret, refresh_token");
+  if (!any) return InvalidArgumentError("nothing to store: give at least one of " + ledger::ColumnList());
   if (state_->lifecycle_table) {
     auto retired = state_->WithConnection(
         [&](db::Connection& conn) { return conn.Query(kKidRetired, {state_->keyring.primary_kid()}); });
@@ -201,12 +214,13 @@ Status Vault::PutCredentials(std::int64_t account_id, const CredentialsUpdate& u
     if (!retired->empty()) {
       return FailedPreconditionError("the primary key " + state_->keyring.primary_kid() +
                                          " is retired: nothing may be encrypted under it; configure a new primary key",
-                                     "retired_kid");
+                                     reason::kRetiredKid);
     }
   }
 
   auto written = state_->WithConnection([&](db::Connection& conn) -> StatusOr<bool> {
-    CV_RETURN_IF_ERROR(conn.Exec(kUpsertCredentials, params));
+    static const std::string upsert = UpsertCredentialsSql();
+    CV_RETURN_IF_ERROR(conn.Exec(upsert, params));
     return true;
   });
   if (!written.ok() && db::IsForeignKeyViolation(written.status())) {  // no such account

@@ -6,6 +6,7 @@
 #include "credvault/envelope.hpp"
 #include "credvault/keyring.hpp"
 #include "crypto/base64url.hpp"
+#include "crypto/stored_value.hpp"
 
 namespace {
 
@@ -21,13 +22,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string text(reinterpret_cast<const char*>(data), size);
   const credvault::ValueContext context{"credentials", "refresh_token", "42"};
   auto envelope = credvault::ParseEnvelope(text);
-  const auto kind = credvault::ClassifyValue(text);
+  const auto kind = credvault::crypto::ClassifyValue(text);
   if (envelope.ok()) {
     // A parsed value is exactly its header and payload, and classifies as ciphertext.
     if (std::string(envelope->header) + std::string(envelope->payload) != text) std::abort();
-    if (kind != credvault::ValueKind::kCiphertext) std::abort();
+    if (kind != credvault::crypto::ValueKind::kCiphertext) std::abort();
     if (!credvault::crypto::Base64UrlDecode(envelope->payload).ok()) std::abort();
-  } else if (kind == credvault::ValueKind::kCiphertext) {
+  } else if (kind == credvault::crypto::ValueKind::kCiphertext) {
     std::abort();
   }
   auto plaintext = Ring().Decrypt(text, context);

@@ -8,17 +8,18 @@
 #include <vector>
 
 #include "credvault/key_source.hpp"
+#include "crypto/parsed_key_source.hpp"
 #include "crypto/pkcs11_uri.hpp"
 #include "crypto/wrapped_key.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  auto source = credvault::ParseKeySource(text);
+  auto source = credvault::crypto::ParseKeySource(text);
   if (source.ok()) {
     // A literal key is never copied out; a source keeps its location.
-    if (source->kind == credvault::KeySourceKind::kLiteral && !source->location.empty()) std::abort();
-    if (source->kind != credvault::KeySourceKind::kLiteral && source->location.empty()) std::abort();
-    (void)credvault::DescribeKeySource(*source);
+    if (source->kind == credvault::crypto::KeySourceKind::kLiteral && !source->location.empty()) std::abort();
+    if (source->kind != credvault::crypto::KeySourceKind::kLiteral && source->location.empty()) std::abort();
+    (void)credvault::crypto::DescribeKeySource(*source);
   }
   auto uri = credvault::crypto::ParsePkcs11Uri(text);
   if (uri.ok()) {

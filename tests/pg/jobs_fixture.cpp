@@ -4,6 +4,8 @@
 
 #include <random>
 
+#include "crypto/stored_value.hpp"
+
 namespace credvault::testing {
 
 void Populate(const TestDatabase& db, int rows, int first) {
@@ -73,7 +75,7 @@ void ExpectAllEncryptedAndEqual(const TestDatabase& db, const Keyring& ring, con
     ++cells;
     REQUIRE(stored.has_value() == original.has_value());
     if (!stored) return;
-    REQUIRE(ClassifyValue(*stored) == ValueKind::kCiphertext);
+    REQUIRE(crypto::ClassifyValue(*stored) == crypto::ValueKind::kCiphertext);
     REQUIRE(stored->size() <= max_chars);
     if (!expected_kid.empty()) REQUIRE(stored->substr(6, 8) == expected_kid);
     auto plain = ring.Decrypt(*stored, ValueContext{"credentials", kJobColumns[c], account});
@@ -92,7 +94,7 @@ int ExpectEveryValueWhole(const TestDatabase& db, const Keyring& ring, const std
     REQUIRE(stored.has_value() == original.has_value());
     if (!stored) return;
     ++checked;
-    if (ClassifyValue(*stored) == ValueKind::kPlaintext) {
+    if (crypto::ClassifyValue(*stored) == crypto::ValueKind::kPlaintext) {
       REQUIRE(*stored == *original);
       return;
     }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/stored_value.hpp"
 #include "jobs/preflight.hpp"
 #include "jobs_fixture.hpp"
 
@@ -59,7 +60,7 @@ TEST_CASE("the server-side envelope check gives ClassifyValue's answer for every
   for (std::size_t i = 0; i < rows.size(); ++i) {
     INFO("value #" << i << " (" << values[i].size() << " chars)");
     const bool sql = rows.text(i, 1) == "t";
-    CHECK(sql == (ClassifyValue(values[i]) == ValueKind::kCiphertext));
+    CHECK(sql == (crypto::ClassifyValue(values[i]) == crypto::ValueKind::kCiphertext));
     well_formed += sql;
   }
   // Both answers occur often enough for the comparison to mean something.

@@ -85,9 +85,13 @@ TEST_CASE("retire: refused while used then every reader refuses a restored old v
   CHECK(verify.exit_code == 6);
   const std::set<std::tuple<int, std::string, std::string>> expected = {std::make_tuple(5, "client_secret", "retired_kid")};
   CHECK(Failures(verify) == expected);
-  auto verify_text = RunCli({"verify"}, KeyEnv(db, b));  // A removed from the ring: the same finding
+  TempDir dir;
+  const std::string metrics = dir.path() + "/credvault.prom";
+  // A removed from the ring: the same finding, and the metrics file counts it.
+  auto verify_text = RunCli({"verify", "--metrics-file", metrics}, KeyEnv(db, b));
   CHECK(verify_text.exit_code == 6);
   CHECK(Contains(verify_text.out, "account 5 client_secret: retired_kid"));
+  CHECK(Contains(ReadFile(metrics), "credvault_verify_failed_values{reason=\"retired_kid\"} 1\n"));
 
   // Rotation never launders it into a value under B.
   auto rotate = RunCli({"rotate"}, KeyEnv(db, b, a));
@@ -109,12 +113,23 @@ TEST_CASE("retire: refused while used then every reader refuses a restored old v
   CHECK(vault->GetCredentials(6).ok());
   credvault_vault* c_vault = nullptr;
   const char* fallbacks[] = {a.c_str()};
-  REQUIRE(credvault_open(db.url().c_str(), b.c_str(), fallbacks, 1, "development",
-                         (SourceDir() + "/migrations").c_str(), &c_vault) == CREDVAULT_OK);
+  credvault_options_t* c_options = credvault_options_create();
+  REQUIRE(c_options != nullptr);
+  CHECK(credvault_options_set_database_url(c_options, db.url().c_str()) == CREDVAULT_OK);
+  CHECK(credvault_options_set_primary_key(c_options, b.c_str()) == CREDVAULT_OK);
+  CHECK(credvault_options_set_fallback_keys(c_options, fallbacks, 1) == CREDVAULT_OK);
+  CHECK(credvault_options_set_environment(c_options, "development") == CREDVAULT_OK);
+  CHECK(credvault_options_set_migrations_dir(c_options, (SourceDir() + "/migrations").c_str()) == CREDVAULT_OK);
+  REQUIRE(credvault_open_with_options(c_options, &c_vault) == CREDVAULT_OK);
+  credvault_options_destroy(c_options);
   credvault_credentials* creds = nullptr;
   CHECK(credvault_get(c_vault, 5, &creds) == CREDVAULT_DATA_LOSS);
   CHECK(creds == nullptr);
   CHECK(Contains(credvault_last_error(), "retired"));
+  CHECK(std::string(credvault_last_error_reason()) == "retired_kid");
+  REQUIRE(credvault_get(c_vault, 6, &creds) == CREDVAULT_OK);
+  CHECK(std::string(credvault_last_error_reason()).empty());
+  credvault_credentials_free(creds);
   credvault_close(c_vault);
 
   // keys --json: the lifecycle of each kid, the retired one included.

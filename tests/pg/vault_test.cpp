@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "credvault/vault.hpp"
+#include "crypto/stored_value.hpp"
 #include "support/test_support.hpp"
 
 using namespace credvault;
@@ -85,7 +86,7 @@ TEST_CASE("put then get - partial updates - missing account - tampered row", "[v
   CHECK(got->refresh_token->Equals("Atzr|token"));
   // The stored values are ciphertext bound to their place.
   auto stored = db.Query("SELECT client_secret FROM credentials WHERE account_id = 1");
-  CHECK(ClassifyValue(stored.text(0, 0)) == ValueKind::kCiphertext);
+  CHECK(crypto::ClassifyValue(stored.text(0, 0)) == crypto::ValueKind::kCiphertext);
 
   // The every-180-days case: only client_secret changes.
   CredentialsUpdate rotate_secret;

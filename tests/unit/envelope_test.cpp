@@ -9,6 +9,7 @@
 #include "crypto/aead.hpp"
 #include "crypto/base64url.hpp"
 #include "crypto/seal.hpp"
+#include "crypto/stored_value.hpp"
 #include "support/test_support.hpp"
 
 using namespace credvault;
@@ -45,7 +46,7 @@ TEST_CASE("round trip for every length 0..400, both algorithms, length formula e
       auto value = ring.Encrypt(plaintext, kContext);
       REQUIRE(value.ok());
       REQUIRE(value->size() == CiphertextLength(n, alg));
-      REQUIRE(ClassifyValue(*value) == ValueKind::kCiphertext);
+      REQUIRE(crypto::ClassifyValue(*value) == crypto::ValueKind::kCiphertext);
       REQUIRE(value->rfind(std::string("cv1:") + static_cast<char>(alg) + ":" + ring.primary_kid() + ":", 0) == 0);
       auto back = ring.Decrypt(*value, kContext);
       REQUIRE(back.ok());
@@ -171,10 +172,29 @@ TEST_CASE("realistic plaintexts are never taken for ciphertext", "[envelope]") {
         "amzn1.oa2-cs.v1.0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "", "cv1", "cv1x:a:b:c",
         "CV1:x:0a1b2c3d:QEFC", "some:thing:with:colons"}) {
     INFO(plaintext);
-    CHECK(ClassifyValue(plaintext) == ValueKind::kPlaintext);
+    CHECK(crypto::ClassifyValue(plaintext) == crypto::ValueKind::kPlaintext);
   }
-  CHECK(ClassifyValue("cv1:x:0a1b2c3d:not base64!") == ValueKind::kMalformedEnvelope);
-  CHECK(ClassifyValue("cv1:") == ValueKind::kMalformedEnvelope);
+  CHECK(crypto::ClassifyValue("cv1:x:0a1b2c3d:not base64!") == crypto::ValueKind::kMalformedEnvelope);
+  CHECK(crypto::ClassifyValue("cv1:") == crypto::ValueKind::kMalformedEnvelope);
+}
+
+TEST_CASE("PeekKid reads the kid ParseEnvelope reads and nothing from a header it refuses", "[envelope]") {
+  Keyring ring = MakeRing(testing::NewBase64Key(), Algorithm::kAes256Gcm);
+  const std::string value = *ring.Encrypt("a secret", kContext);
+  CHECK(crypto::PeekKid(value) == ring.primary_kid());
+  CHECK(crypto::PeekKid(value) == ParseEnvelope(value)->kid);
+  CHECK(crypto::PeekKid("cv1:x:0a1b2c3d:not base64!") == "0a1b2c3d");  // the payload is not its business
+  for (const char* refused : {"", "cv1:", "cv1:x:0A1B2C3D:QEFC", "cv1:z:0a1b2c3d:QEFC", "cv1:x:0a1b2c3:QEFC",
+                              "cv1:x:0a1b2c3d:QE:FC", "cv2:x:0a1b2c3d:QEFC", "plaintext"}) {
+    INFO(refused);
+    CHECK(crypto::PeekKid(refused).empty());
+  }
+  CHECK(crypto::HasEnvelopePrefix(value));
+  CHECK(crypto::IsOtherVersion("cv2:anything"));
+  CHECK(crypto::IsOtherVersion("cv10:"));
+  CHECK_FALSE(crypto::IsOtherVersion(value));
+  CHECK_FALSE(crypto::IsOtherVersion("cv:x"));
+  CHECK_FALSE(crypto::IsOtherVersion("cv2"));
 }
 
 TEST_CASE("base64url is strict and canonical", "[envelope]") {

@@ -3,10 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "migrate/event_details.hpp"
+#include "ledger/event_details.hpp"
 
-using credvault::migrate::EventDetails;
-using credvault::migrate::JsonQuote;
+using credvault::ledger::EventDetails;
+using credvault::ledger::JsonQuote;
 
 TEST_CASE("event details escape quotes, backslashes and control characters", "[events]") {
   const std::string awkward = std::string("a\"b\\c\nd\te\x01" "f\x1f" "g\x7f" "h ü") + '\0' + "end";

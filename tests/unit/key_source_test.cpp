@@ -12,6 +12,7 @@
 #include "credvault/key_source.hpp"
 #include "credvault/keyring.hpp"
 #include "credvault/keyring_from_env.hpp"
+#include "crypto/parsed_key_source.hpp"
 #include "crypto/pkcs11_token.hpp"
 #include "crypto/pkcs11_uri.hpp"
 #include "crypto/wrapped_key.hpp"
@@ -46,18 +47,18 @@ KeySourceOptions HsmOptions(const std::string& pin) {
 }  // namespace
 
 TEST_CASE("key sources: the prefix names the source and anything else is the key itself", "[keysource]") {
-  CHECK(ParseKeySource("base64:AAAA")->kind == KeySourceKind::kLiteral);
-  CHECK(ParseKeySource("a phrase of at least thirty-two bytes, exec: inside")->kind == KeySourceKind::kLiteral);
-  CHECK(ParseKeySource("a phrase of at least thirty-two bytes, exec: inside")->location.empty());
-  auto exec = ParseKeySource("exec:vault kv get -field=key secret/credvault\n");
+  CHECK(crypto::ParseKeySource("base64:AAAA")->kind == crypto::KeySourceKind::kLiteral);
+  CHECK(crypto::ParseKeySource("a phrase of at least thirty-two bytes, exec: inside")->kind == crypto::KeySourceKind::kLiteral);
+  CHECK(crypto::ParseKeySource("a phrase of at least thirty-two bytes, exec: inside")->location.empty());
+  auto exec = crypto::ParseKeySource("exec:vault kv get -field=key secret/credvault\n");
   REQUIRE(exec.ok());
-  CHECK(exec->kind == KeySourceKind::kExec);
+  CHECK(exec->kind == crypto::KeySourceKind::kExec);
   CHECK(exec->location == "vault kv get -field=key secret/credvault");
-  CHECK(DescribeKeySource(*exec) == "exec: command");  // never the command: it may carry a token
-  CHECK(ParseKeySource("file:/etc/credvault/a.key")->kind == KeySourceKind::kFile);
-  CHECK(ParseKeySource("wrapped:/etc/credvault/a.wrapped")->location == "/etc/credvault/a.wrapped");
+  CHECK(crypto::DescribeKeySource(*exec) == "exec: command");  // never the command: it may carry a token
+  CHECK(crypto::ParseKeySource("file:/etc/credvault/a.key")->kind == crypto::KeySourceKind::kFile);
+  CHECK(crypto::ParseKeySource("wrapped:/etc/credvault/a.wrapped")->location == "/etc/credvault/a.wrapped");
   for (const char* empty : {"exec:", "file:", "wrapped:\n"}) {
-    auto parsed = ParseKeySource(empty);
+    auto parsed = crypto::ParseKeySource(empty);
     CHECK(parsed.status().code() == StatusCode::kInvalidArgument);
   }
 }

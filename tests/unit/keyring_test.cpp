@@ -13,6 +13,7 @@
 #include "crypto/hkdf.hpp"
 #include "crypto/key_file.hpp"
 #include "crypto/nonce.hpp"
+#include "crypto/secret_release_hook.hpp"
 #include "support/test_support.hpp"
 
 using namespace credvault;
@@ -162,7 +163,7 @@ TEST_CASE("SecretBytes zeroizes before release and is not copyable", "[keys][sec
   static_assert(!std::is_copy_assignable_v<SecretBytes>);
   g_saw_nonzero_release = false;
   g_released_bytes = 0;
-  SecretBytes::SetReleaseHookForTesting(&InspectRelease);
+  crypto::SetSecretReleaseHookForTesting(&InspectRelease);
   {
     SecretBytes secret = SecretBytes::FromString("Atzr|very-secret-refresh-token");
     SecretBytes moved = std::move(secret);
@@ -172,7 +173,7 @@ TEST_CASE("SecretBytes zeroizes before release and is not copyable", "[keys][sec
     auto plain = ring->Decrypt(*ring->Encrypt("plaintext-under-test", kContext), kContext);
     CHECK(plain->Equals("plaintext-under-test"));
   }
-  SecretBytes::SetReleaseHookForTesting(nullptr);
+  crypto::SetSecretReleaseHookForTesting(nullptr);
   CHECK(g_released_bytes >= 30 + 20);
   CHECK(!g_saw_nonzero_release);
 }

@@ -1,8 +1,8 @@
-#include "migrate/event_details.hpp"
+#include "ledger/event_details.hpp"
 
 #include <cstdio>
 
-namespace credvault::migrate {
+namespace credvault::ledger {
 
 std::string JsonQuote(std::string_view text) {
   std::string out = "\"";
@@ -53,4 +53,4 @@ EventDetails& EventDetails::AddTextList(std::string_view key, const std::vector<
 
 std::string EventDetails::ToJson() const { return "{" + members_ + "}"; }
 
-}  // namespace credvault::migrate
+}  // namespace credvault::ledger

@@ -1,8 +1,12 @@
-#include "migrate/history.hpp"
+#include "ledger/history.hpp"
+
+#include <string_view>
+#include <utility>
 
 #include "common/status_macros.hpp"
+#include "ledger/credentials_table.hpp"
 
-namespace credvault::migrate {
+namespace credvault::ledger {
 namespace {
 
 constexpr const char* kCreateTables = R"SQL(
@@ -80,13 +84,109 @@ constexpr const char* kHistoryExists = "SELECT to_regclass('credvault_schema_his
 constexpr const char* kInsertEvent =
     "INSERT INTO credvault_events (kind, revision, details) VALUES ($1, $2, $3::jsonb)";
 
+// {counts}, {table} and {zeros} are filled from the credential column list
+// (CreateKeyLifecycleSql).
+constexpr const char* kCreateKeyLifecycleTemplate = R"SQL(
+CREATE TABLE IF NOT EXISTS credvault_keys (
+    kid        text PRIMARY KEY CHECK (kid ~ '^[0-9a-f]{8}$'),
+    state      text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'retired')),
+    first_seen timestamptz NOT NULL DEFAULT now(),
+    retired_at timestamptz,
+    retired_by text
+);
+-- put and get --reveal run as the application role, which may not write
+-- credvault_events (it could forge any event): it may call this instead,
+-- which records only those two kinds, as the session's role.
+CREATE OR REPLACE FUNCTION credvault_record_access(event_kind text, event_details jsonb) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    IF event_kind NOT IN ('put', 'get_reveal') THEN
+        RAISE EXCEPTION 'credvault_record_access records put and get_reveal only';
+    END IF;
+    INSERT INTO credvault_events (actor, kind, details) VALUES (session_user, event_kind, event_details);
+END;
+$$;
+REVOKE ALL ON FUNCTION credvault_record_access(text, jsonb) FROM PUBLIC;
+-- `keys retire` as the jobs role: it may not UPDATE credvault_keys (it could
+-- retire a key still in use, or un-retire one); it calls this instead, which
+-- retires a kid only when no value uses it and records who did it. Returns
+-- 'retired', 'already_retired', or 'in_use <n> <n> ...' (the counts of values
+-- under the kid, per credential column), changing nothing in the last two cases.
+CREATE OR REPLACE FUNCTION credvault_retire_key(retire_kid text, event_details jsonb) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    current_state text;
+    used bigint[];
+BEGIN
+    IF retire_kid IS NULL OR retire_kid !~ '^[0-9a-f]{8}$' THEN
+        RAISE EXCEPTION 'credvault_retire_key: a kid is 8 lowercase hex characters';
+    END IF;
+    SELECT state INTO current_state FROM credvault_keys WHERE kid = retire_kid FOR UPDATE;
+    IF current_state = 'retired' THEN
+        RETURN 'already_retired';
+    END IF;
+    SELECT ARRAY[{counts}] INTO used FROM {table};
+    IF used <> ARRAY[{zeros}]::bigint[] THEN
+        RETURN 'in_use ' || array_to_string(used, ' ');
+    END IF;
+    INSERT INTO credvault_keys (kid, state, retired_at, retired_by) VALUES (retire_kid, 'retired', now(), session_user)
+        ON CONFLICT (kid) DO UPDATE SET state = 'retired', retired_at = now(), retired_by = session_user;
+    INSERT INTO credvault_events (kind, details)
+        VALUES ('key_retired', coalesce(event_details, '{}'::jsonb) || jsonb_build_object('kid', retire_kid));
+    RETURN 'retired';
+END;
+$$;
+REVOKE ALL ON FUNCTION credvault_retire_key(text, jsonb) FROM PUBLIC;
+-- SECURITY DEFINER functions resolve names in their own schema only.
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION credvault_record_access(text, jsonb) SET search_path = %I, pg_temp',
+                   current_schema());
+    EXECUTE format('ALTER FUNCTION credvault_retire_key(text, jsonb) SET search_path = %I, pg_temp',
+                   current_schema());
+END;
+$$;
+-- Upgrade: a role other than the owner that could UPDATE credvault_keys (as
+-- docs/ROLES.md granted before 2026-12) retires keys through the function
+-- instead, and inserts only the kids it sees (INSERT (kid)).
+DO $$
+DECLARE
+    grant_row record;
+BEGIN
+    FOR grant_row IN
+        SELECT r.rolname, a.privilege_type FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+        JOIN pg_roles r ON r.oid = a.grantee
+        WHERE c.oid = 'credvault_keys'::regclass AND a.privilege_type IN ('INSERT', 'UPDATE')
+          AND a.grantee <> c.relowner
+    LOOP
+        EXECUTE format('REVOKE %s ON credvault_keys FROM %I', grant_row.privilege_type, grant_row.rolname);
+        IF grant_row.privilege_type = 'INSERT' THEN
+            EXECUTE format('GRANT INSERT (kid) ON credvault_keys TO %I', grant_row.rolname);
+        ELSE
+            EXECUTE format('GRANT EXECUTE ON FUNCTION credvault_retire_key(text, jsonb) TO %I', grant_row.rolname);
+        END IF;
+        RAISE NOTICE 'credvault_keys: % of role % narrowed', grant_row.privilege_type, grant_row.rolname;
+    END LOOP;
+END;
+$$;
+)SQL";
+
+std::string CreateKeyLifecycleSql() {
+  std::string sql = kCreateKeyLifecycleTemplate;
+  const std::pair<const char*, std::string> fills[] = {{"{counts}", CountUnderKidSql("retire_kid")},
+                                                       {"{table}", kCredentialsTable},
+                                                       {"{zeros}", EachColumn("0", ", ")}};
+  for (const auto& [placeholder, text] : fills) sql.replace(sql.find(placeholder), std::string_view(placeholder).size(), text);
+  return sql;
+}
+
 }  // namespace
 
 Status EnsureHistoryTables(db::Connection& conn) {
   // Only under the migration lock, so two creators never race.
   CV_RETURN_IF_ERROR(conn.ExecScript(kCreateTables));
   // The key lifecycle (credvault keys retire) is bookkeeping too.
-  return conn.ExecScript(kCreateKeyLifecycleTable);
+  return conn.ExecScript(CreateKeyLifecycleSql());
 }
 
 StatusOr<std::map<std::string, HistoryRow>> ReadHistory(db::Connection& conn) {
@@ -134,97 +234,4 @@ Status AppendEvent(db::Transaction& tx, const std::string& kind, const std::stri
   return tx.Exec(kInsertEvent, {kind, revision.empty() ? db::Value() : db::Value(revision), details.ToJson()});
 }
 
-db::Params HistoryRowParams(const Migration& migration, long long execution_ms, const char* state) {
-  return {migration.revision, migration.Description(), migration.checksum, std::to_string(execution_ms),
-          CREDVAULT_VERSION, state};
-}
-
-const char* const kCreateKeyLifecycleTable = R"SQL(
-CREATE TABLE IF NOT EXISTS credvault_keys (
-    kid        text PRIMARY KEY CHECK (kid ~ '^[0-9a-f]{8}$'),
-    state      text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'retired')),
-    first_seen timestamptz NOT NULL DEFAULT now(),
-    retired_at timestamptz,
-    retired_by text
-);
--- put and get --reveal run as the application role, which may not write
--- credvault_events (it could forge any event): it may call this instead,
--- which records only those two kinds, as the session's role.
-CREATE OR REPLACE FUNCTION credvault_record_access(event_kind text, event_details jsonb) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-BEGIN
-    IF event_kind NOT IN ('put', 'get_reveal') THEN
-        RAISE EXCEPTION 'credvault_record_access records put and get_reveal only';
-    END IF;
-    INSERT INTO credvault_events (actor, kind, details) VALUES (session_user, event_kind, event_details);
-END;
-$$;
-REVOKE ALL ON FUNCTION credvault_record_access(text, jsonb) FROM PUBLIC;
--- `keys retire` as the jobs role: it may not UPDATE credvault_keys (it could
--- retire a key still in use, or un-retire one); it calls this instead, which
--- retires a kid only when no value uses it and records who did it. Returns
--- 'retired', 'already_retired', or 'in_use <client_id> <client_secret>
--- <refresh_token>' (the counts), changing nothing in the last two cases.
-CREATE OR REPLACE FUNCTION credvault_retire_key(retire_kid text, event_details jsonb) RETURNS text
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-    current_state text;
-    used bigint[];
-BEGIN
-    IF retire_kid IS NULL OR retire_kid !~ '^[0-9a-f]{8}$' THEN
-        RAISE EXCEPTION 'credvault_retire_key: a kid is 8 lowercase hex characters';
-    END IF;
-    SELECT state INTO current_state FROM credvault_keys WHERE kid = retire_kid FOR UPDATE;
-    IF current_state = 'retired' THEN
-        RETURN 'already_retired';
-    END IF;
-    SELECT ARRAY[count(*) FILTER (WHERE client_id LIKE 'cv1:%' AND split_part(client_id, ':', 3) = retire_kid),
-                 count(*) FILTER (WHERE client_secret LIKE 'cv1:%' AND split_part(client_secret, ':', 3) = retire_kid),
-                 count(*) FILTER (WHERE refresh_token LIKE 'cv1:%' AND split_part(refresh_token, ':', 3) = retire_kid)]
-        INTO used FROM credentials;
-    IF used <> ARRAY[0, 0, 0]::bigint[] THEN
-        RETURN 'in_use ' || array_to_string(used, ' ');
-    END IF;
-    INSERT INTO credvault_keys (kid, state, retired_at, retired_by) VALUES (retire_kid, 'retired', now(), session_user)
-        ON CONFLICT (kid) DO UPDATE SET state = 'retired', retired_at = now(), retired_by = session_user;
-    INSERT INTO credvault_events (kind, details)
-        VALUES ('key_retired', coalesce(event_details, '{}'::jsonb) || jsonb_build_object('kid', retire_kid));
-    RETURN 'retired';
-END;
-$$;
-REVOKE ALL ON FUNCTION credvault_retire_key(text, jsonb) FROM PUBLIC;
--- SECURITY DEFINER functions resolve names in their own schema only.
-DO $$
-BEGIN
-    EXECUTE format('ALTER FUNCTION credvault_record_access(text, jsonb) SET search_path = %I, pg_temp',
-                   current_schema());
-    EXECUTE format('ALTER FUNCTION credvault_retire_key(text, jsonb) SET search_path = %I, pg_temp',
-                   current_schema());
-END;
-$$;
--- Upgrade: a role other than the owner that could UPDATE credvault_keys (as
--- docs/ROLES.md granted before 2026-12) retires keys through the function
--- instead, and inserts only the kids it sees (INSERT (kid)).
-DO $$
-DECLARE
-    grant_row record;
-BEGIN
-    FOR grant_row IN
-        SELECT r.rolname, a.privilege_type FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
-        JOIN pg_roles r ON r.oid = a.grantee
-        WHERE c.oid = 'credvault_keys'::regclass AND a.privilege_type IN ('INSERT', 'UPDATE')
-          AND a.grantee <> c.relowner
-    LOOP
-        EXECUTE format('REVOKE %s ON credvault_keys FROM %I', grant_row.privilege_type, grant_row.rolname);
-        IF grant_row.privilege_type = 'INSERT' THEN
-            EXECUTE format('GRANT INSERT (kid) ON credvault_keys TO %I', grant_row.rolname);
-        ELSE
-            EXECUTE format('GRANT EXECUTE ON FUNCTION credvault_retire_key(text, jsonb) TO %I', grant_row.rolname);
-        END IF;
-        RAISE NOTICE 'credvault_keys: % of role % narrowed', grant_row.privilege_type, grant_row.rolname;
-    END LOOP;
-END;
-$$;
-)SQL";
-
-}  // namespace credvault::migrate
+}  // namespace credvault::ledger

@@ -1,13 +1,13 @@
-#include "jobs/key_lifecycle.hpp"
+#include "ledger/key_lifecycle.hpp"
 
 #include <sstream>
 
 #include "common/status_macros.hpp"
-#include "migrate/credentials_table.hpp"
-#include "migrate/event_details.hpp"
-#include "migrate/history.hpp"
+#include "ledger/credentials_table.hpp"
+#include "ledger/event_details.hpp"
+#include "ledger/history.hpp"
 
-namespace credvault::jobs {
+namespace credvault::ledger {
 namespace {
 
 constexpr const char* kTableExists = "SELECT to_regclass('credvault_keys') IS NOT NULL";
@@ -19,12 +19,7 @@ StatusOr<bool> TableExists(db::Connection& conn) {
 
 // count(*) of values under kid $1, one column per credential column.
 std::string CountSql() {
-  std::string select;
-  for (const char* column : migrate::kCredentialColumns) {
-    select += std::string(select.empty() ? "" : ", ") + "count(*) FILTER (WHERE " + column + " LIKE 'cv1:%' AND split_part(" +
-              column + ", ':', 3) = $1)";
-  }
-  return "SELECT " + select + " FROM credentials";
+  return "SELECT " + ledger::CountUnderKidSql("$1") + " FROM " + ledger::kCredentialsTable;
 }
 
 }  // namespace
@@ -72,9 +67,9 @@ StatusOr<std::optional<std::map<std::string, KeyLifecycle>>> ReadKeyLifecycle(db
 StatusOr<std::map<std::string, std::uint64_t>> CountValuesUnderKid(db::Connection& conn, const std::string& kid) {
   CV_ASSIGN_OR_RETURN(db::Rows rows, conn.ScanOnOneCore(CountSql(), {kid}));
   std::map<std::string, std::uint64_t> out;
-  for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
+  for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) {
     const std::uint64_t n = std::stoull(rows.text(0, c));
-    if (n > 0) out[migrate::kCredentialColumns[c]] = n;
+    if (n > 0) out[ledger::kCredentialColumns[c].name] = n;
   }
   return out;
 }
@@ -96,7 +91,7 @@ Status RetireKid(db::Connection& conn, const std::string& kid, const std::string
   // Through the definer function (the jobs role may not UPDATE credvault_keys):
   // it checks and retires in one transaction, and records the event.
   const std::string details =
-      migrate::EventDetails().AddText("kid", kid).AddText("os_user", os_user).AddText("host", host).ToJson();
+      ledger::EventDetails().AddText("kid", kid).AddText("os_user", os_user).AddText("host", host).ToJson();
   CV_ASSIGN_OR_RETURN(db::Rows result, conn.Query("SELECT credvault_retire_key($1, $2::jsonb)", {kid, details}));
   const std::string outcome = result.text(0, 0);
   if (outcome == "already_retired") return AlreadyExistsError("key " + kid + " is already retired", "already_retired");
@@ -105,11 +100,11 @@ Status RetireKid(db::Connection& conn, const std::string& kid, const std::string
   std::istringstream counts(outcome.substr(outcome.find(' ') + 1));
   std::string in_use;
   std::uint64_t total = 0;
-  for (std::size_t c = 0; c < migrate::kCredentialColumnCount; ++c) {
+  for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) {
     std::uint64_t n = 0;
     counts >> n;
     total += n;
-    if (n > 0) in_use += std::string(in_use.empty() ? "" : ", ") + migrate::kCredentialColumns[c] + " " + std::to_string(n);
+    if (n > 0) in_use += std::string(in_use.empty() ? "" : ", ") + ledger::kCredentialColumns[c].name + " " + std::to_string(n);
   }
   return FailedPreconditionError("key " + kid + " is still used by " + std::to_string(total) + " value(s) (" + in_use +
                                      "): run `credvault rotate` with a new primary key first, then retire it; "
@@ -117,4 +112,4 @@ Status RetireKid(db::Connection& conn, const std::string& kid, const std::string
                                  "kid_in_use");
 }
 
-}  // namespace credvault::jobs
+}  // namespace credvault::ledger

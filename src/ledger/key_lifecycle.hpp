@@ -5,7 +5,7 @@
 //                  first_seen timestamptz, retired_at timestamptz, retired_by text)
 //
 // credvault migrate creates it with the other bookkeeping tables
-// (migrate::kCreateKeyLifecycleTable); until then
+// (ledger::EnsureHistoryTables); until then
 // every reader here sees no retired kid and nothing is recorded.
 #pragma once
 
@@ -19,7 +19,7 @@
 #include "credvault/status.hpp"
 #include "db/connection.hpp"
 
-namespace credvault::jobs {
+namespace credvault::ledger {
 
 // Appends a `put` or `get_reveal` event (actor = the session's role) through
 // the SECURITY DEFINER function credvault_record_access, which the
@@ -56,4 +56,4 @@ StatusOr<std::map<std::string, std::uint64_t>> CountValuesUnderKid(db::Connectio
 // kAlreadyExists when already retired.
 Status RetireKid(db::Connection& conn, const std::string& kid, const std::string& os_user, const std::string& host);
 
-}  // namespace credvault::jobs
+}  // namespace credvault::ledger

@@ -1,9 +1,10 @@
-// credvault's bookkeeping tables in the migrated database:
+// credvault's bookkeeping tables in the migrated database, owned by this room
+// (ledger: below migrate and jobs, which both write them):
 //   credvault_schema_history  one row per applied (or running/failed) revision
 //   credvault_events          append-only log of migrate, rollback, stamp,
 //                             reset, encrypt, rotate ... (who, when, what; never a secret)
 //   credvault_settings        the environment the database was migrated for
-//   credvault_keys            the key lifecycle: kids seen, retired (jobs/key_lifecycle.hpp)
+//   credvault_keys            the key lifecycle: kids seen, retired (ledger/key_lifecycle.hpp)
 #pragma once
 
 #include <map>
@@ -12,10 +13,9 @@
 
 #include "credvault/status.hpp"
 #include "db/connection.hpp"
-#include "migrate/event_details.hpp"
-#include "migrate/migration_file.hpp"
+#include "ledger/event_details.hpp"
 
-namespace credvault::migrate {
+namespace credvault::ledger {
 
 struct HistoryRow {
   std::string revision;
@@ -32,12 +32,10 @@ struct HistoryRow {
   std::string applied_ahead_of;
 };
 
-// The key lifecycle table credvault_keys (jobs/key_lifecycle.hpp reads and
-// writes it) and the SECURITY DEFINER functions credvault_record_access and
-// credvault_retire_key: bookkeeping DDL, owned here with the other tables'.
-extern const char* const kCreateKeyLifecycleTable;
-
-// Creates the four tables (and the append-only trigger) if missing.
+// Creates the four tables (and the append-only trigger) if missing, with the
+// SECURITY DEFINER functions credvault_record_access and credvault_retire_key
+// of the key lifecycle (ledger/key_lifecycle.hpp reads and writes
+// credvault_keys): bookkeeping DDL, owned here.
 Status EnsureHistoryTables(db::Connection& conn);
 
 // Every history row by revision; empty when the tables do not exist yet.
@@ -60,10 +58,6 @@ inline constexpr const char* kInsertHistorySql =
     "ON CONFLICT (revision) DO UPDATE SET description = EXCLUDED.description, checksum = EXCLUDED.checksum, "
     "applied_at = now(), applied_by = current_user, execution_ms = EXCLUDED.execution_ms, "
     "tool_version = EXCLUDED.tool_version, state = EXCLUDED.state";
-// The one history row kInsertHistorySql writes for `migration`: its
-// revision, description and checksum, `execution_ms`, this tool's version and
-// `state` ("applied", "running" or "failed").
-db::Params HistoryRowParams(const Migration& migration, long long execution_ms, const char* state);
 // `credvault stamp`: records a revision as applied without running it
 // ($1..$4 = revision, description, checksum, tool version). Unlike
 // kInsertHistorySql it keeps an existing row's applied_at, applied_by,
@@ -77,4 +71,4 @@ inline constexpr const char* kMarkAppliedAheadSql =
     "UPDATE credvault_schema_history SET applied_ahead_of = $2 WHERE revision = $1";
 inline constexpr const char* kDeleteHistorySql = "DELETE FROM credvault_schema_history WHERE revision = $1";
 
-}  // namespace credvault::migrate
+}  // namespace credvault::ledger

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace credvault::migrate {
+namespace credvault::ledger {
 
 class EventDetails {
  public:
@@ -29,4 +29,4 @@ class EventDetails {
 // `text` as a JSON string literal, quotes included.
 std::string JsonQuote(std::string_view text);
 
-}  // namespace credvault::migrate
+}  // namespace credvault::ledger
