@@ -86,7 +86,12 @@ class Engine {
       CV_ASSIGN_OR_RETURN(writer, db::Connection::Open(options_.conninfo, application_name));
     }
     CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, application_name));
-    CV_ASSIGN_OR_RETURN(std::uint64_t total, CountRowsToDo());
+    std::uint64_t total = 0;
+    if (spec_.rows_to_do) {
+      total = *spec_.rows_to_do;
+    } else {
+      CV_ASSIGN_OR_RETURN(total, CountRowsToDo());
+    }
     // Nothing to do: no latency probe (it would spend a second measuring).
     ThrottleOptions throttles = options_.throttle;
     if (total == 0) {

@@ -6,6 +6,7 @@
 // every job keeps).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -27,6 +28,10 @@ struct JobSpec {
   bool uses_primary_kid = false;
   std::function<bool(const std::string& value)> needs_work;  // the same test, per value
   ValueTransform transform;
+  // How many rows row_predicate holds for, when a preflight has just counted
+  // them: the first pass's total without another scan of the table. Only the
+  // progress (and whether to probe the latency) use it; later passes count.
+  std::optional<std::uint64_t> rows_to_do;
 };
 
 // A row predicate true when `per_column_template` holds for any credential

@@ -7,6 +7,7 @@
 #include "common/status_macros.hpp"
 #include "credvault/envelope.hpp"
 #include "credvault/reasons.hpp"
+#include "jobs/job_common.hpp"
 #include "ledger/credentials_table.hpp"
 
 namespace credvault::jobs {
@@ -28,29 +29,56 @@ bool IsKid(const std::string& text) {
   return text.size() == 8 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
-// One scan, grouped by kid and algorithm. The full well-formedness check
-// (kWellFormedValueSql) costs about a microsecond per value on the server,
-// as much as the rotation's own UPDATE, so it runs only when a group shows a
-// malformed header, to name the rows. A well-formed header over a bad payload
-// is found when the job decrypts it (left as it is, and reported).
+// The header of each credential column of a row, as one SQL expression per
+// column: "kid:alg" for a cv1: value, "?" for a value in another format
+// version (the jobs leave and report those), NULL for anything else.
+std::string HeaderColumnsSql() {
+  return ledger::EachColumn(std::string("CASE WHEN {c} LIKE 'cv1:%' THEN split_part({c}, ':', 3) || ':' || "
+                                        "split_part({c}, ':', 2) WHEN ") +
+                                kUnsupportedVersionSql + " THEN '?' END",
+                            ", ");
+}
+
+// One scan, one group per combination of a row's headers (a handful in
+// practice). Grouping rows rather than unnesting values halves the server's
+// time (1.0 s against 1.8 s on 1 000 000 rows), and it also counts the rows
+// rotate will visit, which spares the job its own count of them (0.5 s).
+// The full well-formedness check (kWellFormedValueSql) costs about a
+// microsecond per value on the server, as much as the rotation's own UPDATE,
+// so it runs only when a group shows a malformed header, to name the rows. A
+// well-formed header over a bad payload is found when the job decrypts it
+// (left as it is, and reported).
 StatusOr<KidCounts> ReadKidCounts(db::Connection& conn, const Keyring& ring) {
-  CV_ASSIGN_OR_RETURN(db::Rows rows,
-                      conn.ScanOnOneCore(std::string("SELECT split_part(v.val, ':', 3), split_part(v.val, ':', 2), count(*) FROM ") +
-                                 ValuesSql() + " WHERE v.val LIKE 'cv1:%' GROUP BY 1, 2 ORDER BY 1, 2"));
+  const std::string groups =
+      ledger::JoinColumns([](std::size_t i, const ledger::CredentialColumn&) { return std::to_string(i + 1); }, ", ");
+  CV_ASSIGN_OR_RETURN(db::Rows rows, conn.ScanOnOneCore("SELECT " + HeaderColumnsSql() + ", count(*) FROM " +
+                                                        ledger::kCredentialsTable + " GROUP BY " + groups));
   KidCounts counts;
   const std::string primary_alg(1, static_cast<char>(ring.algorithm()));
+  bool malformed_checked = false;
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    const std::string kid = rows.text(i, 0), alg = rows.text(i, 1);
-    if (!IsKid(kid) || (alg != "x" && alg != "g")) {
-      CV_RETURN_IF_ERROR(CheckNoMalformedValues(conn));
-      continue;  // malformed beyond the header only: the job reports it
+    const std::uint64_t n = std::stoull(rows.text(i, ledger::kCredentialColumnCount));
+    bool row_to_rotate = false;
+    for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) {
+      if (!rows.at(i, c)) continue;  // plaintext or NULL
+      const std::string header = rows.text(i, c);
+      const std::size_t colon = header.find(':');
+      const std::string kid = header.substr(0, colon);
+      const std::string alg = colon == std::string::npos ? "" : header.substr(colon + 1);
+      row_to_rotate = row_to_rotate || header == "?" || kid != ring.primary_kid();
+      if (header == "?") continue;
+      if (!IsKid(kid) || (alg != "x" && alg != "g")) {
+        if (!malformed_checked) CV_RETURN_IF_ERROR(CheckNoMalformedValues(conn));
+        malformed_checked = true;
+        continue;  // malformed beyond the header only: the job reports it
+      }
+      counts.by_kid[kid] += n;
+      if (kid != ring.primary_kid()) {
+        counts.to_rotate += n;
+        counts.algorithm_changes = counts.algorithm_changes || alg != primary_alg;
+      }
     }
-    const std::uint64_t n = std::stoull(rows.text(i, 2));
-    counts.by_kid[kid] += n;
-    if (kid != ring.primary_kid()) {
-      counts.to_rotate += n;
-      counts.algorithm_changes = counts.algorithm_changes || alg != primary_alg;
-    }
+    if (row_to_rotate) counts.rows_to_rotate += n;
   }
   return counts;
 }

@@ -25,6 +25,9 @@ struct KidCounts {
   std::map<std::string, std::uint64_t> by_kid;  // values per kid (encrypted values only)
   std::uint64_t to_rotate = 0;                  // values not under the primary kid
   bool algorithm_changes = false;               // some of those are under another algorithm than the primary's
+  // Rows holding such a value, or a value in another format version: the
+  // rows rotate visits (its row predicate holds for exactly these).
+  std::uint64_t rows_to_rotate = 0;
 };
 
 // A value with a malformed header (kDataLoss naming rows, as

@@ -27,7 +27,8 @@ StatusOr<JobReport> Encrypt(const JobOptions& given) {
                  if (crypto::IsOtherVersion(value)) return ParseEnvelope(value).status();
                  CV_ASSIGN_OR_RETURN(std::string sealed, ring.Encrypt(value, context));
                  return std::optional<std::string>(std::move(sealed));
-               }};
+               },
+               std::nullopt};
   return RunBatchJob(options, std::move(spec));
 }
 
@@ -44,7 +45,8 @@ StatusOr<JobReport> Decrypt(const JobOptions& given) {
                  if (const std::string kid(crypto::PeekKid(value)); retired.count(kid)) return RetiredKidError(kid);
                  CV_ASSIGN_OR_RETURN(std::size_t length, crypto::DecryptInto(ring, value, context, scratch));
                  return std::optional<std::string>(std::string(reinterpret_cast<const char*>(scratch.data()), length));
-               }};
+               },
+               std::nullopt};
   return RunBatchJob(options, std::move(spec));
 }
 
@@ -71,7 +73,8 @@ StatusOr<JobReport> Rotate(const JobOptions& given) {
                  sodium_memzero(scratch.data(), length);
                  if (!sealed.ok()) return sealed.status();
                  return std::optional<std::string>(std::move(sealed).value());
-               }};
+               },
+               kids.rows_to_rotate};
   auto report = RunBatchJob(options, std::move(spec));
   if (report.ok()) report->by_kid = kids.by_kid;
   return report;

@@ -189,3 +189,37 @@ TEST_CASE("rotate leaves values that do not decrypt, rotates all the rest, then 
   CHECK(verify.exit_code == 6);
   CHECK(verify.out.find("FAILED account 7 client_id: auth_failed") != std::string::npos);
 }
+
+TEST_CASE("rotate's one preflight scan counts the rows it visits - mixed kids, other versions, plaintext",
+          "[jobs][preflight][rotate]") {
+  TestDatabase db;
+  Populate(db, 300);
+  const std::string a = NewBase64Key(), b = NewBase64Key();
+  REQUIRE(RunCli({"encrypt"}, KeyEnv(db, b)).exit_code == 0);
+  const Keyring ring_a = Ring(a);
+  auto conn = db.Connect();
+  // Rows 1-40: one value under the old key A (the others under B); rows
+  // 41-45: a value in another format version; rows 46-50: a plaintext value
+  // (rotate leaves plaintext alone); every other row is done already.
+  auto rows = db.Query("SELECT id::text, account_id::text, client_id FROM originals WHERE id <= 40");
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const std::string sealed =
+        *ring_a.Encrypt(rows.text(i, 2), ValueContext{"credentials", "client_id", rows.text(i, 1)});
+    REQUIRE(conn->Exec("UPDATE credentials SET client_id = $2 WHERE id = $1::integer", {rows.text(i, 0), sealed}).ok());
+  }
+  REQUIRE(conn->ExecScript("UPDATE credentials SET refresh_token = 'cv2:x:0123abcd:AAAA' WHERE id BETWEEN 41 AND 45;"
+                           "UPDATE credentials c SET client_secret = o.client_secret FROM originals o "
+                           "WHERE o.id = c.id AND c.id BETWEEN 46 AND 50;")
+              .ok());
+  // The total comes from the preflight's scan, for a dry run too.
+  auto dry = RunCli({"rotate", "--dry-run"}, KeyEnv(db, b, a));
+  INFO(dry.err);
+  CHECK(dry.err.find("rotate: 45 rows to go") != std::string::npos);
+  auto rotated = RunCli({"rotate"}, KeyEnv(db, b, a));
+  INFO(rotated.err);
+  CHECK(rotated.exit_code == 6);  // the cv2: values are left and named
+  CHECK(rotated.err.find("rotate: 45 rows to go") != std::string::npos);
+  CHECK(rotated.err.find("rotate: 45/45 rows") != std::string::npos);
+  CHECK(db.Query("SELECT count(*) FROM credentials WHERE client_id LIKE 'cv1:_:" + ring_a.primary_kid() + ":%'")
+            .text(0, 0) == "0");
+}
