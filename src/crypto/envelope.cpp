@@ -74,14 +74,17 @@ StatusOr<Header> ParseHeader(std::string_view text) {
     if (crypto::IsOtherVersion(text)) return Malformed(reason::kBadVersion, "unsupported format version");
     return Malformed(reason::kNotEnvelope, "no cv1: prefix");
   }
-  std::size_t colons = 0;
-  for (char c : text) colons += (c == ':');
-  if (colons != 3) return Malformed(reason::kBadStructure, "expected exactly 4 ':'-separated fields");
-
+  // Exactly three ':' (the prefix holds the first). find() is memchr: a
+  // rotation parses each value's header several times, and counting ':' in
+  // a byte loop over the whole value cost 6 % of its client instructions
+  // (callgrind, 20 000 rows).
   const std::size_t alg_end = text.find(':', kPrefix.size());
+  const std::size_t kid_end = alg_end == std::string_view::npos ? alg_end : text.find(':', alg_end + 1);
+  if (kid_end == std::string_view::npos || text.find(':', kid_end + 1) != std::string_view::npos) {
+    return Malformed(reason::kBadStructure, "expected exactly 4 ':'-separated fields");
+  }
   std::string_view alg = text.substr(kPrefix.size(), alg_end - kPrefix.size());
   if (alg != "x" && alg != "g") return Malformed(reason::kBadAlgorithm, "unknown algorithm");
-  const std::size_t kid_end = text.find(':', alg_end + 1);
   std::string_view kid = text.substr(alg_end + 1, kid_end - alg_end - 1);
   if (kid.size() != kKidLength) return Malformed(reason::kBadKid, "kid must be 8 lowercase hex characters");
   for (char c : kid) {
