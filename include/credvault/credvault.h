@@ -116,10 +116,10 @@ CREDVAULT_EXPORT int credvault_put(credvault_vault* vault, int64_t account_id, c
 CREDVAULT_EXPORT const char* credvault_last_error(void);
 
 /* Why the last failed call on this thread failed, when a stored value could
- * not be used: one of the reasons of docs/reasons.txt (credvault/reasons.hpp),
- * e.g. "auth_failed", "unknown_kid", "retired_kid", "bad_version"; "" for any
- * other failure and after a call that succeeded. A static string: valid
- * forever. */
+ * not be used: one of docs/reasons.txt's first group (credvault/reasons.hpp's
+ * kValue), e.g. "auth_failed", "unknown_kid", "retired_kid", "bad_version";
+ * "" for any other failure (no_credentials among them) and after a call that
+ * succeeded. A static string: valid forever. */
 CREDVAULT_EXPORT const char* credvault_last_error_reason(void);
 
 #ifdef __cplusplus

@@ -13,13 +13,14 @@
 
 #include "credvault/key_source.hpp"
 #include "credvault/keyring.hpp"
+#include "credvault/reasons.hpp"
 
 namespace credvault {
 
 inline StatusOr<Keyring> KeyringFromEnvironment() {
   const char* primary = std::getenv("SECRET_KEY");
   if (primary == nullptr || *primary == '\0') {
-    return InvalidArgumentError("SECRET_KEY is not set", "no_key");
+    return InvalidArgumentError("SECRET_KEY is not set", reason::kNoKey);
   }
   KeySourceOptions options;
   if (const char* module = std::getenv("CREDVAULT_PKCS11_MODULE")) options.pkcs11_module = module;

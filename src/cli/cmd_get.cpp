@@ -57,7 +57,7 @@ void WriteMasked(std::string_view text) {
 // and readable with that key.
 Status WithRemedy(const Status& error, long long account) {
   const std::string put = "`credvault put --account " + std::to_string(account) + "`";
-  if (error.reason() == "no_credentials") {
+  if (error.reason() == reason::kNoCredentials) {
     return Status(error.code(), error.message() + "; store them with " + put, error.reason());
   }
   if (error.reason() == reason::kUnknownKid) {

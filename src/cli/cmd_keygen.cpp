@@ -4,6 +4,7 @@
 #include "cli/command.hpp"
 #include "common/status_macros.hpp"
 #include "credvault/keyring.hpp"
+#include "credvault/reasons.hpp"
 #include "crypto/key_file.hpp"
 #include "crypto/wrapped_key.hpp"
 
@@ -19,7 +20,7 @@ void RegisterKeygenCommand(CLI::App& app, CommandTable& commands) {
                   "use it as wrapped:FILE");
   commands.Add(sub, [out, wrap_with](CommandContext& context) -> Status {
     if (!wrap_with->empty()) {
-      if (out->empty()) return InvalidArgumentError("--wrap-with needs --out FILE", "usage");
+      if (out->empty()) return InvalidArgumentError("--wrap-with needs --out FILE", reason::kUsage);
       CV_ASSIGN_OR_RETURN(std::string kid,
                           crypto::CreateWrappedKeyFile(*out, *wrap_with, KeySourceOptionsFromEnvironment()));
       context.log().info("wrote a new wrapped key to {} (mode 0600), kid {}; use it as wrapped:{}", *out, kid, *out);

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "credvault/reasons.hpp"
+
 namespace credvault::cli {
 namespace {
 
@@ -117,7 +119,7 @@ class Parser {
     while (at_ < input_.size() && std::strchr(" \t\r\n", input_[at_]) != nullptr && input_[at_] != '\0') ++at_;
   }
 
-  static Status Usage(std::string message) { return InvalidArgumentError(std::move(message), "usage"); }
+  static Status Usage(std::string message) { return InvalidArgumentError(std::move(message), reason::kUsage); }
   Status Invalid() const { return Usage("stdin is not valid JSON (at byte " + std::to_string(at_ + 1) + ")"); }
   static Status NotAnObject() { return Usage("stdin is not a JSON object"); }
   Status NotAString() const {

@@ -1,9 +1,11 @@
 #include "cli/exit_codes.hpp"
 
+#include "credvault/reasons.hpp"
+
 namespace credvault::cli {
 
 int ExitCodeFor(const Status& status) {
-  if (status.reason() == "usage") return kExitUsage;
+  if (status.reason() == reason::kUsage) return kExitUsage;
   switch (status.code()) {
     case StatusCode::kOk: return kExitOk;
     case StatusCode::kInvalidArgument:
@@ -21,6 +23,6 @@ int ExitCodeFor(const Status& status) {
   return kExitInternal;
 }
 
-Status UsageError(std::string message) { return InvalidArgumentError(std::move(message), "usage"); }
+Status UsageError(std::string message) { return InvalidArgumentError(std::move(message), reason::kUsage); }
 
 }  // namespace credvault::cli

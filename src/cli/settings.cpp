@@ -15,6 +15,7 @@
 
 #include "common/status_macros.hpp"
 #include "credvault/key_source.hpp"
+#include "credvault/reasons.hpp"
 #include "crypto/key_file.hpp"
 #include "crypto/parsed_key_source.hpp"
 #include "db/database_url.hpp"
@@ -444,7 +445,7 @@ Status ResolveThrottles(const std::string& config_file, const FileSettings& file
 Status ResolveKeySources(const GlobalFlags& flags, const EnvLookup& env, const FileSettings& file, Settings& settings) {
   // Keys: primary and fallbacks each from their highest-precedence source.
   if (!flags.key_files.empty()) {
-    if (flags.key_files.size() > 1) return InvalidArgumentError("--key-file given more than once; use --fallback-key-file for older keys", "usage");
+    if (flags.key_files.size() > 1) return InvalidArgumentError("--key-file given more than once; use --fallback-key-file for older keys", reason::kUsage);
     settings.primary_key = KeySource{KeySource::Kind::kFile, flags.key_files.front()};
   } else if (NonEmpty(env("SECRET_KEY"))) {
     settings.primary_key = KeySource{KeySource::Kind::kEnvironment, "SECRET_KEY"};
@@ -507,7 +508,7 @@ StatusOr<Keyring> LoadKeyring(const Settings& settings) {
     return InvalidArgumentError(
         "no encryption key configured: give --key-file FILE, set SECRET_KEY, or set [keys] primary_file in "
         "credvault.toml (create a key with `credvault keygen --out FILE`)",
-        "no_key");
+        reason::kNoKey);
   }
   const KeySourceOptions options = KeySourceOptionsFromEnvironment();
   std::vector<KeySpec> fallbacks;

@@ -16,6 +16,8 @@
 #include <cstring>
 #include <vector>
 
+#include "credvault/reasons.hpp"
+
 extern char** environ;
 
 namespace credvault::crypto {
@@ -80,7 +82,7 @@ std::string Quote(const std::string& stderr_text) {
 }
 
 Status CommandFailed(const std::string& what, const std::string& stderr_text) {
-  return InvalidArgumentError("exec: key command " + what + "; " + Quote(stderr_text), "key_command");
+  return InvalidArgumentError("exec: key command " + what + "; " + Quote(stderr_text), reason::kKeyCommand);
 }
 
 // Starts `/bin/sh -c command` in its own process group, stdin from

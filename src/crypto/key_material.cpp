@@ -3,6 +3,7 @@
 
 #include "common/utf8.hpp"
 #include "credvault/keyring.hpp"
+#include "credvault/reasons.hpp"
 #include "crypto/hkdf.hpp"
 
 namespace credvault {
@@ -27,21 +28,21 @@ StatusOr<SecretBytes> ParseKeyMaterial(std::string_view text) {
     if (sodium_base642bin(ikm.data(), ikm.size(), encoded.data(), encoded.size(), nullptr, &written, &end,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
         end != encoded.data() + encoded.size()) {
-      return InvalidArgumentError("key starts with base64: but the rest is not standard base64", "bad_key");
+      return InvalidArgumentError("key starts with base64: but the rest is not standard base64", reason::kBadKey);
     }
     if (written != kMinKeyBytes) {
       return InvalidArgumentError("a base64: key must decode to exactly 32 bytes; this one has " +
                                       std::to_string(written) + " (create one with `credvault keygen`)",
-                                  "weak_key");
+                                  reason::kWeakKey);
     }
     return SecretBytes(ikm.data(), written);
   }
   if (text.size() < kMinKeyBytes) {
     return InvalidArgumentError("key is too short: " + std::to_string(text.size()) +
                                     " bytes, at least 32 required (create one with `credvault keygen`)",
-                                "weak_key");
+                                reason::kWeakKey);
   }
-  if (!IsValidUtf8(text)) return InvalidArgumentError("key is not valid UTF-8", "bad_key");
+  if (!IsValidUtf8(text)) return InvalidArgumentError("key is not valid UTF-8", reason::kBadKey);
   return SecretBytes::FromString(text);
 }
 
@@ -58,7 +59,7 @@ SecretBytes GenerateKeyText() {
 }
 
 StatusOr<std::string> DeriveKid(const SecretBytes& ikm) {
-  if (ikm.size() == 0) return InvalidArgumentError("cannot derive a kid from empty key material", "bad_key");
+  if (ikm.size() == 0) return InvalidArgumentError("cannot derive a kid from empty key material", reason::kBadKey);
   std::uint8_t kid[4];
   constexpr std::string_view info = "credvault kid";
   Status derived = crypto::HkdfSha256(reinterpret_cast<const std::uint8_t*>(crypto::kCredvaultSalt.data()),

@@ -73,7 +73,7 @@ StatusOr<Keyring> Keyring::Create(KeySpec primary, std::vector<KeySpec> fallback
     CV_ASSIGN_OR_RETURN(RingKey key, MakeRingKey(spec, false));
     if (const RingKey* twin = state->Find(key.kid)) {
       return InvalidArgumentError(key.source + " and " + twin->source + " are the same key (kid " + key.kid + ")",
-                                  "duplicate_kid");
+                                  reason::kDuplicateKid);
     }
     state->keys.push_back(std::move(key));
   }

@@ -172,7 +172,7 @@ Status CheckCapacity(db::Connection& conn, const Keyring& ring, const PendingVal
           "\nWiden the column with a migration applied now, ahead of any pending one (metadata-only in PostgreSQL: no "
           "table rewrite), then run this again; exactly:\n  credvault create \"widen " + widened + "\" --up \"" + up +
           "\" --down \"" + down + "\"\n  credvault migrate --out-of-order\n  " + rerun,
-      "capacity");
+      reason::kCapacity);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "migrate/adopt.hpp"
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 #include "ledger/history.hpp"
 #include "migrate/applier.hpp"
 #include "migrate/drift.hpp"
@@ -10,7 +11,7 @@
 namespace credvault::migrate {
 
 Status Stamp(const MigratorOptions& options, const MigrationSet& set, const std::string& revision) {
-  if (set.Find(revision) == nullptr) return InvalidArgumentError("no migration file has revision " + revision, "usage");
+  if (set.Find(revision) == nullptr) return InvalidArgumentError("no migration file has revision " + revision, reason::kUsage);
   CV_ASSIGN_OR_RETURN(Session session, Lock(options));
   db::Connection& conn = *session.conn;
   CV_RETURN_IF_ERROR(ledger::EnsureHistoryTables(conn));

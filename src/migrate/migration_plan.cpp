@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 
 namespace credvault::migrate {
 namespace {
@@ -29,7 +30,7 @@ StatusOr<std::vector<const Migration*>> PlanDown(const MigrationSet& set, const 
     if (target.revision != "base" &&
         std::find(applied.begin(), applied.end(), target.revision) == applied.end()) {
       return InvalidArgumentError("revision " + target.revision + " is not applied; give an applied revision or base",
-                                  "usage");
+                                  reason::kUsage);
     }
     for (const auto& revision : applied) {
       if (revision == target.revision) break;
@@ -67,7 +68,7 @@ Status CheckNoEmptyUp(const std::vector<const Migration*>& plan) {
 StatusOr<std::vector<const Migration*>> PlanUp(const MigrationSet& set, const SchemaState& state,
                                                  const std::string& target) {
   if (!target.empty()) {
-    if (set.Find(target) == nullptr) return InvalidArgumentError("no migration file has revision " + target, "usage");
+    if (set.Find(target) == nullptr) return InvalidArgumentError("no migration file has revision " + target, reason::kUsage);
     if (!state.current.empty() && target < state.current && !Contains(state.pending, target)) {
       return FailedPreconditionError("the database is already past " + target + " (at " + state.current +
                                      "); use `credvault rollback --to " + target + "`");
@@ -104,7 +105,7 @@ StatusOr<OutOfOrderPlan> PlanOutOfOrder(const MigrationSet& set, const SchemaSta
   OutOfOrderPlan plan;
   if (revision.empty()) return plan;
   const Migration* m = set.Find(revision);
-  if (m == nullptr) return InvalidArgumentError("no migration file has revision " + revision, "usage");
+  if (m == nullptr) return InvalidArgumentError("no migration file has revision " + revision, reason::kUsage);
   if (state.history.count(revision) != 0) return plan;
   if (!m->up.RunsInTransaction()) {
     return FailedPreconditionError(
@@ -121,7 +122,7 @@ StatusOr<OutOfOrderPlan> PlanOutOfOrder(const MigrationSet& set, const SchemaSta
 }
 
 Status WithWideningAlreadyPending(const Status& refusal, const std::vector<const Migration*>& plan) {
-  if (refusal.reason() != "capacity") return refusal;
+  if (refusal.reason() != reason::kCapacity) return refusal;
   auto step = std::find_if(plan.begin(), plan.end(), [](const Migration* m) { return m->up.step.has_value(); });
   std::vector<const Migration*> later;
   if (step != plan.end()) {

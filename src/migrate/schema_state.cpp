@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 
 namespace credvault::migrate {
 
@@ -32,14 +33,14 @@ Status CheckStartable(const SchemaState& state) {
     // An integrity failure, like `check`'s verdict on the same files.
     return DataLossError("applied revision " + state.missing_files.front() +
                              " has no migration file any more; restore the file (see `credvault check`)",
-                         "missing_file");
+                         reason::kMissingFile);
   }
   if (!state.changed.empty()) {
     return DataLossError("applied migration " + state.changed.front()->path +
                              " was edited after it was applied (checksum differs); restore it, or if the "
                              "change is intended record it with `credvault stamp " +
                              state.changed.front()->revision + "` (see `credvault check`)",
-                         "checksum");
+                         reason::kChecksum);
   }
   return Status::Ok();
 }
@@ -95,7 +96,7 @@ Status CheckSchemaAtHead(db::Connection& conn, const MigrationSet& set) {
   if (state.pending.empty()) return Status::Ok();
   return FailedPreconditionError("the database schema is " + std::to_string(state.pending.size()) +
                                      " migration(s) behind: " + JoinRevisions(state.pending) + " pending; run `credvault migrate`",
-                                 "pending_migrations");
+                                 reason::kPendingMigrations);
 }
 
 }  // namespace credvault::migrate

@@ -31,11 +31,12 @@ struct credvault_options_t {
 namespace {
 
 thread_local std::string g_last_error;
-// One of credvault::reason::kAll (static storage), or "".
+// One of credvault::reason::kValue (static storage), or "": the C ABI names
+// only why a stored value could not be used (credvault.h).
 thread_local const char* g_last_reason = "";
 
 const char* KnownReason(const std::string& reason) {
-  for (const char* known : credvault::reason::kAll) {
+  for (const char* known : credvault::reason::kValue) {
     if (reason == known) return known;
   }
   return "";

@@ -5,6 +5,7 @@
 #include <spdlog/sinks/base_sink.h>
 
 #include "common/status_macros.hpp"
+#include "credvault/reasons.hpp"
 #include "jobs/jobs.hpp"
 #include "migrate/migration_set.hpp"
 #include "migrate/migrator.hpp"
@@ -59,7 +60,7 @@ Status EnsureSchemaAtHead(db::Connection& conn, const VaultOptions& options, con
   const std::string dir = options.migrations_dir.empty() ? CREDVAULT_INSTALLED_MIGRATIONS : options.migrations_dir;
   CV_ASSIGN_OR_RETURN(migrate::MigrationSet set, migrate::MigrationSet::Load(dir));
   Status at_head = migrate::CheckSchemaAtHead(conn, set);
-  if (at_head.ok() || at_head.reason() != "pending_migrations") return at_head;
+  if (at_head.ok() || at_head.reason() != reason::kPendingMigrations) return at_head;
   const bool development = options.environment == Environment::kDevelopment;
   if (!development || !options.allow_auto_migrate) {
     return Status(at_head.code(),

@@ -51,7 +51,7 @@ std::string UpsertCredentialsSql() {
 // The same words for get and put: the account id names no account at all.
 Status NoSuchAccount(const std::string& row_key) {
   return NotFoundError("account " + row_key + " does not exist (no accounts row with id " + row_key + ")",
-                       "no_such_account");
+                       reason::kNoSuchAccount);
 }
 
 }  // namespace
@@ -112,7 +112,7 @@ StatusOr<Vault> Vault::Open(VaultOptions options) {
       return FailedPreconditionError(
           "this database role cannot read credvault_keys (the retired keys, which every reader must refuse): "
           "GRANT SELECT ON credvault_keys TO the application role (docs/ROLES.md)",
-          "no_lifecycle_grant");
+          reason::kNoLifecycleGrant);
     }
   }
   return Vault(std::move(state));
@@ -137,7 +137,7 @@ StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
     if (account->empty()) return NoSuchAccount(row_key);
     return NotFoundError("account " + row_key + " exists but has no credentials yet (no credentials row with account_id " +
                              row_key + ")",
-                         "no_credentials");
+                         reason::kNoCredentials);
   }
 
   // ",kid1,kid2,": kids retired (`credvault keys retire`).
@@ -199,7 +199,7 @@ Status Vault::PutCredentials(std::int64_t account_id, const CredentialsUpdate& u
               " characters; this value needs " + std::to_string(needed) + " once encrypted (at most " +
               std::to_string(MaxPlaintextLength(capacity->second, state_->keyring.algorithm())) +
               " bytes of plaintext fit); widen the column with a migration",
-          "capacity");
+          reason::kCapacity);
     }
     auto encrypted = state_->keyring.Encrypt(**fields[i], ValueContext{kCredentialsTable, kCredentialColumns[i].aad_name, row_key});
     if (!encrypted.ok()) return encrypted.status();
