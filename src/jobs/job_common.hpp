@@ -31,10 +31,10 @@ std::vector<Row> ToRows(db::Rows&& rows);
 
 // options.workers, or when 0 one per core but one (at least one): the machine
 // a job runs on often serves the application too (or is the database
-// server), and a rotation is bound by the server's writes, not by its crypto.
-// Measured on 2 cores, 200 000 rows: two crypto threads instead of one left
-// the rate as it was (63 000 rows/s) and tripled the application's p99
-// (16-24 ms against 7-8 ms).
+// server), and most of a rotation's CPU is the server's, not its crypto's.
+// Measured on 2 cores, 200 000 rows, four runs each way: two crypto threads
+// instead of one left the rate within noise (60-69k rows/s against
+// 63-68k) and raised the application's p99 from 6.9-8.2 ms to 10-24 ms.
 unsigned WorkerCount(const JobOptions& options);
 
 // The row-predicate template ({c} = the column) of crypto::IsOtherVersion.
