@@ -15,6 +15,8 @@ Row = Sequence[Any]
 drivers are untyped; the columns of each statement below say what a row holds)."""
 
 TABLE = "credentials"
+# The encrypted columns, in the C++ library's order (src/ledger/credentials_table.hpp;
+# tests/scripts/columns_consistent.sh checks the two lists agree).
 COLUMNS = ("client_id", "client_secret", "refresh_token")
 
 _COLUMN_LIST = ", ".join(COLUMNS)
