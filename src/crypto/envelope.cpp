@@ -136,7 +136,6 @@ StatusOr<Envelope> ParseEnvelope(std::string_view text) {
   return envelope;
 }
 
-
 std::string BuildAad(std::string_view header, const ValueContext& context) {
   std::string aad;
   aad.reserve(header.size() + context.table.size() + context.column.size() + context.row_key.size() + 2);

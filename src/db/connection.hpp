@@ -36,11 +36,11 @@ struct Rows {
 
 class Transaction;
 
-// One server session. Not thread-safe: use one Connection per thread.
 // The transaction-local setting of ScanOnOneCore, for a caller that opens its
 // own read transaction: "SELECT " + this, beside its other settings.
 inline constexpr std::string_view kNoParallelWorkersSetting = "set_config('max_parallel_workers_per_gather', '0', true)";
 
+// One server session. Not thread-safe: use one Connection per thread.
 // While a Transaction is open on it, use the Transaction, not the Connection.
 class Connection {
  public:

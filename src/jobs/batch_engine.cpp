@@ -77,7 +77,10 @@ unsigned CryptoThreads(const JobOptions& options) {
 class Engine {
  public:
   Engine(const JobOptions& options, JobSpec spec)
-      : options_(options), spec_(std::move(spec)), workers_(CryptoThreads(options)) {}
+      : options_(options),
+        spec_(std::move(spec)),
+        select_batch_sql_(SelectRowsSql(Predicate(spec_, "$3"))),
+        workers_(CryptoThreads(options)) {}
 
   StatusOr<JobReport> Run() {
     const auto start = std::chrono::steady_clock::now();
@@ -250,11 +253,11 @@ class Engine {
   // transforms them on the worker threads. Touches nothing that WriteOn uses.
   StatusOr<PreparedBatch> Prepare(const std::string& last_id, std::size_t batch_rows) {
     const auto fetch_start = std::chrono::steady_clock::now();
-    auto query = Read(*reader_, SelectRowsSql(Predicate(spec_, "$3")), BatchParams(spec_, last_id, batch_rows, options_));
+    auto query = Read(*reader_, select_batch_sql_, BatchParams(spec_, last_id, batch_rows, options_));
     // Reading waits only behind a table lock (ALTER TABLE, LOCK TABLE).
     for (int lock_waits = 1; !query.ok() && db::IsLockTimeout(query.status()); ++lock_waits) {
       CV_RETURN_IF_ERROR(WaitedForLock(*reader_, lock_waits, "reading the rows after id " + last_id, spec_.name, options_));
-      query = Read(*reader_, SelectRowsSql(Predicate(spec_, "$3")), BatchParams(spec_, last_id, batch_rows, options_));
+      query = Read(*reader_, select_batch_sql_, BatchParams(spec_, last_id, batch_rows, options_));
     }
     CV_ASSIGN_OR_RETURN(db::Rows fetched, std::move(query));
     PreparedBatch batch;
@@ -410,6 +413,7 @@ class Engine {
 
   const JobOptions& options_;
   JobSpec spec_;
+  const std::string select_batch_sql_;  // the next batch after $1, at most $2 rows; $3 the primary kid
   WorkerPool workers_;
   std::set<std::pair<std::int64_t, std::string>> bad_seen_;  // reported once across passes
   std::array<std::unique_ptr<db::Connection>, 2> writers_;  // batches alternate between them

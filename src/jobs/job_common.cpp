@@ -28,7 +28,8 @@ std::string SelectRowsSql(const std::string& predicate) {
 
 unsigned WorkerCount(const JobOptions& options) {
   if (options.workers > 0) return options.workers;
-  return std::max(1u, std::thread::hardware_concurrency() - 1);
+  const unsigned cores = std::thread::hardware_concurrency();  // 0 when unknown
+  return cores > 1 ? cores - 1 : 1;
 }
 
 StatusOr<JobOptions> WithKeyLifecycle(const JobOptions& options, bool writes_primary) {

@@ -2,7 +2,6 @@
 // worker threads, writing nothing; what does not decrypt is listed in the
 // report.
 #include <algorithm>
-
 #include <atomic>
 #include <chrono>
 #include <map>
