@@ -47,6 +47,13 @@ inline constexpr char kNoSuchAccount[] = "no_such_account";        // kNotFound
 inline constexpr char kNoCredentials[] = "no_credentials";         // kNotFound: the account has no credentials row
 inline constexpr char kNoLifecycleGrant[] = "no_lifecycle_grant";  // the role cannot read credvault_keys
 inline constexpr char kCapacity[] = "capacity";                    // a value would not fit its column once encrypted
+// kFailedPrecondition: a lookup by client_id cannot be complete, since some
+// rows have a client_id but no blind index yet (plaintext, or written before
+// the index existed): `credvault encrypt` indexes them.
+inline constexpr char kUnindexed[] = "unindexed";
+// verify: credentials.client_id_bidx is missing, malformed, under another kid
+// than client_id, or not the index of the decrypted client_id.
+inline constexpr char kBadBlindIndex[] = "bad_blind_index";
 
 // The schema against the migration files.
 inline constexpr char kPendingMigrations[] = "pending_migrations";
@@ -57,12 +64,12 @@ inline constexpr char kChecksum[] = "checksum";         // an applied file was e
 inline constexpr char kUsage[] = "usage";
 
 // Every reason above, in the order docs/reasons.txt lists them.
-inline constexpr std::array<const char*, 27> kAll = {
+inline constexpr std::array<const char*, 29> kAll = {
     kNotEnvelope,        kBadVersion,    kBadStructure,  kBadAlgorithm,     kBadKid,     kPadding,
     kBadBase64,          kTooShort,      kUnknownKid,    kAuthFailed,       kRetiredKid, kMalformed,
     kUnsupportedVersion, kPlaintext,     kBadKey,        kWeakKey,          kNoKey,      kDuplicateKid,
-    kKeyCommand,         kNoSuchAccount, kNoCredentials, kNoLifecycleGrant, kCapacity,   kPendingMigrations,
-    kMissingFile,        kChecksum,      kUsage,
+    kKeyCommand,         kNoSuchAccount, kNoCredentials, kNoLifecycleGrant, kCapacity,   kUnindexed,
+    kBadBlindIndex,      kPendingMigrations, kMissingFile, kChecksum,       kUsage,
 };
 
 // Why a stored value could not be used: the first 14 of kAll. The C ABI's
@@ -76,11 +83,11 @@ inline constexpr std::array<const char*, 14> kValue = {
 
 // Given only by the row jobs (verify, encrypt, rotate), which the CLI runs and
 // the Python package does not: errors.py mirrors every reason of kAll but these.
-inline constexpr std::array<const char*, 2> kJobsOnly = {kMalformed, kUnsupportedVersion};
+inline constexpr std::array<const char*, 3> kJobsOnly = {kMalformed, kUnsupportedVersion, kBadBlindIndex};
 
 // Every reason verify can report for a value (its summary, --json and the
 // metrics file's credvault_verify_failed_values).
-inline constexpr std::array<const char*, 6> kVerify = {kAuthFailed, kUnknownKid,         kRetiredKid,
-                                                       kMalformed,  kUnsupportedVersion, kPlaintext};
+inline constexpr std::array<const char*, 7> kVerify = {kAuthFailed,         kUnknownKid, kRetiredKid,   kMalformed,
+                                                       kUnsupportedVersion, kPlaintext,  kBadBlindIndex};
 
 }  // namespace credvault::reason

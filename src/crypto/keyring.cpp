@@ -5,6 +5,7 @@
 #include "common/status_macros.hpp"
 #include "credvault/reasons.hpp"
 #include "crypto/aead.hpp"
+#include "crypto/base64url.hpp"
 #include "crypto/hkdf.hpp"
 #include "crypto/keyring_access.hpp"
 #include "crypto/nonce.hpp"
@@ -21,19 +22,37 @@ struct RingKey {
   bool primary = false;
   std::unique_ptr<crypto::Aead> xchacha;
   std::unique_ptr<crypto::Aead> aes_gcm;
+  SecretBytes client_id_index_key;  // docs/FORMAT.md, "Blind index of client_id"
 
   const crypto::Aead& aead(Algorithm alg) const { return alg == Algorithm::kAes256Gcm ? *aes_gcm : *xchacha; }
 };
 
-StatusOr<std::unique_ptr<crypto::Aead>> DeriveAead(const SecretBytes& ikm, Algorithm alg) {
-  std::string info = "credvault aead ";
-  info += static_cast<char>(alg);
+StatusOr<SecretBytes> DeriveKey(const SecretBytes& ikm, std::string_view info) {
   SecretBytes key(32);
   CV_RETURN_IF_ERROR(crypto::HkdfSha256(reinterpret_cast<const std::uint8_t*>(crypto::kCredvaultSalt.data()),
                                         crypto::kCredvaultSalt.size(), ikm.data(), ikm.size(),
                                         reinterpret_cast<const std::uint8_t*>(info.data()), info.size(), key.data(),
                                         key.size()));
+  return key;
+}
+
+StatusOr<std::unique_ptr<crypto::Aead>> DeriveAead(const SecretBytes& ikm, Algorithm alg) {
+  std::string info = "credvault aead ";
+  info += static_cast<char>(alg);
+  CV_ASSIGN_OR_RETURN(SecretBytes key, DeriveKey(ikm, info));
   return crypto::NewAead(alg, key.data());
+}
+
+std::string IndexUnder(const RingKey& key, std::string_view client_id) {
+  std::uint8_t mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, key.client_id_index_key.data(), key.client_id_index_key.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(client_id.data()), client_id.size());
+  crypto_auth_hmacsha256_final(&state, mac);
+  sodium_memzero(&state, sizeof state);
+  std::string index = key.kid + ":";
+  crypto::AppendBase64Url(mac, 16, index);  // truncated to 128 bits
+  return index;
 }
 
 StatusOr<RingKey> MakeRingKey(const KeySpec& spec, bool primary) {
@@ -45,6 +64,7 @@ StatusOr<RingKey> MakeRingKey(const KeySpec& spec, bool primary) {
   key.primary = primary;
   CV_ASSIGN_OR_RETURN(key.xchacha, DeriveAead(*ikm, Algorithm::kXChaCha20Poly1305));
   CV_ASSIGN_OR_RETURN(key.aes_gcm, DeriveAead(*ikm, Algorithm::kAes256Gcm));
+  CV_ASSIGN_OR_RETURN(key.client_id_index_key, DeriveKey(*ikm, "credvault blind index credentials.client_id"));
   return key;
 }
 
@@ -108,6 +128,22 @@ StatusOr<std::size_t> crypto::KeyringAccess::DecryptInto(const Keyring& ring, st
                          reason::kUnknownKid);
   }
   return crypto::OpenEnvelope(key->aead(envelope.algorithm), envelope, context, scratch);
+}
+
+StatusOr<std::string> crypto::KeyringAccess::ClientIdIndex(const Keyring& ring, std::string_view kid,
+                                                          std::string_view client_id) {
+  const RingKey* key = ring.state_->Find(kid);
+  if (key == nullptr) {
+    return NotFoundError("key " + std::string(kid) + " is not in the keyring", reason::kUnknownKid);
+  }
+  return IndexUnder(*key, client_id);
+}
+
+std::vector<std::string> crypto::KeyringAccess::ClientIdIndexUnderEveryKey(const Keyring& ring,
+                                                                           std::string_view client_id) {
+  std::vector<std::string> out;
+  for (const auto& key : ring.state_->keys) out.push_back(IndexUnder(key, client_id));
+  return out;
 }
 
 StatusOr<SecretBytes> Keyring::Decrypt(std::string_view value, const ValueContext& context) const {

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "credvault/keyring.hpp"
 
@@ -13,6 +15,9 @@ class KeyringAccess {
  public:
   static StatusOr<std::size_t> DecryptInto(const Keyring& ring, std::string_view value, const ValueContext& context,
                                            SecretBytes& scratch);
+  // crypto/blind_index.hpp's, from the index keys the ring holds.
+  static StatusOr<std::string> ClientIdIndex(const Keyring& ring, std::string_view kid, std::string_view client_id);
+  static std::vector<std::string> ClientIdIndexUnderEveryKey(const Keyring& ring, std::string_view client_id);
 };
 
 // As Keyring::Decrypt, into `scratch` (grown when too small): no allocation

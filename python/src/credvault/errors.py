@@ -23,7 +23,7 @@ __all__ = [
     "UnknownKid", "NoLifecycleGrant",
     "SchemaError", "SchemaBehind", "MissingMigrationFile", "EditedMigration",
     "NotFound", "NoSuchAccount", "NoCredentials",
-    "CapacityError", "UsageError",
+    "CapacityError", "Unindexed", "UsageError",
 ]
 
 
@@ -256,6 +256,13 @@ class CapacityError(Error, ValueError):
     """A value would not fit its column once encrypted; nothing was written."""
 
     REASON = "capacity"
+
+
+class Unindexed(Error):
+    """A lookup by ``client_id`` cannot be complete: some rows have a ``client_id`` but no blind index
+    yet (plaintext, or written before the index existed). ``credvault encrypt`` indexes them."""
+
+    REASON = "unindexed"
 
 
 class UsageError(Error, ValueError):
