@@ -111,6 +111,29 @@ CREDVAULT_EXPORT void credvault_credentials_free(credvault_credentials* credenti
 CREDVAULT_EXPORT int credvault_put(credvault_vault* vault, int64_t account_id, const char* client_id, const char* client_secret,
                   const char* refresh_token);
 
+/* One account of a Login-with-Amazon client (credvault_find_accounts).
+ * amazon_account_id is a NUL-terminated copy of accounts.amazon_account_id. */
+typedef struct credvault_account {
+  int64_t account_id;
+  char* amazon_account_id;
+} credvault_account;
+
+/* The accounts whose client_id is exactly `client_id` (a NUL-terminated
+ * string), ordered by account_id, as Vault::FindAccountsByClientId
+ * (credvault/vault.hpp) finds them. On success *accounts is an array of
+ * *n_accounts entries allocated by credvault (NULL when there are none, which
+ * is CREDVAULT_OK with *n_accounts = 0); free it with credvault_accounts_free.
+ * The library allocates rather than filling a caller's array: the set is
+ * read once, so no count can go stale between two calls.
+ * CREDVAULT_FAILED_PRECONDITION while some rows have a client_id but no blind
+ * index yet (run `credvault encrypt`); CREDVAULT_DATA_LOSS when a match's
+ * client_id cannot be decrypted (credvault_last_error_reason names why). */
+CREDVAULT_EXPORT int credvault_find_accounts(credvault_vault* vault, const char* client_id, credvault_account** accounts,
+                                             size_t* n_accounts);
+
+/* Frees what credvault_find_accounts returned (NULL is ignored). */
+CREDVAULT_EXPORT void credvault_accounts_free(credvault_account* accounts, size_t n_accounts);
+
 /* The message of the last failed call on this thread ("" if none). Valid
  * until the next credvault call on this thread. */
 CREDVAULT_EXPORT const char* credvault_last_error(void);

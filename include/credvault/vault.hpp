@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "credvault/environment.hpp"
 #include "credvault/export.h"
@@ -60,6 +61,12 @@ struct Credentials {
   std::optional<SecretBytes> refresh_token;
 };
 
+// One account of a Login-with-Amazon client (Vault::FindAccountsByClientId).
+struct ClientAccount {
+  std::int64_t account_id;
+  std::string amazon_account_id;  // accounts.amazon_account_id
+};
+
 // A partial update: only the fields set are written.
 struct CredentialsUpdate {
   std::optional<std::string_view> client_id;
@@ -94,7 +101,23 @@ class CREDVAULT_EXPORT Vault {
   // the credentials row if the account has none. kNotFound if the account
   // does not exist (reason "no_such_account"); kFailedPrecondition if a value is too long for its column
   // or the primary key is retired (reason "retired_kid").
+  // A client_id written is indexed too (credentials.client_id_bidx, under the
+  // primary key, in the same statement); a put without client_id leaves the
+  // index as it is.
   Status PutCredentials(std::int64_t account_id, const CredentialsUpdate& update) const;
+
+  // The accounts whose client_id is exactly `client_id` (bytes, no
+  // normalization), ordered by account_id; an empty vector when there are
+  // none. Found through the blind index (docs/FORMAT.md, "Blind index of
+  // client_id") under every key of the ring, so it works in the middle of a
+  // rotation, and each match's client_id is decrypted and compared: an index
+  // value that collides or was tampered with never returns another client's
+  // account. kFailedPrecondition (reason "unindexed") while any row has a
+  // client_id but no index yet — the answer could be incomplete; `credvault
+  // encrypt` indexes them. kDataLoss (the decrypt's reason, "retired_kid" for
+  // a value under a retired kid) when a match's client_id cannot be used:
+  // never silently dropped.
+  StatusOr<std::vector<ClientAccount>> FindAccountsByClientId(std::string_view client_id) const;
 
   const Keyring& keyring() const;
 

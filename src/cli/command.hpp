@@ -111,6 +111,12 @@ void RegisterRotateCommand(CLI::App& app, CommandTable& commands);
 void RegisterVerifyCommand(CLI::App& app, CommandTable& commands);
 void RegisterPutCommand(CLI::App& app, CommandTable& commands);
 void RegisterGetCommand(CLI::App& app, CommandTable& commands);
+void RegisterFindCommand(CLI::App& app, CommandTable& commands);
+void RegisterClientSecretCommand(CLI::App& app, CommandTable& commands);
+// `client-secret rotate` and `client-secret status`, added under
+// `client-secret` by RegisterClientSecretCommand.
+void RegisterClientSecretRotateCommand(CLI::App& client_secret, CommandTable& commands);
+void RegisterClientSecretStatusCommand(CLI::App& client_secret, CommandTable& commands);
 // Hidden: writes the man pages and bash completion of every registered command.
 void RegisterGenDocsCommand(CLI::App& app, CommandTable& commands);
 

@@ -94,6 +94,8 @@ void RegisterCommands(CLI::App& app, credvault::cli::CommandTable& commands) {
   RegisterVerifyCommand(app, commands);
   RegisterPutCommand(app, commands);
   RegisterGetCommand(app, commands);
+  RegisterFindCommand(app, commands);
+  RegisterClientSecretCommand(app, commands);
   RegisterGenDocsCommand(app, commands);  // hidden; reads the whole app when it runs
 }
 

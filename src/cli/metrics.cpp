@@ -257,6 +257,17 @@ void CommandMetrics::ValueCounts(const std::map<std::string, std::map<std::strin
   }
 }
 
+void CommandMetrics::ClientSecretAges(const std::vector<std::pair<std::string, double>>& ages) {
+  if (!enabled()) return;
+  own_.erase("credvault_client_secret_age_days");
+  OwnWhole("credvault_client_secret_age_days");
+  for (const auto& [client, days] : ages) {
+    Gauge("credvault_client_secret_age_days",
+          "Days since the LWA client secret last changed on every account of the client (+Inf: unknown)",
+          {{"client", client}}, days);
+  }
+}
+
 void CommandMetrics::CountValuesAtFinish(std::string conninfo, std::vector<std::string> ring_kids) {
   count_conninfo_ = std::move(conninfo);
   count_ring_kids_ = std::move(ring_kids);

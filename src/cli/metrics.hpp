@@ -8,7 +8,7 @@
 // only rise across runs. The file is written atomically (temporary file +
 // rename) under an flock of `<file>.lock`: when the command starts, every few
 // seconds while a row job runs, and when it ends. Nothing written is a secret:
-// counts, kids, column names, seconds and exit codes. The path is never
+// counts, kids, column names, seconds, exit codes and masked client_ids. The path is never
 // followed through a symbolic link nor opened blocking; only a regular file
 // of the effective user, at most 1 MiB and in credvault's format, is read and
 // replaced (anything else is refused, left as it is and never quoted).
@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -53,6 +54,9 @@ class CommandMetrics {
   // `ring_kids` present (0 where unused).
   void ValueCounts(const std::map<std::string, std::map<std::string, std::uint64_t>>& counts,
                    const std::vector<std::string>& ring_kids);
+  // `client-secret status`: per client (its masked client_id), the age in
+  // days of its secret (+Inf when unknown); replaces the whole family.
+  void ClientSecretAges(const std::vector<std::pair<std::string, double>>& ages);
   // At Finish, count the values in `conninfo` (a row job changed them).
   void CountValuesAtFinish(std::string conninfo, std::vector<std::string> ring_kids);
 

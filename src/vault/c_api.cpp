@@ -269,6 +269,41 @@ int credvault_put(credvault_vault* vault, int64_t account_id, const char* client
   });
 }
 
+int credvault_find_accounts(credvault_vault* vault, const char* client_id, credvault_account** accounts,
+                            size_t* n_accounts) {
+  return Guard([&]() -> int {
+    if (vault == nullptr || client_id == nullptr || accounts == nullptr || n_accounts == nullptr) {
+      return FailWith(CREDVAULT_INVALID_ARGUMENT, "vault, client_id, accounts and n_accounts must not be NULL");
+    }
+    *accounts = nullptr;
+    *n_accounts = 0;
+    auto found = vault->vault.FindAccountsByClientId(client_id);
+    if (!found.ok()) return Fail(found.status());
+    if (found->empty()) return CREDVAULT_OK;
+    auto* result = new credvault_account[found->size()]();
+    try {
+      for (std::size_t i = 0; i < found->size(); ++i) {
+        const std::string& amazon = (*found)[i].amazon_account_id;
+        result[i].account_id = (*found)[i].account_id;
+        result[i].amazon_account_id = new char[amazon.size() + 1];
+        std::memcpy(result[i].amazon_account_id, amazon.c_str(), amazon.size() + 1);
+      }
+    } catch (...) {
+      credvault_accounts_free(result, found->size());
+      throw;
+    }
+    *accounts = result;
+    *n_accounts = found->size();
+    return CREDVAULT_OK;
+  });
+}
+
+void credvault_accounts_free(credvault_account* accounts, size_t n_accounts) {
+  if (accounts == nullptr) return;
+  for (size_t i = 0; i < n_accounts; ++i) delete[] accounts[i].amazon_account_id;
+  delete[] accounts;
+}
+
 const char* credvault_last_error(void) { return g_last_error.c_str(); }
 
 const char* credvault_last_error_reason(void) { return g_last_reason; }

@@ -5,9 +5,11 @@
 
 #include "common/status_macros.hpp"
 #include "credvault/reasons.hpp"
+#include "crypto/blind_index.hpp"
 #include "crypto/stored_value.hpp"
 #include "db/database_url.hpp"
 #include "db/sqlstate.hpp"
+#include "ledger/client_lookup.hpp"
 #include "ledger/credentials_table.hpp"
 #include "vault/connection_pool.hpp"
 #include "vault/schema_gate.hpp"
@@ -32,13 +34,18 @@ constexpr const char* kCanReadLifecycle = "SELECT has_table_privilege('credvault
 constexpr const char* kKidRetired = "SELECT 1 FROM credvault_keys WHERE kid = $1 AND state = 'retired'";
 constexpr const char* kAccountExists = "SELECT 1 FROM accounts WHERE id = $1";
 // $1 the account, then per credential column its new value ($2...), then
-// per column whether it is being set (a column not set keeps its value).
+// per column whether it is being set (a column not set keeps its value), then
+// the blind index of the client_id (written with client_id, and only then).
 std::string UpsertCredentialsSql() {
   const std::string table = kCredentialsTable;
+  const std::string index = ledger::kClientIdIndexColumn;
   const auto param = [](std::size_t n) { return "$" + std::to_string(n); };
-  return "INSERT INTO " + table + " (account_id, " + ledger::ColumnList() + ") VALUES ($1, " +
+  const std::string index_param = param(2 + 2 * kCredentialColumnCount);
+  const std::string client_id_set = param(2 + kCredentialColumnCount);  // kCredentialColumns[0] is client_id
+  return "INSERT INTO " + table + " (account_id, " + ledger::ColumnList() + ", " + index + ") VALUES ($1, " +
          ledger::JoinColumns([&](std::size_t i, const ledger::CredentialColumn&) { return param(2 + i); }, ", ") +
-         ") ON CONFLICT (account_id) DO UPDATE SET " +
+         ", " + index_param + ") ON CONFLICT (account_id) DO UPDATE SET " + index + " = CASE WHEN " + client_id_set +
+         "::boolean THEN EXCLUDED." + index + " ELSE " + table + "." + index + " END, " +
          ledger::JoinColumns(
              [&](std::size_t i, const ledger::CredentialColumn& column) {
                const std::string name = column.name;
@@ -184,9 +191,12 @@ Status Vault::PutCredentials(std::int64_t account_id, const CredentialsUpdate& u
   const std::string row_key = std::to_string(account_id);
   const std::array<const std::optional<std::string_view>*, kCredentialColumnCount> fields = {&update.client_id, &update.client_secret,
                                                                          &update.refresh_token};
-  db::Params params(1 + 2 * kCredentialColumnCount, "false");
+  db::Params params(2 + 2 * kCredentialColumnCount, "false");
   params[0] = row_key;
   for (std::size_t i = 0; i < kCredentialColumnCount; ++i) params[1 + i] = std::nullopt;
+  static_assert(std::string_view(kCredentialColumns[0].name) == "client_id");
+  params[1 + 2 * kCredentialColumnCount] =
+      update.client_id ? db::Value(crypto::PrimaryClientIdIndex(state_->keyring, *update.client_id)) : std::nullopt;
   bool any = false;
   for (std::size_t i = 0; i < kCredentialColumns.size(); ++i) {
     if (!fields[i]->has_value()) continue;
@@ -227,6 +237,21 @@ Status Vault::PutCredentials(std::int64_t account_id, const CredentialsUpdate& u
     return NoSuchAccount(row_key);
   }
   return written.status();
+}
+
+StatusOr<std::vector<ClientAccount>> Vault::FindAccountsByClientId(std::string_view client_id) const {
+  auto rows = state_->WithConnection([&](db::Connection& conn) {
+    const ledger::QueryFunction query = [&conn](std::string_view sql, const db::Params& params) {
+      return conn.Query(sql, params);
+    };
+    return ledger::FindClientRows(query, state_->keyring, client_id,
+                                  ledger::ClientLookupOptions{false, state_->lifecycle_table});
+  });
+  if (!rows.ok()) return rows.status();
+  std::vector<ClientAccount> accounts;
+  accounts.reserve(rows->size());
+  for (ledger::ClientRow& row : *rows) accounts.push_back(ClientAccount{row.account_id, std::move(row.amazon_account_id)});
+  return accounts;
 }
 
 }  // namespace credvault

@@ -97,6 +97,20 @@ void MoveValues(const TestDatabase& db) {
               .ok());
 }
 
+// A database at head whose accounts 1-3 share kClientId, put through `put`
+// (indexed), then `sql` run on it.
+const std::string kClientId = "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef";
+void OneClientAtHead(const TestDatabase& db, const std::string& key, const std::string& sql = "") {
+  REQUIRE(RunCli({"migrate"}, KeyEnv(db, key)).exit_code == 0);
+  REQUIRE(db.Connect()->Exec("INSERT INTO accounts (id, amazon_account_id) SELECT g, 'AMZ' || g FROM generate_series(1, 3) g").ok());
+  for (const std::string account : {"1", "2", "3"}) {
+    REQUIRE(RunCli({"put", "--account", account}, KeyEnv(db, key),
+                   "{\"client_id\": \"" + kClientId + "\", \"client_secret\": \"amzn1.oa2-cs.v1.s\"}")
+                .exit_code == 0);
+  }
+  if (!sql.empty()) REQUIRE(db.Connect()->ExecScript(sql).ok());
+}
+
 // The shipped migrations, copied so that a test may edit them.
 struct MigrationsCopy {
   TempDir dir;
@@ -172,6 +186,14 @@ TEST_CASE("every exit code of the documented table, for every command that can h
   TestDatabase internal;
   const Env internal_env = With(KeyEnv(internal, a), {{"CREDVAULT_MIGRATIONS_DIR", failing.path()}});
   REQUIRE(RunCli({"migrate"}, internal_env).exit_code == 0);
+  TestDatabase client;  // at head, accounts 1-3 of kClientId, indexed
+  OneClientAtHead(client, a);
+  TestDatabase unindexed;  // the same with one row not indexed
+  OneClientAtHead(unindexed, a, "UPDATE credentials SET client_id_bidx = NULL WHERE account_id = 2");
+  TestDatabase moved_client_id;  // the same with account 2's client_id moved to account 3
+  OneClientAtHead(moved_client_id, a,
+                  "UPDATE credentials SET client_id = (SELECT client_id FROM credentials WHERE account_id = 2) "
+                  "WHERE account_id = 3");
   TestDatabase big;  // at 20260215_0001, enough rows for a job to be stopped halfway
   Populate(big, 20000);
 
@@ -224,6 +246,10 @@ TEST_CASE("every exit code of the documented table, for every command that can h
   add(2, "put with stdin that is not a JSON object of strings", "put",
       [&] { return RunCli({"put", "--account", "1"}, KeyEnv(head, a), "{\"client_secret\": 42}"); });
   add(2, "create with a message without letters or digits", "create", [&] { return RunCli({"create", "!!!"}); });
+  add(2, "an empty new secret on stdin", "client-secret rotate",
+      [&] { return RunCli({"client-secret", "rotate", "--client-id", kClientId}, KeyEnv(client, a), ""); });
+  add(2, "a new secret of two lines", "client-secret rotate",
+      [&] { return RunCli({"client-secret", "rotate", "--client-id", kClientId}, KeyEnv(client, a), "s1\ns2\n"); });
 
   // 3: configuration or key problem.
   for (const auto& entry : minimal) {
@@ -259,6 +285,11 @@ TEST_CASE("every exit code of the documented table, for every command that can h
   add(3, "an account that does not exist", "put",
       [&] { return RunCli({"put", "--account", "99999"}, KeyEnv(head, a), kPut); });
   add(3, "an account without credentials", "get", [&] { return RunCli({"get", "--account", "50000"}, KeyEnv(head, a)); });
+  add(3, "a client_id no account has", "find",
+      [&] { return RunCli({"find", "--client-id", kClientId + "x"}, KeyEnv(client, a)); });
+  add(3, "a client_id no account has", "client-secret rotate", [&] {
+    return RunCli({"client-secret", "rotate", "--client-id", kClientId + "x"}, KeyEnv(client, a), "amzn1.oa2-cs.v1.t\n");
+  });
 
   // 4: database unreachable (create and keygen never connect; migrate --sql
   // prints from base without a database, by design).
@@ -306,6 +337,17 @@ TEST_CASE("every exit code of the documented table, for every command that can h
   add(5, "missing --yes", "rollback", [&] { return RunCli({"rollback"}, KeyEnv(head, a)); });
   add(5, "missing --yes", "decrypt", [&] { return RunCli({"decrypt"}, KeyEnv(head, a)); });
   add(5, "refusing to overwrite", "keygen", [&] { return RunCli({"keygen", "--out", existing_key}); });
+  add(5, "unindexed rows (a lookup could miss accounts)", "find",
+      [&] { return RunCli({"find", "--client-id", kClientId}, KeyEnv(unindexed, a)); });
+  add(5, "unindexed rows (a lookup could miss accounts)", "client-secret rotate", [&] {
+    return RunCli({"client-secret", "rotate", "--client-id", kClientId}, KeyEnv(unindexed, a), "amzn1.oa2-cs.v1.t\n");
+  });
+  add(5, "production guard (missing --yes)", "client-secret rotate", [&] {
+    return RunCli({"--env", "production", "client-secret", "rotate", "--client-id", kClientId}, KeyEnv(client, a),
+                  "amzn1.oa2-cs.v1.t\n");
+  });
+  add(5, "a client secret older than --max-age", "client-secret status",
+      [&] { return RunCli({"client-secret", "status", "--max-age", "0"}, KeyEnv(client, a)); });
 
   // 6: integrity failure.
   add(6, "decryption (a value moved to another account)", "get",
@@ -316,6 +358,12 @@ TEST_CASE("every exit code of the documented table, for every command that can h
       [&] { return RunCli({"decrypt", "--yes"}, KeyEnv(moved, b, a)); });
   add(6, "decryption (the decrypt step)", "rollback",
       [&] { return RunCli({"rollback", "--to", "20260215_0001", "--yes"}, KeyEnv(moved_for_rollback, a)); });
+  add(6, "decryption (a matching client_id moved to another account)", "find",
+      [&] { return RunCli({"find", "--client-id", kClientId}, KeyEnv(moved_client_id, a)); });
+  add(6, "decryption (a matching client_id moved to another account)", "client-secret rotate", [&] {
+    return RunCli({"client-secret", "rotate", "--client-id", kClientId}, KeyEnv(moved_client_id, a),
+                  "amzn1.oa2-cs.v1.t\n");
+  });
   add(6, "a cv1: value that is not ciphertext", "encrypt", [&] { return RunCli({"encrypt"}, KeyEnv(malformed, a)); });
   add(6, "a cv1: value that is not ciphertext (the encrypt step)", "migrate",
       [&] { return RunCli({"migrate"}, KeyEnv(malformed, a)); });
