@@ -10,7 +10,8 @@
 # rows (the physical limit), credvault encrypt / rotate / verify (rows/s, ratio
 # to that baseline, peak RSS), rotate through PgBouncer in transaction mode
 # (ratio to the direct rotate), a Python Fernet + psycopg2 batch rotation and
-# decrypt of the same rows (the peer), and GetCredentials latency.
+# decrypt of the same rows (the peer), GetCredentials latency, and the latency of
+# find by client_id (Vault::FindAccountsByClientId; 1000 clients).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=200000

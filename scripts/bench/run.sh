@@ -27,7 +27,7 @@ SECRET_KEY=$key_a "$cv" -q migrate --to 20260215_0001
 psql -q <<SQL
 INSERT INTO accounts (amazon_account_id) SELECT 'A' || g FROM generate_series(1, $rows) g;
 INSERT INTO credentials (account_id, client_id, client_secret, refresh_token)
-SELECT id, 'amzn1.application-oa2-client.' || md5(id::text),
+SELECT id, 'amzn1.application-oa2-client.' || md5((id % 1000)::text),  -- 1000 clients, as accounts 1..1000
        'amzn1.oa2-cs.v1.' || md5('s' || id) || md5('t' || id),
        'Atzr|IwEBI' || substr(repeat(md5('r' || id), 10), 1, 295)
 FROM accounts;
@@ -69,6 +69,13 @@ echo "== GetCredentials latency (open-loop, 400 calls/s, 4000 calls)" >&2
 latency=$(SECRET_KEY=$key_b build-release/tests/credvault_bench_latency "dbname=$db" "$PWD/migrations" "$rows" 4000)
 p50=$(echo "$latency" | sed -E 's/.*"p50_us": ([0-9.]+).*/\1/'); p99=$(echo "$latency" | sed -E 's/.*"p99_us": ([0-9.]+).*/\1/')
 
+echo "== find by client_id (open-loop, 400 calls/s, 4000 calls; 1000 clients of $((rows / 1000)) accounts each)" >&2
+unindexed=$(psql -Atc "SELECT count(*) FROM credentials WHERE client_id IS NOT NULL AND client_id_bidx IS NULL")
+fill=0; [ "$unindexed" = 0 ] || fill=1  # encrypt/rotate left rows without an index: the bench fills them first
+find_latency=$(SECRET_KEY=$key_b CREDVAULT_BENCH_FIND_CLIENTS=1000 CREDVAULT_BENCH_FILL_INDEX=$fill \
+  build-release/tests/credvault_bench_latency "dbname=$db" "$PWD/migrations" "$rows" 4000)
+find_p50=$(echo "$find_latency" | sed -E 's/.*"p50_us": ([0-9.]+).*/\1/'); find_p99=$(echo "$find_latency" | sed -E 's/.*"p99_us": ([0-9.]+).*/\1/')
+
 fernet_rot_rate=0 fernet_dec_rate=0
 if [ "${CREDVAULT_BENCH_FERNET:-1}" = 1 ]; then
   echo "== Python Fernet + psycopg2: setup (not timed), rotation, decrypt" >&2
@@ -97,10 +104,12 @@ if [ "$fernet_rot_rate" != 0 ]; then
 fi
 printf '%-34s %12s\n' "GetCredentials p50 (us)" "$p50"
 printf '%-34s %12s\n' "GetCredentials p99 (us)" "$p99"
-printf '{"rows": %s, "baseline_rows_per_s": %s, "encrypt_rows_per_s": %s, "encrypt_ratio": %s, "encrypt_rss_kb": %s, "baseline_ciphertext_rows_per_s": %s, "rotate_rows_per_s": %s, "rotate_ratio": %s, "rotate_rss_kb": %s, "pooled_rotate_rows_per_s": %s, "pooled_vs_direct": %s, "verify_values_per_s": %s, "verify_rss_kb": %s, "fernet_rotate_rows_per_s": %s, "rotate_vs_fernet": %s, "fernet_decrypt_values_per_s": %s, "p50_us": %s, "p99_us": %s}\n' \
+printf '%-34s %12s\n' "find by client_id p50 (us)" "$find_p50"
+printf '%-34s %12s%s\n' "find by client_id p99 (us)" "$find_p99" "$( [ "$fill" = 1 ] && echo "  (index filled by the bench: $unindexed rows)")"
+printf '{"rows": %s, "baseline_rows_per_s": %s, "encrypt_rows_per_s": %s, "encrypt_ratio": %s, "encrypt_rss_kb": %s, "baseline_ciphertext_rows_per_s": %s, "rotate_rows_per_s": %s, "rotate_ratio": %s, "rotate_rss_kb": %s, "pooled_rotate_rows_per_s": %s, "pooled_vs_direct": %s, "verify_values_per_s": %s, "verify_rss_kb": %s, "fernet_rotate_rows_per_s": %s, "rotate_vs_fernet": %s, "fernet_decrypt_values_per_s": %s, "p50_us": %s, "p99_us": %s, "find_p50_us": %s, "find_p99_us": %s}\n' \
   "$rows" "$base_rate" "$enc_rate" "$(ratio "$enc_rate" "$base_rate")" "$enc_rss" "$base2_rate" "$rot_rate" \
   "$(ratio "$rot_rate" "$base2_rate")" "$rot_rss" "$pooled_rate" "$(ratio "$pooled_rate" "$rot_rate")" "$ver_rate" "$ver_rss" "$fernet_rot_rate" \
-  "$( [ "$fernet_rot_rate" != 0 ] && ratio "$rot_rate" "$fernet_rot_rate" || echo 0)" "$fernet_dec_rate" "$p50" "$p99"
+  "$( [ "$fernet_rot_rate" != 0 ] && ratio "$rot_rate" "$fernet_rot_rate" || echo 0)" "$fernet_dec_rate" "$p50" "$p99" "$find_p50" "$find_p99"
 
 # The Python package (python/): decrypt rate, Fernet on the same values, AsyncVault latency.
 echo "== Python package: Keyring.decrypt, Fernet decrypt, AsyncVault latency" >&2

@@ -12,6 +12,12 @@
 // With STOP_FILE, calls go on (at least CALLS of them) until that file exists:
 // the latency an application sees while a job runs beside it.
 //
+// With CREDVAULT_BENCH_FIND_CLIENTS=N, the calls are FindAccountsByClientId
+// instead, each of one of N clients: the client_ids of accounts 1..N, read
+// through the Vault first (the data must make those N the distinct clients).
+// CREDVAULT_BENCH_FILL_INDEX=1 first computes client_id_bidx for rows that
+// lack it (for a database whose encrypt did not fill it), in batches.
+//
 // With CREDVAULT_BENCH_TIMELINE=FILE, every counted call is also written to
 // FILE as "<scheduled time, s since the epoch> <latency, us>", to line stalls
 // up with a job's log.
@@ -28,6 +34,9 @@
 
 #include "credvault/keyring_from_env.hpp"
 #include "credvault/vault.hpp"
+#include "crypto/blind_index.hpp"
+#include "crypto/stored_value.hpp"
+#include "db/connection.hpp"
 
 namespace {
 
@@ -40,6 +49,37 @@ constexpr int kWarmupCalls = 200;
 double WallSeconds(Clock::time_point at) {
   const auto wall = std::chrono::system_clock::now() - (Clock::now() - at);
   return std::chrono::duration<double>(wall.time_since_epoch()).count();
+}
+
+// Fills client_id_bidx where a client_id has none: the index under the kid
+// of its ciphertext. Returns the rows filled, or -1 on an error (printed).
+long FillIndex(const std::string& url, const credvault::Keyring& ring) {
+  auto conn = credvault::db::Connection::Open(url, "credvault bench fill index");
+  if (!conn.ok()) return std::fprintf(stderr, "%s\n", conn.status().message().c_str()), -1;
+  long filled = 0;
+  for (;;) {
+    auto rows = (*conn)->Query(
+        "SELECT account_id, client_id FROM credentials WHERE client_id IS NOT NULL AND client_id_bidx IS NULL "
+        "ORDER BY account_id LIMIT 5000");
+    if (!rows.ok()) return std::fprintf(stderr, "%s\n", rows.status().message().c_str()), -1;
+    if (rows->empty()) return filled;
+    std::string ids = "{", indexes = "{";
+    for (std::size_t i = 0; i < rows->size(); ++i) {
+      const std::string account = rows->text(i, 0), stored = rows->text(i, 1);
+      auto client_id = ring.Decrypt(stored, credvault::ValueContext{"credentials", "client_id", account});
+      if (!client_id.ok()) return std::fprintf(stderr, "%s\n", client_id.status().message().c_str()), -1;
+      auto index = credvault::crypto::ClientIdIndex(ring, credvault::crypto::PeekKid(stored), client_id->view());
+      if (!index.ok()) return std::fprintf(stderr, "%s\n", index.status().message().c_str()), -1;
+      ids += (i ? "," : "") + account;
+      indexes += (i ? "," : "") + *index;  // hex, ':' and base64url: no quoting needed
+    }
+    auto updated = (*conn)->Exec(
+        "UPDATE credentials c SET client_id_bidx = v.bidx FROM (SELECT unnest($1::integer[]) AS account_id, "
+        "unnest($2::text[]) AS bidx) v WHERE c.account_id = v.account_id",
+        {ids + "}", indexes + "}"});
+    if (!updated.ok()) return std::fprintf(stderr, "%s\n", updated.message().c_str()), -1;
+    filled += static_cast<long>(rows->size());
+  }
 }
 
 }  // namespace
@@ -62,6 +102,17 @@ int main(int argc, char** argv) {
   options.max_connections = 1;
   auto vault = credvault::Vault::Open(std::move(options));
   if (!vault.ok()) return std::fprintf(stderr, "%s\n", vault.status().message().c_str()), 4;
+  const char* fill = std::getenv("CREDVAULT_BENCH_FILL_INDEX");
+  if (fill && std::string(fill) == "1" && FillIndex(argv[1], *ring) < 0) return 5;
+  const char* find_env = std::getenv("CREDVAULT_BENCH_FIND_CLIENTS");
+  const long find_clients = find_env ? std::atol(find_env) : 0;
+  std::vector<std::string> client_ids;  // what find looks up
+  for (long account = 1; account <= find_clients; ++account) {
+    auto got = vault->GetCredentials(account);
+    if (!got.ok() || !got->client_id) return std::fprintf(stderr, "account %ld: no client_id\n", account), 6;
+    client_ids.emplace_back(got->client_id->view());
+  }
+  std::size_t found_accounts = 0;
   const long max_account = std::atol(argv[3]);
   const int calls = argc > 4 ? std::atoi(argv[4]) : 10000;
   const std::string stop_file = argc > 5 && std::string(argv[5]) != "-" ? argv[5] : "";
@@ -82,9 +133,16 @@ int main(int argc, char** argv) {
     scheduled += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(gap(random)));
     std::this_thread::sleep_until(scheduled);
     const long account = 1 + static_cast<long>(random() % static_cast<unsigned long>(max_account));
-    auto got = vault->GetCredentials(account);
+    credvault::Status status;
+    if (client_ids.empty()) {
+      status = vault->GetCredentials(account).status();
+    } else {
+      auto found = vault->FindAccountsByClientId(client_ids[static_cast<std::size_t>(account) % client_ids.size()]);
+      status = found.status();
+      if (found.ok()) found_accounts += found->size();
+    }
     const double elapsed = std::chrono::duration<double, std::micro>(Clock::now() - scheduled).count();
-    if (!got.ok()) return std::fprintf(stderr, "%s\n", got.status().message().c_str()), 6;
+    if (!status.ok()) return std::fprintf(stderr, "%s\n", status.message().c_str()), 6;
     if (i >= kWarmupCalls) micros.push_back(elapsed);
     if (i >= kWarmupCalls && timeline_file) timeline.emplace_back(WallSeconds(scheduled), elapsed);
   }
@@ -97,7 +155,9 @@ int main(int argc, char** argv) {
   std::sort(micros.begin(), micros.end());
   auto at = [&](double q) { return micros[static_cast<std::size_t>(q * static_cast<double>(micros.size() - 1))]; };
   std::printf(
-      "{\"calls\": %zu, \"rate\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f, \"max_us\": %.1f}\n",
-      micros.size(), rate, at(0.5), at(0.99), at(0.999), micros.back());
+      "{\"calls\": %zu, \"rate\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f, \"max_us\": %.1f, "
+      "\"call\": \"%s\", \"accounts_per_call\": %.1f}\n",
+      micros.size(), rate, at(0.5), at(0.99), at(0.999), micros.back(), client_ids.empty() ? "get" : "find",
+      client_ids.empty() ? 1.0 : static_cast<double>(found_accounts) / static_cast<double>(calls + kWarmupCalls));
   return 0;
 }

@@ -121,6 +121,12 @@ TEST_CASE("roles - the application role of docs/ROLES.md - Vault and the C ABI g
                                                std::string_view("amzn1.oa2-cs.v1.app-1111"), std::nullopt});
   INFO(inserted.ToString());
   REQUIRE(inserted.ok());
+  // find: through the blind index put wrote.
+  auto found = vault->FindAccountsByClientId("amzn1.application-oa2-client.app");
+  INFO((found.ok() ? std::string() : found.status().ToString()));
+  REQUIRE(found.ok());
+  REQUIRE(found->size() == 1);
+  CHECK(found->front().account_id == 1);
   CredentialsUpdate only_secret;
   only_secret.client_secret = std::string_view("amzn1.oa2-cs.v1.app-2222");
   Status updated = vault->PutCredentials(1, only_secret);
