@@ -1,5 +1,7 @@
 #include "jobs/client_secret.hpp"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -8,6 +10,7 @@
 #include "credvault/envelope.hpp"
 #include "credvault/reasons.hpp"
 #include "crypto/blind_index.hpp"
+#include "crypto/keyring_access.hpp"
 #include "crypto/stored_value.hpp"
 #include "db/binary_params.hpp"
 #include "db/connection.hpp"
@@ -129,20 +132,23 @@ StatusOr<ClientSecretRotationReport> RotateClientSecret(const ClientSecretRotati
 
 namespace {
 
-// The client_id a row holds, decrypted (a plaintext one as it is).
-StatusOr<SecretBytes> ClientIdOf(const Keyring& ring, const std::string& account, const std::string& stored) {
+// The client_id a row holds: a plaintext one as it is, else decrypted into
+// `scratch` (one zeroizing buffer for the whole scan, not one per row).
+StatusOr<std::string_view> ClientIdOf(const Keyring& ring, const std::string& account, const std::string& stored,
+                                      SecretBytes& scratch) {
   const std::string what = std::string("credentials.") + kClientIdColumn.name + " of account " + account;
   switch (crypto::ClassifyValue(stored)) {
-    case crypto::ValueKind::kPlaintext: return SecretBytes::FromString(stored);
+    case crypto::ValueKind::kPlaintext: return std::string_view(stored);
     case crypto::ValueKind::kMalformedEnvelope: {
       const Status error = ParseEnvelope(stored).status();
       return DataLossError(what + " cannot be decrypted: " + error.message(), error.reason());
     }
     case crypto::ValueKind::kCiphertext: break;
   }
-  auto plaintext = ring.Decrypt(stored, ValueContext{kCredentialsTable, kClientIdColumn.aad_name, account});
-  if (!plaintext.ok()) return plaintext.status().Annotate(what);
-  return plaintext;
+  auto length = crypto::DecryptInto(ring, stored, ValueContext{kCredentialsTable, kClientIdColumn.aad_name, account},
+                                    scratch);
+  if (!length.ok()) return length.status().Annotate(what);
+  return std::string_view(reinterpret_cast<const char*>(scratch.data()), *length);
 }
 
 bool OlderFirst(const ClientSecretAge& a, const ClientSecretAge& b) {
@@ -158,15 +164,18 @@ StatusOr<std::vector<ClientSecretAge>> ReadClientSecretAges(const std::string& c
                       db::Connection::Open(conninfo, "credvault client-secret status"));
   CV_ASSIGN_OR_RETURN(db::Rows rows, conn->ScanOnOneCore(SelectAgesSql()));
   std::map<std::string, ClientSecretAge> by_client;  // by blind index: no client_id kept in the clear
+  SecretBytes scratch;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const std::string account = rows.text(i, 0);
-    CV_ASSIGN_OR_RETURN(SecretBytes client_id, ClientIdOf(keyring, account, rows.text(i, 1)));
-    const std::string index = crypto::PrimaryClientIdIndex(keyring, client_id.view());
+    const std::string& stored = *rows.at(i, 1);
+    CV_ASSIGN_OR_RETURN(std::string_view client_id, ClientIdOf(keyring, account, stored, scratch));
+    const std::string index = crypto::PrimaryClientIdIndex(keyring, client_id);
     ClientSecretAge& client = by_client[index];
     if (client.accounts == 0) {
-      client.masked_client_id = ledger::MaskClientId(client_id.view());
+      client.masked_client_id = ledger::MaskClientId(client_id);
       client.client_index = index;
     }
+    sodium_memzero(scratch.data(), scratch.size());
     ++client.accounts;
     if (!rows.at(i, 2)) {
       ++client.accounts_unknown;

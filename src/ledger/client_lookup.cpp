@@ -1,11 +1,14 @@
 #include "ledger/client_lookup.hpp"
 
+#include <sodium.h>
+
 #include <set>
 
 #include "common/status_macros.hpp"
 #include "credvault/envelope.hpp"
 #include "credvault/reasons.hpp"
 #include "crypto/blind_index.hpp"
+#include "crypto/keyring_access.hpp"
 #include "crypto/stored_value.hpp"
 #include "ledger/credentials_table.hpp"
 
@@ -59,7 +62,7 @@ std::set<std::string> SplitKids(const std::string& joined) {
 // Whether the stored client_id of `account` is exactly `client_id`; an error
 // when it cannot be used.
 StatusOr<bool> SameClientId(const Keyring& ring, const std::string& account, const std::string& stored,
-                            std::string_view client_id, const std::set<std::string>& retired) {
+                            std::string_view client_id, const std::set<std::string>& retired, SecretBytes& scratch) {
   const std::string what = "credentials.client_id of account " + account;
   switch (crypto::ClassifyValue(stored)) {
     case crypto::ValueKind::kPlaintext:
@@ -78,11 +81,16 @@ StatusOr<bool> SameClientId(const Keyring& ring, const std::string& account, con
                              "process still holding the old key); store a current value with put",
                          reason::kRetiredKid);
   }
-  auto plaintext = ring.Decrypt(stored, ValueContext{kCredentialsTable, kCredentialColumns[0].aad_name, account});
-  if (!plaintext.ok()) {
-    return DataLossError(what + " cannot be decrypted: " + plaintext.status().message(), plaintext.status().reason());
+  // Into one zeroizing buffer for all the matches: a SecretBytes per value
+  // (sodium_malloc, guard pages) cost more than the decryption itself.
+  auto length = crypto::DecryptInto(ring, stored, ValueContext{kCredentialsTable, kCredentialColumns[0].aad_name, account},
+                                    scratch);
+  if (!length.ok()) {
+    return DataLossError(what + " cannot be decrypted: " + length.status().message(), length.status().reason());
   }
-  return plaintext->Equals(client_id);
+  const bool same = std::string_view(reinterpret_cast<const char*>(scratch.data()), *length) == client_id;
+  sodium_memzero(scratch.data(), *length);
+  return same;
 }
 
 }  // namespace
@@ -108,11 +116,12 @@ StatusOr<std::vector<ClientRow>> FindClientRows(const QueryFunction& query, cons
   CV_ASSIGN_OR_RETURN(std::string indexes, IndexArray(crypto::ClientIdIndexUnderEveryKey(ring, client_id)));
   CV_ASSIGN_OR_RETURN(db::Rows matches, query(SelectByIndexSql(options.for_update), {indexes}));
   std::vector<ClientRow> found;
+  SecretBytes scratch;
   for (std::size_t i = 0; i < matches.size(); ++i) {
     const db::Value& stored = matches.at(i, 2);
     if (!stored) continue;  // an index beside no client_id: not this client (verify reports it)
     const std::string account = matches.text(i, 0);
-    CV_ASSIGN_OR_RETURN(bool same, SameClientId(ring, account, *stored, client_id, retired));
+    CV_ASSIGN_OR_RETURN(bool same, SameClientId(ring, account, *stored, client_id, retired, scratch));
     if (same) found.push_back(ClientRow{std::stoll(account), matches.text(i, 1)});
   }
   return found;

@@ -197,6 +197,18 @@ TEST_CASE("find returns exactly each client's accounts - unknown client - uninde
     CHECK(cli.err.find("credvault encrypt") != std::string::npos);
     CHECK(RunCli({"client-secret", "rotate", "--client-id", ClientId(2)}, env, kNewSecret + "\n").exit_code == 5);
   }
+  SECTION("a match under a retired kid is refused, as get refuses it") {
+    const std::string kid = vault->keyring().primary_kid();
+    REQUIRE(db.Connect()
+                ->Exec("INSERT INTO credvault_keys (kid, state, retired_at, retired_by) VALUES ($1, 'retired', now(), "
+                       "'test') ON CONFLICT (kid) DO UPDATE SET state = 'retired'",
+                       {kid})
+                .ok());
+    auto found = vault->FindAccountsByClientId(ClientId(1));
+    REQUIRE(!found.ok());
+    CHECK(found.status().code() == StatusCode::kDataLoss);
+    CHECK(found.status().reason() == "retired_kid");
+  }
   SECTION("a match whose client_id does not decrypt is an error, not dropped") {
     REQUIRE(db.Connect()
                 ->Exec("UPDATE credentials SET client_id = (SELECT client_id FROM credentials WHERE account_id = 2) "
