@@ -62,7 +62,7 @@ std::string CopyMigrationsWithConcurrentIndex(const TempDir& dir) {
   for (const auto& entry : std::filesystem::directory_iterator(SourceDir() + "/migrations")) {
     dir.WriteFile(entry.path().filename().string(), ReadFile(entry.path().string()), 0644);
   }
-  dir.WriteFile("20260301_0003_credentials_updated_at_index.sql",
+  dir.WriteFile("20270301_0003_credentials_updated_at_index.sql",
                 "-- migrate:up transaction:false\n"
                 "CREATE INDEX CONCURRENTLY credentials_updated_at_idx ON credentials (updated_at);\n"
                 "-- migrate:down transaction:false\n"
@@ -100,7 +100,7 @@ TEST_CASE("3 concurrent migrate through PgBouncer - 6 rounds on fresh databases 
     }
     INFO(errors);
     CHECK(exits == std::vector<int>{0, 0, 0});
-    CHECK(HistoryStates(db) == "3:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied");
+    CHECK(HistoryStates(db) == "6:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20261207_0004=applied,20261207_0005=applied,20261207_0006=applied");
     // Exactly once: the migrators' own records add up to what was pending.
     CHECK(AppliedByEvents(db) - applied_before == (populated ? 2 : 3));
     CHECK(FailedEvents(db) == 0);
@@ -143,7 +143,7 @@ TEST_CASE("a migrator SIGKILLed mid-encrypt through PgBouncer - the next one get
   INFO(next.err);
   CHECK(next.exit_code == 0);
   std::cout << "[pooler] migrate after a SIGKILLed migrator: " << seconds << " s\n";
-  CHECK(HistoryStates(db) == "3:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied");
+  CHECK(HistoryStates(db) == "6:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20261207_0004=applied,20261207_0005=applied,20261207_0006=applied");
   CHECK(AdvisoryLocks(db) == 0);
   ExpectAllEncryptedAndEqual(db, Ring(key));
 }
@@ -162,7 +162,7 @@ TEST_CASE("a migrator SIGKILLed while holding the lock through PgBouncer - the n
   std::string slow = "-- migrate:up\n";
   for (int i = 0; i < 30; ++i) slow += "SELECT pg_sleep(0.2);\n";
   slow += "CREATE TABLE slow_done (id int);\n-- migrate:down\nDROP TABLE slow_done;\n";
-  dir.WriteFile("20260301_0003_slow.sql", slow, 0644);
+  dir.WriteFile("20270301_0003_slow.sql", slow, 0644);
   {
     CliProcess first({"--migrations-dir", dir.path(), "migrate"}, env);
     const bool sleeping = WaitFor(
@@ -190,7 +190,7 @@ TEST_CASE("a migrator SIGKILLed while holding the lock through PgBouncer - the n
   auto next = RunCli({"--migrations-dir", dir.path(), "migrate", "--lock-timeout", "5"}, env);
   INFO(next.err);
   CHECK(next.exit_code == 0);
-  CHECK(HistoryStates(db) == "4:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20260301_0003=applied");
+  CHECK(HistoryStates(db) == "7:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20261207_0004=applied,20261207_0005=applied,20261207_0006=applied,20270301_0003=applied");
   CHECK(db.Query("SELECT to_regclass('slow_done') IS NOT NULL").text(0, 0) == "t");
   CHECK(AdvisoryLocks(db) == 0);
 }
@@ -211,7 +211,7 @@ TEST_CASE("encrypt, rotate, verify, keys, put and get through PgBouncer - run tw
   auto migrated = RunCli({"migrate"}, PooledEnv(db, a));  // 0002: nothing left to encrypt
   INFO(migrated.err);
   REQUIRE(migrated.exit_code == 0);
-  CHECK(HistoryStates(db) == "3:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied");
+  CHECK(HistoryStates(db) == "6:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20261207_0004=applied,20261207_0005=applied,20261207_0006=applied");
   CHECK(RunCli({"verify"}, PooledEnv(db, a)).exit_code == 0);
 
   for (int i = 0; i < 2; ++i) {
@@ -384,7 +384,7 @@ TEST_CASE("a transaction:false migration behind PgBouncer - refused at once nami
   CHECK(refused.exit_code == 3);  // a configuration problem: docs/CLI.md's exit codes
   CHECK(refused.err.find("direct_url") != std::string::npos);
   CHECK(seconds < 10);  // at once, not after a lock or statement timeout
-  CHECK(HistoryStates(db) == "3:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied");
+  CHECK(HistoryStates(db) == "6:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20261207_0004=applied,20261207_0005=applied,20261207_0006=applied");
   CHECK(db.Query("SELECT to_regclass('credentials_updated_at_idx') IS NULL").text(0, 0) == "t");
 
   // With the direct URL (environment) the migrator does its DDL and locking there.
@@ -394,7 +394,7 @@ TEST_CASE("a transaction:false migration behind PgBouncer - refused at once nami
   INFO(applied.err);
   CHECK(applied.exit_code == 0);
   CHECK(HistoryStates(db) ==
-        "4:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20260301_0003=applied");
+        "7:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20261207_0004=applied,20261207_0005=applied,20261207_0006=applied,20270301_0003=applied");
   CHECK(db.Query("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
                  "WHERE c.relname = 'credentials_updated_at_idx' AND i.indisvalid")
             .text(0, 0) == "1");
@@ -405,7 +405,7 @@ TEST_CASE("a transaction:false migration behind PgBouncer - refused at once nami
   if (direct_fields.count("password")) rollback_env["PGPASSWORD"] = direct_fields["password"];
   direct_fields.erase("password");
   auto rolled_back = RunCli({"--migrations-dir", migrations, "--direct-url", ToConninfo(direct_fields), "rollback",
-                             "--to", "20260215_0003", "--yes"},
+                             "--to", "20261207_0006", "--yes"},
                             rollback_env);
   INFO(rolled_back.err);
   CHECK(rolled_back.exit_code == 0);
