@@ -97,6 +97,11 @@ TEST_CASE("encrypt indexes client_ids encrypted before the column existed, and o
   // ciphertext without an index.
   PopulateAndMigrate(db, 2000, a, "20261207_0005");
   CHECK(Count(db, "client_id_bidx IS NOT NULL") == "0");
+  // Without key A its client_ids cannot be indexed: refused before any write, naming the kid.
+  auto without_a = RunCli({"encrypt"}, KeyEnv(db, b));
+  CHECK(without_a.exit_code == 3);
+  CHECK(without_a.err.find(Ring(a).primary_kid() + " (" + std::to_string(2000 - 40) + " values)") != std::string::npos);
+  CHECK(Count(db, "client_id_bidx IS NOT NULL") == "0");
   // Rows under an older key (A) keep it: the index is under the client_id's own kid.
   const std::string values = "SELECT md5(string_agg(coalesce(client_id, '-') || client_secret || coalesce(refresh_token, '-'), "
                              "',' ORDER BY id)) FROM credentials";
