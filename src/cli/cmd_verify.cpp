@@ -122,6 +122,13 @@ void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
                                  "SECRET_KEY_FALLBACKS), and run `credvault rotate` if they are old keys",
                              reason::kUnknownKid);
       }
+      auto index = report.bad_by_reason.find(reason::kBadBlindIndex);
+      if (index != report.bad_by_reason.end() && index->second == report.bad_value_count) {
+        return DataLossError(summary + ": every value decrypts, but a blind index of client_id is not the one "
+                                       "credvault writes; `credvault encrypt` fills missing ones, `credvault put "
+                                       "--account ID` rewrites one with its index (the account is listed for each)",
+                             reason::kBadBlindIndex);
+      }
       return DataLossError(summary + ": restore those values from a backup, or store new ones with `credvault put "
                                      "--account ID` (the account is listed for each)");
     }
