@@ -34,8 +34,17 @@ CREATE TABLE credentials (
     client_id     VARCHAR(512),
     client_secret VARCHAR(512),
     refresh_token VARCHAR(512),
-    updated_at    TIMESTAMP NOT NULL DEFAULT now()
+    updated_at    TIMESTAMP NOT NULL DEFAULT now(),
+    -- The blind index of client_id (docs/FORMAT.md): written by credvault
+    -- beside every client_id it encrypts, NULL beside a plaintext one.
+    client_id_bidx           VARCHAR(64),
+    -- When client_secret last changed: stamped by the trigger below.
+    client_secret_changed_at TIMESTAMPTZ
 );
+-- Lookups by client_id, and whether any client_id is not yet indexed.
+CREATE INDEX credentials_client_id_bidx_idx ON credentials (client_id_bidx);
+CREATE INDEX credentials_client_id_unindexed_idx ON credentials (id)
+    WHERE client_id IS NOT NULL AND client_id_bidx IS NULL;
 
 CREATE FUNCTION credentials_touch_updated_at() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -52,3 +61,21 @@ CREATE TRIGGER credentials_updated_at
     FOR EACH ROW
     WHEN (coalesce(current_setting('credvault.row_job', true), '') = '')
     EXECUTE FUNCTION credentials_touch_updated_at();
+
+CREATE FUNCTION credentials_stamp_client_secret_changed_at() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.client_secret IS DISTINCT FROM OLD.client_secret THEN
+        NEW.client_secret_changed_at := CASE WHEN NEW.client_secret IS NULL THEN NULL ELSE now() END;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+-- A new client_secret stamps client_secret_changed_at, except in a row job
+-- (re-encrypting a value does not change the secret).
+CREATE TRIGGER credentials_client_secret_changed_at
+    BEFORE INSERT OR UPDATE OF client_secret ON credentials
+    FOR EACH ROW
+    WHEN (coalesce(current_setting('credvault.row_job', true), '') = '')
+    EXECUTE FUNCTION credentials_stamp_client_secret_changed_at();

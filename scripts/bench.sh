@@ -8,7 +8,9 @@
 #
 # Measures: a server-side UPDATE rewriting the same three columns of the same
 # rows (the physical limit), credvault encrypt / rotate / verify (rows/s, ratio
-# to that baseline, peak RSS), rotate through PgBouncer in transaction mode
+# to that baseline, peak RSS), rotate without the blind index column of
+# client_id (schema at 20260215_0003) against rotate with it (head; target:
+# ratio >= 0.9), the 20261207_0006 step indexing every client_id, rotate through PgBouncer in transaction mode
 # (ratio to the direct rotate), a Python Fernet + psycopg2 batch rotation and
 # decrypt of the same rows (the peer), GetCredentials latency, and the latency of
 # find by client_id (Vault::FindAccountsByClientId; 1000 clients).

@@ -93,7 +93,7 @@ def test_schema_behind(cli, empty_db):
     for env in ("production", "staging"):
         with pytest.raises(SchemaBehind) as e:
             Vault.open(f"dbname={empty_db}", Keyring(key), environment=env, migrations_dir=MIGRATIONS)
-        assert e.value.pending == ["20260215_0002", "20260215_0003"] and "20260215_0002" in str(e.value)
+        assert e.value.pending == ["20260215_0002", "20260215_0003", "20261207_0004", "20261207_0005", "20261207_0006"] and "20260215_0002" in str(e.value)
         with pytest.raises(SchemaBehind):
             asyncio.run(AsyncVault.open(f"dbname={empty_db}", Keyring(key), environment=env,
                                         migrations_dir=MIGRATIONS))

@@ -45,22 +45,29 @@ baseline() {  # the same rewrite done by the server alone, then undone
 
 echo "== baseline: server-side UPDATE of the three columns" >&2
 base_secs=$(baseline); base_rate=$(rate "$rows" "$base_secs")
-echo "== encrypt (migrate to head: the 20260215_0002 data step)" >&2
-SECRET_KEY=$key_a run "$cv" -q migrate; enc_secs=$secs enc_rss=$rss enc_rate=$(rate "$rows" "$secs")
+echo "== encrypt (migrate to 20260215_0003: the 20260215_0002 data step, before the client_id index exists)" >&2
+SECRET_KEY=$key_a run "$cv" -q migrate --to 20260215_0003; enc_secs=$secs enc_rss=$rss enc_rate=$(rate "$rows" "$secs")
 psql -q -c "VACUUM ANALYZE credentials"
 echo "== baseline again, on ciphertext-sized rows" >&2
 base2_secs=$(baseline); base2_rate=$(rate "$rows" "$base2_secs")
-echo "== rotate (A -> B)" >&2
-SECRET_KEY=$key_b SECRET_KEY_FALLBACKS=$key_a run "$cv" -q rotate; rot_secs=$secs rot_rss=$rss rot_rate=$(rate "$rows" "$secs")
+# rotate twice on the same rows: without the blind index column of client_id
+# (the schema at 20260215_0003: every index-free column rewrite can be a HOT
+# update) and with it (at head: client_id_bidx changes with client_id and is
+# indexed, so every update is non-HOT and adds an entry to every index).
+echo "== rotate without the client_id index column (A -> B, schema at 20260215_0003)" >&2
+SECRET_KEY=$key_b SECRET_KEY_FALLBACKS=$key_a run "$cv" -q rotate; noidx_rate=$(rate "$rows" "$secs")
 psql -q -c "VACUUM ANALYZE credentials"
-echo "== rotate through PgBouncer in transaction mode (B -> A)" >&2
+echo "== migrate to head: 20261207_0004-0006 add client_id_bidx, its indexes, and index every client_id" >&2
+SECRET_KEY=$key_b SECRET_KEY_FALLBACKS=$key_a run "$cv" -q migrate; idx_step_rate=$(rate "$rows" "$secs")
+psql -q -c "VACUUM ANALYZE credentials"
+echo "== rotate with the client_id index (B -> A)" >&2
+SECRET_KEY=$key_a SECRET_KEY_FALLBACKS=$key_b run "$cv" -q rotate; rot_secs=$secs rot_rss=$rss rot_rate=$(rate "$rows" "$secs")
+psql -q -c "VACUUM ANALYZE credentials"
+echo "== rotate through PgBouncer in transaction mode (A -> B), for verify and the peer" >&2
 : "${CREDVAULT_TEST_POOLER_HOST:?scripts/with-postgres.sh starts the pooler}" "${CREDVAULT_TEST_POOLER_PORT:?}"
 pooled_url="host=$CREDVAULT_TEST_POOLER_HOST port=$CREDVAULT_TEST_POOLER_PORT dbname=$db"
-DATABASE_URL=$pooled_url SECRET_KEY=$key_a SECRET_KEY_FALLBACKS=$key_b run "$cv" -q rotate
+DATABASE_URL=$pooled_url SECRET_KEY=$key_b SECRET_KEY_FALLBACKS=$key_a run "$cv" -q rotate
 pooled_rate=$(rate "$rows" "$secs") pooled_rss=$rss
-psql -q -c "VACUUM ANALYZE credentials"
-echo "== rotate back directly (A -> B), for verify and the peer" >&2
-SECRET_KEY=$key_b SECRET_KEY_FALLBACKS=$key_a "$cv" -q rotate
 psql -q -c "VACUUM ANALYZE credentials"
 echo "== verify" >&2
 values=$(psql -Atc "SELECT count(client_id) + count(client_secret) + count(refresh_token) FROM credentials")
@@ -92,7 +99,10 @@ printf '%-34s %12s %10s %10s\n' "measurement" "rows/s" "ratio" "peak RSS"
 printf '%-34s %12s %10s %10s\n' "baseline UPDATE (plaintext rows)" "$base_rate" "1.00" "-"
 printf '%-34s %12s %10s %10s\n' "encrypt" "$enc_rate" "$(ratio "$enc_rate" "$base_rate")" "$((enc_rss / 1024)) MB"
 printf '%-34s %12s %10s %10s\n' "baseline UPDATE (ciphertext rows)" "$base2_rate" "1.00" "-"
+printf '%-34s %12s %10s %10s\n' "rotate without client_id index" "$noidx_rate" "$(ratio "$noidx_rate" "$base2_rate")" "-"
+printf '%-34s %12s\n' "index existing client_ids (0006)" "$idx_step_rate"
 printf '%-34s %12s %10s %10s\n' "rotate" "$rot_rate" "$(ratio "$rot_rate" "$base2_rate")" "$((rot_rss / 1024)) MB"
+printf '%-34s %12s\n' "rotate with client_id index / without" "$(ratio "$rot_rate" "$noidx_rate")"
 printf '%-34s %12s %10s %10s\n' "rotate through PgBouncer" "$pooled_rate" "$(ratio "$pooled_rate" "$base2_rate")" "$((pooled_rss / 1024)) MB"
 printf '%-34s %12s\n' "pooled / direct rotate" "$(ratio "$pooled_rate" "$rot_rate")"
 printf '%-34s %12s %10s %10s\n' "verify (values/s)" "$ver_rate" "-" "$((ver_rss / 1024)) MB"
@@ -106,9 +116,9 @@ printf '%-34s %12s\n' "GetCredentials p50 (us)" "$p50"
 printf '%-34s %12s\n' "GetCredentials p99 (us)" "$p99"
 printf '%-34s %12s\n' "find by client_id p50 (us)" "$find_p50"
 printf '%-34s %12s%s\n' "find by client_id p99 (us)" "$find_p99" "$( [ "$fill" = 1 ] && echo "  (index filled by the bench: $unindexed rows)")"
-printf '{"rows": %s, "baseline_rows_per_s": %s, "encrypt_rows_per_s": %s, "encrypt_ratio": %s, "encrypt_rss_kb": %s, "baseline_ciphertext_rows_per_s": %s, "rotate_rows_per_s": %s, "rotate_ratio": %s, "rotate_rss_kb": %s, "pooled_rotate_rows_per_s": %s, "pooled_vs_direct": %s, "verify_values_per_s": %s, "verify_rss_kb": %s, "fernet_rotate_rows_per_s": %s, "rotate_vs_fernet": %s, "fernet_decrypt_values_per_s": %s, "p50_us": %s, "p99_us": %s, "find_p50_us": %s, "find_p99_us": %s}\n' \
+printf '{"rows": %s, "baseline_rows_per_s": %s, "encrypt_rows_per_s": %s, "encrypt_ratio": %s, "encrypt_rss_kb": %s, "baseline_ciphertext_rows_per_s": %s, "rotate_rows_per_s": %s, "rotate_ratio": %s, "rotate_rss_kb": %s, "pooled_rotate_rows_per_s": %s, "pooled_vs_direct": %s, "verify_values_per_s": %s, "verify_rss_kb": %s, "rotate_without_index_rows_per_s": %s, "rotate_index_ratio": %s, "fernet_rotate_rows_per_s": %s, "rotate_vs_fernet": %s, "fernet_decrypt_values_per_s": %s, "p50_us": %s, "p99_us": %s, "find_p50_us": %s, "find_p99_us": %s}\n' \
   "$rows" "$base_rate" "$enc_rate" "$(ratio "$enc_rate" "$base_rate")" "$enc_rss" "$base2_rate" "$rot_rate" \
-  "$(ratio "$rot_rate" "$base2_rate")" "$rot_rss" "$pooled_rate" "$(ratio "$pooled_rate" "$rot_rate")" "$ver_rate" "$ver_rss" "$fernet_rot_rate" \
+  "$(ratio "$rot_rate" "$base2_rate")" "$rot_rss" "$pooled_rate" "$(ratio "$pooled_rate" "$rot_rate")" "$ver_rate" "$ver_rss" "$noidx_rate" "$(ratio "$rot_rate" "$noidx_rate")" "$fernet_rot_rate" \
   "$( [ "$fernet_rot_rate" != 0 ] && ratio "$rot_rate" "$fernet_rot_rate" || echo 0)" "$fernet_dec_rate" "$p50" "$p99" "$find_p50" "$find_p99"
 
 # The Python package (python/): decrypt rate, Fernet on the same values, AsyncVault latency.

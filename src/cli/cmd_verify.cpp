@@ -39,6 +39,11 @@ const char* Explain(const std::string& reason) {
     return "starts with cv<digits>: of a format version this credvault does not know (not cv1): never treated as "
            "plaintext";
   }
+  if (reason == reason::kBadBlindIndex) {
+    return "the blind index credentials.client_id_bidx is missing, malformed, under another key than the client_id "
+           "beside it, not its index, or set beside a NULL or plaintext client_id (run `credvault encrypt` to index "
+           "rows it is missing from; anything else was written by something other than credvault)";
+  }
   return "cannot be decrypted";
 }
 
@@ -76,7 +81,7 @@ void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
       std::cout << out.dump() << std::endl;
     } else {
       std::cout << "checked " << values << " value(s) in " << report.rows_seen << " row(s) (" << report.null_values
-                << " NULL) in " << fmt::format("{:.2f}", report.seconds) << " s: " << values - report.bad_value_count
+                << " NULL) in " << fmt::format("{:.2f}", report.seconds) << " s: " << values - std::min<std::uint64_t>(values, report.bad_value_count)
                 << " ok, " << report.bad_value_count << " failed\n";
       for (const auto& [reason, n] : report.bad_by_reason) {
         std::cout << "  failed, " << reason << ": " << n << " — " << Explain(reason) << "\n";
@@ -116,6 +121,13 @@ void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
                                  ", not in the keyring; give the key(s) with --fallback-key-file (or "
                                  "SECRET_KEY_FALLBACKS), and run `credvault rotate` if they are old keys",
                              reason::kUnknownKid);
+      }
+      auto index = report.bad_by_reason.find(reason::kBadBlindIndex);
+      if (index != report.bad_by_reason.end() && index->second == report.bad_value_count) {
+        return DataLossError(summary + ": every value decrypts, but a blind index of client_id is not the one "
+                                       "credvault writes; `credvault encrypt` fills missing ones, `credvault put "
+                                       "--account ID` rewrites one with its index (the account is listed for each)",
+                             reason::kBadBlindIndex);
       }
       return DataLossError(summary + ": restore those values from a backup, or store new ones with `credvault put "
                                      "--account ID` (the account is listed for each)");

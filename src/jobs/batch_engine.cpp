@@ -79,7 +79,6 @@ class Engine {
   Engine(const JobOptions& options, JobSpec spec)
       : options_(options),
         spec_(std::move(spec)),
-        select_batch_sql_(SelectRowsSql(Predicate(spec_, "$3"))),
         workers_(CryptoThreads(options)) {}
 
   StatusOr<JobReport> Run() {
@@ -89,6 +88,8 @@ class Engine {
       CV_ASSIGN_OR_RETURN(writer, db::Connection::Open(options_.conninfo, application_name));
     }
     CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, application_name));
+    CV_ASSIGN_OR_RETURN(has_index_, ledger::HasBlindIndexColumn(*reader_));
+    select_batch_sql_ = SelectRowsSql(RowPredicate("$3"), has_index_);
     std::uint64_t total = 0;
     if (spec_.rows_to_do) {
       total = *spec_.rows_to_do;
@@ -232,11 +233,21 @@ class Engine {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
 
+  // The rows with work: the spec's, and with an index_missing on a schema
+  // with the index, every row with a client_id but no index (the rows
+  // credentials_client_id_unindexed_idx holds). {kid} as `placeholder`.
+  std::string RowPredicate(const std::string& placeholder) const {
+    std::string predicate = Predicate(spec_, placeholder);
+    if (!has_index_ || !spec_.index_missing) return predicate;
+    return "(" + predicate + ") OR (" + ledger::kCredentialColumns[ledger::kIndexedColumn].name +
+           " IS NOT NULL AND " + ledger::kBlindIndexColumn + " IS NULL)";
+  }
+
   StatusOr<std::uint64_t> CountRowsToDo() {
     db::Params params;
     if (spec_.uses_primary_kid) params.push_back(options_.keyring->primary_kid());
     CV_ASSIGN_OR_RETURN(db::Rows rows,
-                        Read(*reader_, "SELECT count(*) FROM credentials WHERE " + Predicate(spec_, "$1"), params));
+                        Read(*reader_, "SELECT count(*) FROM credentials WHERE " + RowPredicate("$1"), params));
     return std::stoull(rows.text(0, 0));
   }
 
@@ -261,10 +272,11 @@ class Engine {
     }
     CV_ASSIGN_OR_RETURN(db::Rows fetched, std::move(query));
     PreparedBatch batch;
-    batch.rows = ToRows(std::move(fetched));
+    batch.rows = ToRows(std::move(fetched), has_index_);
     const auto& rows = batch.rows;
-    auto& fresh = batch.fresh;
-    fresh.resize(rows.size());
+    batch.fresh.resize(rows.size());
+    batch.with_index = has_index_;
+    if (has_index_) batch.fresh_index.resize(rows.size());
     const auto crypto_start = std::chrono::steady_clock::now();
     std::mutex mutex;  // guards error and batch.bad
     Status error;
@@ -272,26 +284,13 @@ class Engine {
       thread_local SecretBytes scratch;
       for (std::size_t i = begin; i < end; ++i) {
         for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) {
-          const db::Value& value = rows[i].values[c];
-          if (!value || !spec_.needs_work(*value)) continue;
-          auto result = spec_.transform(*value, ValueContext{ledger::kCredentialsTable, ledger::kCredentialColumns[c].aad_name, rows[i].account_id}, scratch);
-          if (result.ok()) {
-            fresh[i][c] = std::move(*result);
-            continue;
-          }
-          std::lock_guard<std::mutex> lock(mutex);
-          const char* reason = BadValueReason(result.status());
-          if (reason == nullptr) {
-            if (error.ok()) error = result.status().Annotate("credentials row id " + rows[i].id + ", " + ledger::kCredentialColumns[c].name);
-            return;
-          }
-          batch.bad.push_back({std::stoll(rows[i].id), std::stoll(rows[i].account_id), ledger::kCredentialColumns[c].name, reason, ""});
+          if (!TransformValue(batch, i, c, scratch, mutex, error)) return;
         }
       }
     });
     CV_RETURN_IF_ERROR(error);
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) batch.expected[c] += fresh[i][c].has_value();
+      for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) batch.expected[c] += batch.fresh[i][c].has_value();
       // Only the id and row version travel on: up to three batches are in
       // flight, and this halves what each one holds.
       batch.rows[i].values = {};
@@ -302,9 +301,46 @@ class Engine {
     // statement's parameters, not also one string per value.
     if (batch.values_to_write > 0) batch.arrays = BatchArrays(batch);
     batch.fresh = {};
+    batch.fresh_index = {};
     options_.log->trace("prepare {} rows: fetch {:.3f} s, crypto {:.3f} s", rows.size(),
                         std::chrono::duration<double>(crypto_start - fetch_start).count(), Seconds(crypto_start));
     return batch;
+  }
+
+  // Transforms value `c` of row `i` of `batch` (on a worker thread) into
+  // batch.fresh (and its blind index into batch.fresh_index), if it has
+  // work. A value the transform refuses goes to batch.bad; any other error
+  // to `error` (the first one), and then it returns false: the worker stops.
+  // `mutex` guards batch.bad and `error`.
+  bool TransformValue(PreparedBatch& batch, std::size_t i, std::size_t c, SecretBytes& scratch, std::mutex& mutex,
+                      Status& error) {
+    const Row& row = batch.rows[i];
+    const db::Value& value = row.values[c];
+    if (!value) return true;
+    const bool indexed = has_index_ && c == ledger::kIndexedColumn;
+    const ValueContext context{ledger::kCredentialsTable, ledger::kCredentialColumns[c].aad_name, row.account_id};
+    std::string index;
+    StatusOr<std::optional<std::string>> result = std::optional<std::string>();
+    if (spec_.needs_work(*value)) {
+      result = spec_.transform(*value, context, scratch, indexed ? &index : nullptr);
+    } else if (indexed && spec_.index_missing && !row.blind_index) {
+      result = spec_.index_missing(*value, context, scratch, &index);
+    } else {
+      return true;
+    }
+    if (result.ok()) {
+      batch.fresh[i][c] = std::move(*result);
+      if (indexed && !index.empty()) batch.fresh_index[i] = std::move(index);
+      return true;
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    const char* reason = BadValueReason(result.status());
+    if (reason == nullptr) {
+      if (error.ok()) error = result.status().Annotate("credentials row id " + row.id + ", " + ledger::kCredentialColumns[c].name);
+      return false;
+    }
+    batch.bad.push_back({std::stoll(row.id), std::stoll(row.account_id), ledger::kCredentialColumns[c].name, reason, ""});
+    return true;
   }
 
   // Writes a prepared batch on `conn` (compare-and-set), retrying what a
@@ -413,7 +449,8 @@ class Engine {
 
   const JobOptions& options_;
   JobSpec spec_;
-  const std::string select_batch_sql_;  // the next batch after $1, at most $2 rows; $3 the primary kid
+  bool has_index_ = false;        // the schema has the blind index column (asked once, in Run)
+  std::string select_batch_sql_;  // the next batch after $1, at most $2 rows; $3 the primary kid
   WorkerPool workers_;
   std::set<std::pair<std::int64_t, std::string>> bad_seen_;  // reported once across passes
   std::array<std::unique_ptr<db::Connection>, 2> writers_;  // batches alternate between them

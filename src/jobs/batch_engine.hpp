@@ -19,8 +19,12 @@
 namespace credvault::jobs {
 
 // What one job does to one value: a new value, nothing (nullopt), or an error.
+// `index` is non-null for client_id (ledger::kIndexedColumn) when the schema
+// has its blind index column: the transform stores there the index of the
+// value it returns (crypto/blind_index.hpp), or leaves it empty for a value
+// with no index (plaintext), which sets the column NULL.
 using ValueTransform = std::function<StatusOr<std::optional<std::string>>(
-    const std::string& value, const ValueContext& context, SecretBytes& scratch)>;
+    const std::string& value, const ValueContext& context, SecretBytes& scratch, std::string* index)>;
 
 struct JobSpec {
   const char* name;           // for logs and the events table
@@ -32,6 +36,12 @@ struct JobSpec {
   // them: the first pass's total without another scan of the table. Only the
   // progress (and whether to probe the latency) use it; later passes count.
   std::optional<std::uint64_t> rows_to_do;
+  // When set (encrypt), a client_id that needs no work but has no blind index
+  // (written before the index column existed) is given to it: it returns
+  // the value to write back (the same) and stores its index, in the same
+  // compare-and-set write. Rows with a client_id and no index then count as
+  // rows with work. Only when the schema has the index column.
+  ValueTransform index_missing;
 };
 
 // A row predicate true when `per_column_template` holds for any credential

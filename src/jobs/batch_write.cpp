@@ -45,20 +45,31 @@ static_assert(kLockWaitSeconds == 5, "kBatchSettings spells out kLockWaitSeconds
 // batch's first and last id) bounds every plan to the batch's rows, whatever
 // the planner estimates for the arrays. The result: per column, how many
 // values were written.
-std::string ApplyBatchSql() {
+// With the blind index (`with_index`), the index column follows the value
+// it indexes: it is written with every new client_id (NULL when the job
+// writes a plaintext one: decrypt) and kept otherwise.
+std::string ApplyBatchSql(bool with_index) {
   using ledger::EachColumn;
   using ledger::JoinColumns;
   const std::string first_id = "$" + std::to_string(3 + ledger::kCredentialColumnCount);
   const std::string last_id = "$" + std::to_string(4 + ledger::kCredentialColumnCount);
+  const std::string index = ledger::kBlindIndexColumn;
+  const std::string indexed = ledger::kCredentialColumns[ledger::kIndexedColumn].name;
+  const std::string set_index = with_index ? ", " + index + " = CASE WHEN b.new_" + indexed + " IS NULL THEN c." +
+                                                 index + " ELSE b.new_" + index + " END"
+                                           : "";
+  const std::string index_array = with_index ? ", unnest($" + std::to_string(5 + ledger::kCredentialColumnCount) +
+                                                   "::text[]) AS new_" + index
+                                             : "";
   return "WITH updated AS (UPDATE " + std::string(ledger::kCredentialsTable) + " c SET " +
-         EachColumn("{c} = coalesce(b.new_{c}, c.{c})", ", ") +
+         EachColumn("{c} = coalesce(b.new_{c}, c.{c})", ", ") + set_index +
          " FROM (SELECT unnest($1::integer[]) AS id, unnest($2::xid[]) AS row_xmin, " +
          JoinColumns(
              [](std::size_t i, const ledger::CredentialColumn& column) {
                return "unnest($" + std::to_string(3 + i) + "::text[]) AS new_" + column.name;
              },
              ", ") +
-         ") AS b WHERE c.id = b.id AND c.id BETWEEN " + first_id + "::integer AND " + last_id +
+         index_array + ") AS b WHERE c.id = b.id AND c.id BETWEEN " + first_id + "::integer AND " + last_id +
          "::integer AND c.xmin = b.row_xmin RETURNING " +
          JoinColumns(
              [](std::size_t i, const ledger::CredentialColumn& column) {
@@ -81,7 +92,7 @@ db::BinaryParams BatchArrays(const PreparedBatch& batch) {
   using Array = db::BinaryArrayBuilder;
   const auto& rows = batch.rows;
   const auto& fresh = batch.fresh;
-  Array ids(Array::ElementType::kInt4), xmins(Array::ElementType::kXid);
+  Array ids(Array::ElementType::kInt4), xmins(Array::ElementType::kXid), indexes(Array::ElementType::kText);
   std::vector<Array> values;
   for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) {
     std::size_t bytes = 0;
@@ -101,11 +112,18 @@ db::BinaryParams BatchArrays(const PreparedBatch& batch) {
         values[c].AddNull();
       }
     }
+    if (!batch.with_index) continue;
+    if (batch.fresh_index[i]) {
+      indexes.AddText(*batch.fresh_index[i]);
+    } else {
+      indexes.AddNull();
+    }
   }
   db::BinaryParams params = {ids.Finish(), xmins.Finish()};
   for (auto& column : values) params.push_back(column.Finish());
   params.push_back(db::BinaryInt4(ParseInt4(rows.front().id)));
   params.push_back(db::BinaryInt4(ParseInt4(rows.back().id)));
+  if (batch.with_index) params.push_back(indexes.Finish());
   return params;
 }
 
@@ -118,8 +136,10 @@ StatusOr<db::Rows> ApplyBatch(db::Connection& conn, const std::string& job, cons
   // No separate SELECT ... FOR UPDATE in id order first: it cost a WAL
   // record per row. Two jobs over the same rows visit them in the same
   // order anyway; should a deadlock still happen, the engine retries.
-  static const std::string apply_batch = ApplyBatchSql();
-  CV_ASSIGN_OR_RETURN(db::Rows written, tx->QueryBinary(apply_batch, params));
+  static const std::string apply_batch = ApplyBatchSql(false);
+  static const std::string apply_batch_with_index = ApplyBatchSql(true);
+  CV_ASSIGN_OR_RETURN(db::Rows written,
+                      tx->QueryBinary(batch.with_index ? apply_batch_with_index : apply_batch, params));
   const auto updated = std::chrono::steady_clock::now();
   CV_RETURN_IF_ERROR(tx->Commit());
   log.trace("write: update {:.3f} s, commit {:.3f} s", std::chrono::duration<double>(updated - start).count(),

@@ -25,6 +25,11 @@ using Counts = std::array<std::uint64_t, ledger::kCredentialColumnCount>;
 struct PreparedBatch {
   std::vector<Row> rows;  // ids and row versions (the values read are dropped once transformed)
   std::vector<std::array<std::optional<std::string>, ledger::kCredentialColumnCount>> fresh;  // dropped once in `arrays`
+  // With the blind index (with_index: the schema has the column): per row,
+  // the index written beside a new client_id (fresh[i][kIndexedColumn]);
+  // nullopt there sets it NULL. Dropped once in `arrays`.
+  bool with_index = false;
+  std::vector<std::optional<std::string>> fresh_index;
   std::vector<BadValue> bad;  // values left alone: they do not decrypt
   Counts expected{};          // new values per column
   std::uint64_t values_to_write = 0;
@@ -33,7 +38,8 @@ struct PreparedBatch {
 
 // ApplyBatch's parameters, in binary form, from batch.rows and batch.fresh:
 // the rows that have a new value as five arrays (ids, row versions, one per
-// column with NULL for "keep"), then the batch's first and last id.
+// column with NULL for "keep"), then the batch's first and last id, then
+// with_index the array of blind indexes (batch.fresh_index).
 db::BinaryParams BatchArrays(const PreparedBatch& batch);
 
 // Writes batch.arrays on `conn` in one transaction (synchronous_commit off,

@@ -9,19 +9,21 @@
 
 namespace credvault::jobs {
 
-std::vector<Row> ToRows(db::Rows&& rows) {
+std::vector<Row> ToRows(db::Rows&& rows, bool with_index) {
   std::vector<Row> out;
   out.reserve(rows.size());
   for (auto& r : rows.rows) {
-    Row row{std::move(*r[0]), std::move(*r[1]), std::move(*r[2]), {}};
+    Row row{std::move(*r[0]), std::move(*r[1]), std::move(*r[2]), {}, std::nullopt};
     for (std::size_t c = 0; c < ledger::kCredentialColumnCount; ++c) row.values[c] = std::move(r[3 + c]);
+    if (with_index) row.blind_index = std::move(r[3 + ledger::kCredentialColumnCount]);
     out.push_back(std::move(row));
   }
   return out;
 }
 
-std::string SelectRowsSql(const std::string& predicate) {
-  return "SELECT id::text AS row_id, xmin::text, account_id::text, " + ledger::ColumnList() + " FROM " +
+std::string SelectRowsSql(const std::string& predicate, bool with_index) {
+  return "SELECT id::text AS row_id, xmin::text, account_id::text, " + ledger::ColumnList() +
+         (with_index ? std::string(", ") + ledger::kBlindIndexColumn : std::string()) + " FROM " +
          ledger::kCredentialsTable + " WHERE id > $1::integer" + (predicate.empty() ? "" : " AND (" + predicate + ")") +
          " ORDER BY id LIMIT $2::integer";
 }

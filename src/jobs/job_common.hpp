@@ -13,21 +13,24 @@
 
 namespace credvault::jobs {
 
-// A credentials row as a job reads it: row_id, xmin, account_id and the
-// credential columns (ledger::kCredentialColumns order).
+// A credentials row as a job reads it: row_id, xmin, account_id, the
+// credential columns (ledger::kCredentialColumns order) and, when read, the
+// blind index of client_id (ledger::kBlindIndexColumn).
 struct Row {
   std::string id;
   std::string xmin;  // the row version read: the compare-and-set key
   std::string account_id;
   std::array<db::Value, ledger::kCredentialColumnCount> values;
+  db::Value blind_index;  // NULL when the row has none, or the job did not read it
 };
 
 // The next batch of rows as ToRows takes them: ids above $1, at most $2,
-// in id order, where `predicate` (SQL over the row; "" for every row) holds.
-std::string SelectRowsSql(const std::string& predicate);
+// in id order, where `predicate` (SQL over the row; "" for every row) holds;
+// with the blind index column when `with_index` (the schema has it).
+std::string SelectRowsSql(const std::string& predicate, bool with_index);
 
 // From SelectRowsSql's result.
-std::vector<Row> ToRows(db::Rows&& rows);
+std::vector<Row> ToRows(db::Rows&& rows, bool with_index);
 
 // options.workers, or when 0 one per core but one (at least one): the machine
 // a job runs on often serves the application too (or is the database

@@ -194,8 +194,32 @@ Status CheckNoMalformedValues(db::Connection& conn) {
                        reason::kMalformed);
 }
 
+namespace {
+
+// encrypt also indexes the client_ids encrypted before their blind index
+// column existed, under their own kid: every such kid must be in the ring
+// (or retired: the job leaves and names those), checked before any write.
+Status CheckUnindexedKidsKnown(db::Connection& conn, const JobOptions& options) {
+  CV_ASSIGN_OR_RETURN(const bool has_index, ledger::HasBlindIndexColumn(conn));
+  if (!has_index) return Status::Ok();
+  const std::string column = ledger::kCredentialColumns[ledger::kIndexedColumn].name;
+  CV_ASSIGN_OR_RETURN(db::Rows rows, conn.Query("SELECT split_part(" + column + ", ':', 3), count(*) FROM " +
+                                                ledger::kCredentialsTable + " WHERE " + column + " LIKE 'cv1:%' AND " +
+                                                ledger::kBlindIndexColumn + " IS NULL GROUP BY 1"));
+  KidCounts counts;
+  for (std::size_t i = 0; i < rows.size(); ++i) counts.by_kid[rows.text(i, 0)] = std::stoull(rows.text(i, 1));
+  Status known = CheckAllKidsKnown(counts, *options.keyring, options.retired_kids.value_or(std::set<std::string>()));
+  if (known.ok()) return known;
+  return NotFoundError(std::string("encrypt computes the blind index of each ") + column +
+                           " encrypted before it had one, under that value's own key, and " + known.message(),
+                       reason::kUnknownKid);
+}
+
+}  // namespace
+
 Status EncryptPreflight(const JobOptions& options) {
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault encrypt"));
+  CV_RETURN_IF_ERROR(CheckUnindexedKidsKnown(*conn, options));
   // A value of an unknown format version (cv2:...) is never encrypted: not pending.
   return CheckCapacity(*conn, *options.keyring,
                        {"v.val NOT LIKE 'cv1:%' AND v.val !~ '^cv[0-9]+:'", "octet_length(v.val)", {}}, true,

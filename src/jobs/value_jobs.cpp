@@ -1,11 +1,13 @@
 // encrypt, decrypt and rotate: each a JobSpec for the batch engine (which
 // rows need work, and what becomes of one value), after its preflight.
+#include <set>
 #include <string_view>
 
 #include <sodium.h>
 
 #include "common/status_macros.hpp"
 #include "credvault/envelope.hpp"
+#include "crypto/blind_index.hpp"
 #include "crypto/keyring_access.hpp"
 #include "crypto/stored_value.hpp"
 #include "jobs/batch_engine.hpp"
@@ -19,16 +21,30 @@ StatusOr<JobReport> Encrypt(const JobOptions& given) {
   CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(given, true));
   CV_RETURN_IF_ERROR(EncryptPreflight(options));
   const Keyring& ring = *options.keyring;
+  const std::set<std::string>& retired = *options.retired_kids;
   // A value of an unknown format version (cv2:...) is not plaintext: left and reported.
   JobSpec spec{"encrypt", AnyColumn("{c} NOT LIKE 'cv1:%'"), false,
                [](const std::string& value) { return !crypto::HasEnvelopePrefix(value); },
-               [&ring](const std::string& value, const ValueContext& context,
-                       SecretBytes&) -> StatusOr<std::optional<std::string>> {
+               [&ring](const std::string& value, const ValueContext& context, SecretBytes&,
+                       std::string* index) -> StatusOr<std::optional<std::string>> {
                  if (crypto::IsOtherVersion(value)) return ParseEnvelope(value).status();
                  CV_ASSIGN_OR_RETURN(std::string sealed, ring.Encrypt(value, context));
+                 if (index != nullptr) *index = crypto::PrimaryClientIdIndex(ring, value);
                  return std::optional<std::string>(std::move(sealed));
                },
-               std::nullopt};
+               std::nullopt,
+               // A client_id encrypted before its index column existed: written
+               // back unchanged, with its index under its own kid.
+               [&ring, &retired](const std::string& value, const ValueContext& context, SecretBytes& scratch,
+                                 std::string* index) -> StatusOr<std::optional<std::string>> {
+                 const std::string kid(crypto::PeekKid(value));
+                 if (retired.count(kid)) return RetiredKidError(kid);
+                 CV_ASSIGN_OR_RETURN(std::size_t length, crypto::DecryptInto(ring, value, context, scratch));
+                 auto indexed = crypto::ClientIdIndex(ring, kid, std::string_view(reinterpret_cast<const char*>(scratch.data()), length));
+                 sodium_memzero(scratch.data(), length);
+                 CV_ASSIGN_OR_RETURN(*index, std::move(indexed));
+                 return std::optional<std::string>(value);
+               }};
   return RunBatchJob(options, std::move(spec));
 }
 
@@ -39,14 +55,15 @@ StatusOr<JobReport> Decrypt(const JobOptions& given) {
   const std::set<std::string>& retired = *options.retired_kids;
   JobSpec spec{"decrypt", AnyColumn(std::string("{c} LIKE 'cv1:%' OR ") + kUnsupportedVersionSql), false,
                [](const std::string& value) { return crypto::HasEnvelopePrefix(value) || crypto::IsOtherVersion(value); },
-               [&ring, &retired](const std::string& value, const ValueContext& context,
-                                 SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {
+               // A plaintext client_id has no index: `index` stays empty (NULL).
+               [&ring, &retired](const std::string& value, const ValueContext& context, SecretBytes& scratch,
+                                 std::string*) -> StatusOr<std::optional<std::string>> {
                  if (crypto::IsOtherVersion(value)) return ParseEnvelope(value).status();
                  if (const std::string kid(crypto::PeekKid(value)); retired.count(kid)) return RetiredKidError(kid);
                  CV_ASSIGN_OR_RETURN(std::size_t length, crypto::DecryptInto(ring, value, context, scratch));
                  return std::optional<std::string>(std::string(reinterpret_cast<const char*>(scratch.data()), length));
                },
-               std::nullopt};
+               std::nullopt, nullptr};
   return RunBatchJob(options, std::move(spec));
 }
 
@@ -63,18 +80,20 @@ StatusOr<JobReport> Rotate(const JobOptions& given) {
                [primary](const std::string& value) {
                  return (crypto::HasEnvelopePrefix(value) && crypto::PeekKid(value) != primary) || crypto::IsOtherVersion(value);
                },
-               [&ring, &retired](const std::string& value, const ValueContext& context,
-                                 SecretBytes& scratch) -> StatusOr<std::optional<std::string>> {
+               [&ring, &retired](const std::string& value, const ValueContext& context, SecretBytes& scratch,
+                                 std::string* index) -> StatusOr<std::optional<std::string>> {
                  if (crypto::IsOtherVersion(value)) return ParseEnvelope(value).status();
                  // Never re-encrypt (and so launder) a value under a retired key.
                  if (const std::string kid(crypto::PeekKid(value)); retired.count(kid)) return RetiredKidError(kid);
                  CV_ASSIGN_OR_RETURN(std::size_t length, crypto::DecryptInto(ring, value, context, scratch));
-                 auto sealed = ring.Encrypt(std::string_view(reinterpret_cast<const char*>(scratch.data()), length), context);
+                 const std::string_view plaintext(reinterpret_cast<const char*>(scratch.data()), length);
+                 auto sealed = ring.Encrypt(plaintext, context);
+                 if (sealed.ok() && index != nullptr) *index = crypto::PrimaryClientIdIndex(ring, plaintext);
                  sodium_memzero(scratch.data(), length);
                  if (!sealed.ok()) return sealed.status();
                  return std::optional<std::string>(std::move(sealed).value());
                },
-               kids.rows_to_rotate};
+               kids.rows_to_rotate, nullptr};
   auto report = RunBatchJob(options, std::move(spec));
   if (report.ok()) report->by_kid = kids.by_kid;
   return report;

@@ -53,4 +53,12 @@ StatusOr<std::map<std::string, std::size_t>> ReadColumnCapacities(db::Connection
   return capacity;
 }
 
+StatusOr<bool> HasBlindIndexColumn(db::Connection& conn) {
+  CV_ASSIGN_OR_RETURN(db::Rows found,
+                      conn.Query("SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = "
+                                 "current_schema() AND table_name = $1 AND column_name = $2)",
+                                 {kCredentialsTable, kBlindIndexColumn}));
+  return found.text(0, 0) == "t";
+}
+
 }  // namespace credvault::ledger

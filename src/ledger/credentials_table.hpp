@@ -35,6 +35,16 @@ inline constexpr std::array<CredentialColumn, 3> kCredentialColumns = {{
 }};
 inline constexpr std::size_t kCredentialColumnCount = kCredentialColumns.size();
 
+// The one credential column with a blind index beside it (docs/FORMAT.md,
+// "Blind index of client_id"): kCredentialColumns[kIndexedColumn], client_id,
+// and its index column. The index column is not a credential column: it is
+// not encrypted, and it is not in kCredentialColumns. Migration 20261207_0004
+// adds it: a database not yet migrated that far has none (HasBlindIndexColumn).
+inline constexpr std::size_t kIndexedColumn = 0;
+inline constexpr const char* kBlindIndexColumn = "client_id_bidx";
+static_assert(std::string_view(kCredentialColumns[kIndexedColumn].name) == "client_id",
+              "the blind index is the index of client_id");
+
 // `each(i, column)` for every credential column, joined by `separator`.
 std::string JoinColumns(const std::function<std::string(std::size_t, const CredentialColumn&)>& each,
                         std::string_view separator);
@@ -51,5 +61,10 @@ std::string CountUnderKidSql(std::string_view kid);
 // The bounded (VARCHAR(n)) credential columns of the current schema's
 // credentials table: column name → n. Unbounded (TEXT) columns are absent.
 StatusOr<std::map<std::string, std::size_t>> ReadColumnCapacities(db::Connection& conn);
+
+// Whether the current schema's credentials table has kBlindIndexColumn (a
+// database at 20261207_0004 or later). A job asks once, before its first
+// batch, and then reads and writes the index only if it is there.
+StatusOr<bool> HasBlindIndexColumn(db::Connection& conn);
 
 }  // namespace credvault::ledger

@@ -30,13 +30,13 @@ TEST_CASE("3 rotators + 2 application writers + a migrator at once: verify passe
   for (const auto& entry : std::filesystem::directory_iterator(SourceDir() + "/migrations")) {
     dir.WriteFile(entry.path().filename().string(), ReadFile(entry.path().string()), 0644);
   }
-  dir.WriteFile("20260301_0003_credentials_updated_at_index.sql",
+  dir.WriteFile("20270301_0003_credentials_updated_at_index.sql",
                 "-- migrate:up transaction:false\n"
                 "CREATE INDEX CONCURRENTLY credentials_updated_at_idx ON credentials (updated_at);\n"
                 "-- migrate:down transaction:false\n"
                 "DROP INDEX CONCURRENTLY credentials_updated_at_idx;\n",
                 0644);
-  dir.WriteFile("20260301_0004_accounts_note.sql",
+  dir.WriteFile("20270301_0004_accounts_note.sql",
                 "-- migrate:up\nALTER TABLE accounts ADD COLUMN note text;\n"
                 "-- migrate:down\nALTER TABLE accounts DROP COLUMN note;\n",
                 0644);
@@ -66,7 +66,7 @@ TEST_CASE("3 rotators + 2 application writers + a migrator at once: verify passe
   CHECK(migrated.exit_code == 0);
   CHECK(writes > 50);
   CHECK(db.Query("SELECT string_agg(revision || '=' || state, ',' ORDER BY revision) FROM credvault_schema_history")
-            .text(0, 0) == "20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20260301_0003=applied,20260301_0004=applied");
+            .text(0, 0) == "20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20261207_0004=applied,20261207_0005=applied,20261207_0006=applied,20270301_0003=applied,20270301_0004=applied");
   CHECK(db.Query("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
                  "WHERE c.relname = 'credentials_updated_at_idx' AND i.indisvalid")
             .text(0, 0) == "1");

@@ -171,7 +171,7 @@ TEST_CASE("the server ends the job's sessions mid-encrypt, mid-rotate and mid-mi
     auto rerun = RunCli({"migrate"}, env);
     CHECK(rerun.exit_code == 0);
     CHECK(rerun.err.find("interrupted earlier") != std::string::npos);
-    CHECK(HistoryStates(fresh) == "20260215_0001=applied,20260215_0002=applied,20260215_0003=applied");
+    CHECK(HistoryStates(fresh) == "20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20261207_0004=applied,20261207_0005=applied,20261207_0006=applied");
     CHECK(fresh.Query("SELECT count(*) FROM credvault_events WHERE kind = 'step_resumed'").text(0, 0) == "1");
     CHECK(RunCli({"verify"}, env).exit_code == 0);
     ExpectAllEncryptedAndEqual(fresh, Ring(a));
@@ -204,7 +204,7 @@ TEST_CASE("a crash-like server restart mid-rotate and mid-migration - reruns fin
   {  // a transactional schema migration: all or nothing
     TempDir dir;
     const std::string migrations = MigrationsWith(
-        dir, {{"20260301_0003_account_note.sql",
+        dir, {{"20270301_0003_account_note.sql",
                "-- migrate:up\nALTER TABLE accounts ADD COLUMN note text;\nSELECT pg_sleep(5);\n"
                "-- migrate:down\nALTER TABLE accounts DROP COLUMN note;\n"}});
     Env env = KeyEnv(db, b);
@@ -221,13 +221,13 @@ TEST_CASE("a crash-like server restart mid-rotate and mid-migration - reruns fin
     CHECK(job.Wait().exit_code == 4);
     ++tally.faults;
     CHECK(MigrationLockFree(db));
-    CHECK(HistoryStates(db) == "20260215_0001=applied,20260215_0002=applied,20260215_0003=applied");
+    CHECK(HistoryStates(db) == "20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20261207_0004=applied,20261207_0005=applied,20261207_0006=applied");
     CHECK(db.Query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'note'")
               .text(0, 0) == "0");
     tally.values_checked += ExpectEveryValueWhole(db, Ring(b));
     auto rerun = RunCli({"migrate"}, env);
     CHECK(rerun.exit_code == 0);
-    CHECK(HistoryStates(db) == "20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20260301_0003=applied");
+    CHECK(HistoryStates(db) == "20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20261207_0004=applied,20261207_0005=applied,20261207_0006=applied,20270301_0003=applied");
     REQUIRE(db.Connect()->Exec("DROP TABLE originals").ok());  // the fixture's copy is not part of the schema
     auto check = RunCli({"check"}, env);
     INFO(check.out << check.err);
@@ -283,7 +283,7 @@ TEST_CASE("SIGKILL at random moments of encrypt, rotate and migrate (seeds 1-12)
   }
   auto rerun = RunCli({"migrate"}, env);
   CHECK(rerun.exit_code == 0);
-  CHECK(HistoryStates(fresh) == "20260215_0001=applied,20260215_0002=applied,20260215_0003=applied");
+  CHECK(HistoryStates(fresh) == "20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20261207_0004=applied,20261207_0005=applied,20261207_0006=applied");
   CHECK(RunCli({"verify"}, env).exit_code == 0);
   ExpectAllEncryptedAndEqual(fresh, Ring(a));
   tally.Print("SIGKILL, 12 seeds");

@@ -80,7 +80,7 @@ TEST_CASE("migrate runs the encrypt step of 20260215_0002 and refuses without a 
   const std::string key = credvault::testing::NewBase64Key();
   auto env = KeyEnv(db, key);
   REQUIRE(RunCli({"--migrations-dir", SourceDir() + "/migrations", "migrate"}, env).exit_code == 0);
-  CHECK(RunCli({"--migrations-dir", SourceDir() + "/migrations", "current"}, env).out == "20260215_0003 (head)\n");
+  CHECK(RunCli({"--migrations-dir", SourceDir() + "/migrations", "current"}, env).out == "20261207_0006 (head)\n");
   ExpectAllEncryptedAndEqual(db, Ring(key));
   // Rolling back past 20260215_0002 runs the decrypt step.
   REQUIRE(RunCli({"--migrations-dir", SourceDir() + "/migrations", "rollback", "--to", "20260215_0001", "--yes"}, env)

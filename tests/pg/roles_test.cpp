@@ -38,8 +38,15 @@ std::string GrantsFromDocs(const std::string& name, const TestDatabase& db, cons
   return sql;
 }
 
+// Runs a block of docs/ROLES.md; on a database not yet at 20261207_0004 (no
+// client_id_bidx) without the statements that grant its new columns, which
+// the docs say to run after the migrate that adds them.
 void Grant(const TestDatabase& db, const std::string& block, const std::map<std::string, std::string>& roles) {
-  const std::string sql = GrantsFromDocs(block, db, roles);
+  std::string sql = GrantsFromDocs(block, db, roles);
+  if (db.Query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'credentials' AND "
+               "column_name = 'client_id_bidx'").text(0, 0) == "0") {
+    sql = std::regex_replace(sql, std::regex("GRANT[^;]*client_id_bidx[^;]*;"), "");
+  }
   Status status = db.Connect()->ExecScript(sql);
   INFO(sql);
   REQUIRE(status.ok());
@@ -79,7 +86,7 @@ TEST_CASE("roles - the migration owner of docs/ROLES.md migrates, checks, rolls 
   auto migrated = RunCli({"migrate"}, env);
   INFO(migrated.err);
   REQUIRE(migrated.exit_code == 0);
-  CHECK(HistoryStates(db) == "3:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied");
+  CHECK(HistoryStates(db) == "6:20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20261207_0004=applied,20261207_0005=applied,20261207_0006=applied");
   CHECK(Count(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                   "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S') AND pg_get_userbyid(c.relowner) = $1",
               {owner.name()}) >= 9);  // 6 tables, 3+ sequences
@@ -236,10 +243,26 @@ TEST_CASE("roles - the row-job role of docs/ROLES.md - encrypt, rotate, verify, 
   // The jobs' audit rows, written as this role.
   CHECK(db.Query("SELECT string_agg(kind, ',' ORDER BY id) FROM credvault_events WHERE actor = $1", {jobs.name()})
             .text(0, 0) == "encrypt,rotate");
-  // The owner's migrate runs 0002 (nothing left to encrypt) as the owner.
+  // The owner's migrate runs 0002 (nothing left to encrypt) and 0006 (the
+  // blind index of every client_id) as the owner.
   auto migrated = RunCli({"migrate"}, EnvAs(db, owner, b));
   INFO(migrated.err);
   CHECK(migrated.exit_code == 0);
+  // Without the grant of the new column a job writes nothing; with it, the
+  // jobs write the index.
+  const std::string c = NewBase64Key();
+  const std::string before = TableChecksum(db);
+  auto refused = RunCli({"rotate"}, EnvAs(db, jobs, c, b));
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.err.find("permission denied for table credentials") != std::string::npos);
+  CHECK(TableChecksum(db) == before);
+  Grant(db, "jobs", names);
+  auto indexed = RunCli({"rotate", "--batch-size", "700"}, EnvAs(db, jobs, c, b));
+  INFO(indexed.err);
+  REQUIRE(indexed.exit_code == 0);
+  CHECK(db.Query("SELECT count(*) FROM credentials WHERE split_part(client_id_bidx, ':', 1) = $1",
+                 {Ring(c).primary_kid()}).text(0, 0) == "3000");
+  CHECK(RunCli({"verify"}, EnvAs(db, jobs, c)).exit_code == 0);
 
   ExpectRefused(jobs, "CREATE TABLE jobs_owned (id int)", "permission denied for schema public");
   ExpectRefused(jobs, "ALTER TABLE credentials ADD COLUMN note text", "must be owner of table credentials");

@@ -210,7 +210,7 @@ TEST_CASE("review 8: a value of an unknown format version is refused, never encr
   CHECK(db.Query("SELECT count(*) FROM credentials WHERE client_id NOT LIKE 'cv1:%'").text(0, 0) == "0");
 
   // get needs the schema at head; migrate's encrypt step would stop at the cv2: values.
-  REQUIRE(RunCli({"stamp", "20260215_0003"}, KeyEnv(db, a)).exit_code == 0);
+  REQUIRE(RunCli({"stamp", "20261207_0006"}, KeyEnv(db, a)).exit_code == 0);
   auto get = RunCli({"get", "--account", "5"}, KeyEnv(db, a));
   CHECK(get.exit_code == 6);
   CHECK(get.err.find("not encrypted yet") == std::string::npos);

@@ -1,6 +1,6 @@
 // A project folder for the schema.sql workflow tests: migrations/ holding the
-// shipped migrations that change the schema (20260215_0002 is a data step
-// only, and needs a key), schema.sql beside it (create --autogenerate's
+// shipped migrations that change the schema (20260215_0002 and 20261207_0006
+// are data steps only, and need a key), schema.sql beside it (create --autogenerate's
 // default), and a database of its own.
 #pragma once
 
@@ -15,8 +15,9 @@
 
 namespace credvault::testing {
 
-inline const std::vector<std::string> kShippedSchemaMigrations = {"20260215_0001_initial_schema.sql",
-                                                                  "20260215_0003_row_jobs_keep_updated_at.sql"};
+inline const std::vector<std::string> kShippedSchemaMigrations = {
+    "20260215_0001_initial_schema.sql", "20260215_0003_row_jobs_keep_updated_at.sql",
+    "20261207_0004_client_id_blind_index.sql", "20261207_0005_client_id_blind_index_lookup.sql"};
 inline const std::size_t kShipped = kShippedSchemaMigrations.size();
 
 struct SchemaProject {

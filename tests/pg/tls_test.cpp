@@ -66,7 +66,7 @@ TEST_CASE("sslmode=verify-full with the server's CA - CLI current and get, Vault
   auto current = RunCli({"current"}, EnvWithUrl(db, key, url));
   INFO(current.err);
   CHECK(current.exit_code == 0);
-  CHECK(current.out.find("20260215_0003 (head)") != std::string::npos);
+  CHECK(current.out.find("20261207_0006 (head)") != std::string::npos);
   auto got = RunCli({"get", "--account", "1", "--reveal"}, EnvWithUrl(db, key, url));
   INFO(got.err);
   REQUIRE(got.exit_code == 0);
