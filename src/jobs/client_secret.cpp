@@ -25,9 +25,8 @@ namespace {
 using ledger::kCredentialColumns;
 using ledger::kCredentialsTable;
 
-static_assert(std::string_view(kCredentialColumns[0].name) == "client_id" &&
-              std::string_view(kCredentialColumns[1].name) == "client_secret");
-constexpr const ledger::CredentialColumn& kClientIdColumn = kCredentialColumns[0];
+static_assert(std::string_view(kCredentialColumns[1].name) == "client_secret");
+constexpr const ledger::CredentialColumn& kClientIdColumn = kCredentialColumns[ledger::kIndexedColumn];
 constexpr const ledger::CredentialColumn& kClientSecretColumn = kCredentialColumns[1];
 
 // $1 account ids, $2 their new client_secret values (binary arrays, in step).

@@ -15,15 +15,15 @@
 namespace credvault::ledger {
 namespace {
 
-constexpr const char* kClientIdColumn = "client_id";  // kCredentialColumns[0]
-static_assert(std::string_view(kCredentialColumns[0].name) == "client_id");
+constexpr const CredentialColumn& kClientId = kCredentialColumns[kIndexedColumn];
+constexpr const char* kClientIdColumn = kClientId.name;
 
 // $1: the index values as a text[] literal. Columns: account_id,
 // amazon_account_id, client_id.
 std::string SelectByIndexSql(bool for_update) {
   const std::string table = kCredentialsTable;
   return std::string("SELECT c.account_id, a.amazon_account_id, c.") + kClientIdColumn + " FROM " + table +
-         " c JOIN accounts a ON a.id = c.account_id WHERE c." + kClientIdIndexColumn +
+         " c JOIN accounts a ON a.id = c.account_id WHERE c." + kBlindIndexColumn +
          " = ANY($1::text[]) ORDER BY c.account_id" + (for_update ? " FOR UPDATE OF c" : "");
 }
 
@@ -83,7 +83,7 @@ StatusOr<bool> SameClientId(const Keyring& ring, const std::string& account, con
   }
   // Into one zeroizing buffer for all the matches: a SecretBytes per value
   // (sodium_malloc, guard pages) cost more than the decryption itself.
-  auto length = crypto::DecryptInto(ring, stored, ValueContext{kCredentialsTable, kCredentialColumns[0].aad_name, account},
+  auto length = crypto::DecryptInto(ring, stored, ValueContext{kCredentialsTable, kClientId.aad_name, account},
                                     scratch);
   if (!length.ok()) {
     return DataLossError(what + " cannot be decrypted: " + length.status().message(), length.status().reason());
@@ -97,7 +97,7 @@ StatusOr<bool> SameClientId(const Keyring& ring, const std::string& account, con
 
 std::string AnyUnindexedSql() {
   return std::string("SELECT EXISTS (SELECT 1 FROM ") + kCredentialsTable + " WHERE " + kClientIdColumn +
-         " IS NOT NULL AND " + kClientIdIndexColumn + " IS NULL)";
+         " IS NOT NULL AND " + kBlindIndexColumn + " IS NULL)";
 }
 
 Status UnindexedError() {

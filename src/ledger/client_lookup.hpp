@@ -26,10 +26,9 @@
 
 namespace credvault::ledger {
 
-// The columns beside the credential columns that the lookup and the
-// client-secret commands use. Neither is encrypted, so neither is in
-// kCredentialColumns.
-inline constexpr const char* kClientIdIndexColumn = "client_id_bidx";
+// When the client_secret of a row last changed (stamped by a trigger,
+// migration 20261207_0004): not encrypted, so not in kCredentialColumns. The
+// index column is credentials_table.hpp's kBlindIndexColumn.
 inline constexpr const char* kClientSecretChangedAtColumn = "client_secret_changed_at";
 
 // One statement on a connection or inside a transaction.

@@ -38,10 +38,10 @@ constexpr const char* kAccountExists = "SELECT 1 FROM accounts WHERE id = $1";
 // the blind index of the client_id (written with client_id, and only then).
 std::string UpsertCredentialsSql() {
   const std::string table = kCredentialsTable;
-  const std::string index = ledger::kClientIdIndexColumn;
+  const std::string index = ledger::kBlindIndexColumn;
   const auto param = [](std::size_t n) { return "$" + std::to_string(n); };
   const std::string index_param = param(2 + 2 * kCredentialColumnCount);
-  const std::string client_id_set = param(2 + kCredentialColumnCount);  // kCredentialColumns[0] is client_id
+  const std::string client_id_set = param(2 + kCredentialColumnCount + ledger::kIndexedColumn);
   return "INSERT INTO " + table + " (account_id, " + ledger::ColumnList() + ", " + index + ") VALUES ($1, " +
          ledger::JoinColumns([&](std::size_t i, const ledger::CredentialColumn&) { return param(2 + i); }, ", ") +
          ", " + index_param + ") ON CONFLICT (account_id) DO UPDATE SET " + index + " = CASE WHEN " + client_id_set +
@@ -194,8 +194,7 @@ Status Vault::PutCredentials(std::int64_t account_id, const CredentialsUpdate& u
   db::Params params(2 + 2 * kCredentialColumnCount, "false");
   params[0] = row_key;
   for (std::size_t i = 0; i < kCredentialColumnCount; ++i) params[1 + i] = std::nullopt;
-  static_assert(std::string_view(kCredentialColumns[0].name) == "client_id");
-  params[1 + 2 * kCredentialColumnCount] =
+  params[1 + 2 * kCredentialColumnCount] =  // the index of client_id (ledger::kIndexedColumn)
       update.client_id ? db::Value(crypto::PrimaryClientIdIndex(state_->keyring, *update.client_id)) : std::nullopt;
   bool any = false;
   for (std::size_t i = 0; i < kCredentialColumns.size(); ++i) {
