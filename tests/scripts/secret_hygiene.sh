@@ -32,6 +32,16 @@ for format in text json; do
   run -vv --log-format "$format" --key-file "$work/a.key" verify          # fails: unknown kid
   run -vv --log-format "$format" --key-file "$work/b.key" get --account 7
   echo '{"client_secret": "amzn1.oa2-cs.v1.PUTSECRET'"$format"'"}' | "$cv" -vv --log-format "$format" --key-file "$work/b.key" put --account 8 >>"$log" 2>&1
+  # A client_id is shown masked only; the new client secret never.
+  client="amzn1.application-oa2-client.HYGIENE9"
+  run -vv --log-format "$format" --key-file "$work/b.key" find --client-id "$client"
+  echo "$client" | "$cv" -vv --log-format "$format" --key-file "$work/b.key" find --client-id - >>"$log" 2>&1 || true
+  run -vv --log-format "$format" --key-file "$work/b.key" find --client-id "$client-unknown"
+  for dry in --dry-run ""; do
+    echo "amzn1.oa2-cs.v1.ROTATEDSECRET$format" | "$cv" -vv --log-format "$format" --key-file "$work/b.key" \
+      client-secret rotate --client-id "$client" $dry >>"$log" 2>&1 || true
+  done
+  run -vv --log-format "$format" --key-file "$work/b.key" client-secret status --json --max-age 0
   SECRET_KEY="$secret_env_key" "$cv" -vv --log-format "$format" keys >>"$log" 2>&1 || true   # unknown kids: warns
   SECRET_KEY="short-$secret_env_key" "$cv" -vv --log-format "$format" --key-file /nonexistent keys >>"$log" 2>&1 || true
   SECRET_KEY="tiny" "$cv" -vv --log-format "$format" keys >>"$log" 2>&1 || true
@@ -144,6 +154,10 @@ check_absent "tiny" "a weak SECRET_KEY"
 check_absent "HYGIENESECRET" "a client_secret plaintext"
 check_absent "HYGIENETOKEN" "a refresh_token plaintext"
 check_absent "PUTSECRET" "a secret given to put"
+check_absent "oa2-client.HYGIENE" "a whole client_id"
+check_absent "ROTATEDSECRET" "a secret given to client-secret rotate"
+grep -q "changed the client_secret of 1 account(s) of client amzn1.applic…ENE9" "$log" ||
+  { echo "client-secret rotate did not run" >&2; fail=1; }
 check_absent "HYGIENEPASSWORD" "a database password"
 check_absent "${key_c#base64:}" "key C (from an exec: command)"
 check_absent "HYGIENEEXECSTDOUT" "a failing exec: command's stdout"
