@@ -209,7 +209,7 @@ TEST_CASE("every exit code of the documented table, for every command that can h
       {"reset", {"--yes"}},    {"check", {}},           {"keygen", {}},    {"keys", {}},
       {"encrypt", {}},         {"decrypt", {"--yes"}},  {"rotate", {}},    {"verify", {}},
       {"put", {"--account", "1"}},                      {"get", {"--account", "1"}},
-      {"lint", {}}};
+      {"lint", {}},            {"find", {"--client-id", kClientId}},         {"client-secret", {"status"}}};
   auto args_of = [&](const std::string& command, std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {command};
     const auto& more = minimal.at(command);
@@ -260,7 +260,8 @@ TEST_CASE("every exit code of the documented table, for every command that can h
   }
   const std::vector<std::pair<std::string, const TestDatabase*>> keyed = {
       {"keys", &head},    {"encrypt", &plain}, {"decrypt", &head}, {"rotate", &head}, {"verify", &head},
-      {"put", &head},     {"get", &head},      {"migrate", &plain}, {"rollback", &head}};
+      {"put", &head},     {"get", &head},      {"migrate", &plain}, {"rollback", &head},
+      {"find", &client},  {"client-secret", &client}};
   for (const auto& [command, db] : keyed) {
     add(3, "no key", command, [&, command = command, db = db] {
       return RunCli(args_of(command), With(KeyEnv(*db, a), {{"SECRET_KEY", std::nullopt}}), stdin_of(command));
@@ -294,9 +295,13 @@ TEST_CASE("every exit code of the documented table, for every command that can h
   // 4: database unreachable (create and keygen never connect; migrate --sql
   // prints from base without a database, by design).
   for (const std::string command : {"migrate", "rollback", "current", "history", "status", "stamp", "reset", "check",
-                                    "keys", "encrypt", "decrypt", "rotate", "verify", "put", "get", "lint"}) {
+                                    "keys", "encrypt", "decrypt", "rotate", "verify", "put", "get", "lint", "find",
+                                    "client-secret"}) {
     add(4, "database unreachable", command, [&, command] { return RunCli(args_of(command), unreachable, stdin_of(command)); });
   }
+  add(4, "database unreachable", "client-secret rotate", [&] {
+    return RunCli({"client-secret", "rotate", "--client-id", kClientId}, unreachable, "amzn1.oa2-cs.v1.t\n");
+  });
 
   // 5: refused by a safety check.
   add(5, "production guard", "reset", [&] { return RunCli({"--env", "production", "reset", "--yes"}, KeyEnv(head, a)); });
