@@ -6,7 +6,7 @@
 namespace credvault::cli {
 
 void RegisterEncryptCommand(CLI::App& app, CommandTable& commands) {
-  CLI::App* sub = app.add_subcommand("encrypt", "Encrypt every plaintext credential (the data migration; re-runnable)");
+  CLI::App* sub = app.add_subcommand("encrypt", "Encrypt every plaintext credential and index every client_id (the data migration; re-runnable)");
   struct Options { bool dry_run = false; std::size_t batch_size = 0; ThrottleFlags throttle; };
   auto options = std::make_shared<Options>();
   sub->add_flag("--dry-run", options->dry_run, "Count and check capacity; write nothing");

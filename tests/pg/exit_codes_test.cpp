@@ -181,7 +181,7 @@ TEST_CASE("every exit code of the documented table, for every command that can h
                            "INSERT INTO alembic_version VALUES ('20260215_0001')")
               .ok());
   MigrationsCopy failing;  // a migration whose down PostgreSQL rejects, applied
-  failing.dir.WriteFile("20260301_0001_bad_down.sql",
+  failing.dir.WriteFile("20270301_0001_bad_down.sql",
                         "-- migrate:up\nCREATE TABLE extra (id int);\n-- migrate:down\nDROP TABLE no_such_table;\n", 0644);
   TestDatabase internal;
   const Env internal_env = With(KeyEnv(internal, a), {{"CREDVAULT_MIGRATIONS_DIR", failing.path()}});
@@ -228,7 +228,7 @@ TEST_CASE("every exit code of the documented table, for every command that can h
   add(1, "a down statement PostgreSQL rejects", "rollback",
       [&] { return RunCli({"rollback", "--yes"}, internal_env); });
   add(1, "an up statement PostgreSQL rejects", "migrate", [&] {
-    failing.dir.WriteFile("20260301_0002_bad_up.sql",
+    failing.dir.WriteFile("20270301_0002_bad_up.sql",
                           "-- migrate:up\nINSERT INTO no_such_table VALUES (1);\n-- migrate:down\nSELECT 1;\n", 0644);
     return RunCli({"migrate"}, internal_env);
   });

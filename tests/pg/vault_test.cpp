@@ -63,7 +63,7 @@ TEST_CASE("Open in development with auto-migrate brings the schema to head", "[v
   options.log = [&lines](LogLevel, std::string_view line) { lines.emplace_back(line); };
   auto vault = Vault::Open(std::move(options));
   REQUIRE(vault.ok());
-  CHECK(db.Query("SELECT count(*) FROM credvault_schema_history WHERE state = 'applied'").text(0, 0) == "3");
+  CHECK(db.Query("SELECT count(*) FROM credvault_schema_history WHERE state = 'applied'").text(0, 0) == "6");
   bool warned = false;
   for (const auto& line : lines) warned = warned || line.find("applying pending migrations") != std::string::npos;
   CHECK(warned);
