@@ -1,5 +1,5 @@
-"""The blind index of client_id in the database: put_credentials writes it, find_accounts finds by it
-(Vault and AsyncVault), interop with the C++ CLI both ways."""
+"""The blind index of client_id in the database: put_credentials and the ORM events write it,
+find_accounts finds by it (Vault and AsyncVault), interop with the C++ CLI both ways."""
 from __future__ import annotations
 
 import asyncio
@@ -9,11 +9,14 @@ from typing import Dict, List
 
 import asyncpg
 import pytest
+from sqlalchemy import Column, Integer, String, create_engine, select
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.orm import Session, declarative_base
 
 from conftest import MIGRATIONS, sql
 from credvault import (AsyncVault, ClientAccount, IntegrityError, Keyring, NotEncrypted, RetiredKid, Secret, Unindexed,
                        UsageError, Vault)
+from credvault.sqlalchemy import encrypt_columns
 
 CLIENTS = [f"amzn1.application-oa2-client.{c * 32}" for c in "abc"]
 ACCOUNTS_EACH = 30
@@ -266,3 +269,68 @@ def test_cli_put_python_finds(cli, db):
         assert vault.find_accounts(CLIENTS[0]) == _expected([1, 3])
         assert vault.find_accounts(CLIENTS[1]) == _expected([2])
     assert _index_of(db, 1) == Keyring(key).primary_client_id_index(CLIENTS[0])
+
+
+MappedBase = declarative_base()
+UnmappedBase = declarative_base()
+
+
+class IndexMapped(MappedBase):
+    """An application's model that maps the index column: written in the flush's own statements."""
+    __tablename__ = "credentials"
+    id = Column(Integer, primary_key=True)
+    account_id = Column(Integer, nullable=False, unique=True)
+    client_id = Column(String(512))
+    client_secret = Column(String(512))
+    refresh_token = Column(String(512))
+    client_id_bidx = Column(String(64))
+
+
+class IndexUnmapped(UnmappedBase):
+    """A model written before the index existed: the events index its rows after the flush."""
+    __tablename__ = "credentials"
+    id = Column(Integer, primary_key=True)
+    account_id = Column(Integer, nullable=False, unique=True)
+    client_id = Column(String(512))
+    client_secret = Column(String(512))
+    refresh_token = Column(String(512))
+
+
+@pytest.mark.parametrize("model", [IndexMapped, IndexUnmapped], ids=["mapped", "unmapped"])
+def test_orm_events_write_the_index(cli, db, model):
+    key, old = cli.keygen(), cli.keygen()
+    ring = Keyring(key, [old])
+    encrypt_columns(model, ring)
+    with _open(db, Keyring(old)) as vault:
+        vault.put_credentials(3, client_id=CLIENTS[1])      # an index under the old key, to be replaced
+    engine = create_engine(f"postgresql+psycopg2:///{db}")
+    try:
+        with Session(engine) as session:
+            session.add_all([model(account_id=1, client_id=CLIENTS[0], client_secret="s1"),
+                             model(account_id=2, client_secret="s2")])
+            session.commit()
+            three = session.execute(select(model).where(model.account_id == 3)).scalar_one()
+            three.client_id = CLIENTS[0]
+            session.commit()
+            assert _index_of(db, 1) == _index_of(db, 3) == ring.primary_client_id_index(CLIENTS[0])
+            assert _index_of(db, 2) is None
+            one = session.execute(select(model).where(model.account_id == 1)).scalar_one()
+            one.refresh_token = "Atzr|1"                        # client_id untouched: index untouched
+            session.commit()
+            assert _index_of(db, 1) == ring.primary_client_id_index(CLIENTS[0])
+            with _open(db, ring) as vault:
+                assert vault.find_accounts(CLIENTS[0]) == _expected([1, 3])
+                assert vault.find_accounts(CLIENTS[1]) == []
+            three.client_id = None                              # cleared: so is its index
+            session.commit()
+            assert _index_of(db, 3) is None
+            with Session(engine) as failing:                    # a failed flush writes no index either
+                failing.add(model(account_id=99999, client_id=CLIENTS[2]))
+                with pytest.raises(Exception):
+                    failing.commit()
+        with _open(db, ring) as vault:
+            assert vault.find_accounts(CLIENTS[0]) == _expected([1])
+            assert vault.find_accounts(CLIENTS[2]) == []
+    finally:
+        engine.dispose()
+    assert cli.run("verify", db=db, key=key, fallbacks=[old]).returncode == 0
