@@ -219,7 +219,8 @@ class AsyncVault:
     async def put_credentials(self, account_id: int, *, client_id: Optional[PlaintextLike] = None,
                               client_secret: Optional[PlaintextLike] = None,
                               refresh_token: Optional[PlaintextLike] = None) -> None:
-        """Store any subset (None = keep the stored value), encrypted under the primary key."""
+        """Store any subset (None = keep the stored value), encrypted under the primary key; a client_id
+        with its blind index (client_id_bidx) under the same key, in the same statement."""
         await drive_async(put_steps(self._core, account_id, (client_id, client_secret, refresh_token)),
                           self._backend.query)
 
