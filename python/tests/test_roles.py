@@ -1,6 +1,6 @@
 """The package as the application role of docs/ROLES.md: the grants there (hardening, owner, app),
 run as they are, are enough for Vault (psycopg2) and AsyncVault (asyncpg and SQLAlchemy) to open,
-get and put; and they are no more than that."""
+get, put and find; and they are no more than that."""
 from __future__ import annotations
 
 import asyncio
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import Session, declarative_base
 
 from conftest import MIGRATIONS, SOURCE_DIR, _admin, sql
-from credvault import AsyncVault, Keyring, NoLifecycleGrant, NotFound, Vault
+from credvault import AsyncVault, ClientAccount, Keyring, NoLifecycleGrant, NotFound, Vault
 from credvault.sqlalchemy import encrypt_columns
 
 
@@ -100,6 +100,7 @@ def test_application_role_of_roles_md_gets_and_puts_and_no_more(cli, empty_db, r
             ("app-client-1", "app-secret-1", "app-refresh-1")
         with pytest.raises(NotFound):
             vault.get_credentials(2)
+        assert vault.find_accounts("app-client-1") == [ClientAccount(1, "A1")]  # reads client_id_bidx
 
     async def async_flows() -> None:
         pool = await asyncpg.create_pool(user=app.name, password=app.password, database=db,
@@ -108,6 +109,7 @@ def test_application_role_of_roles_md_gets_and_puts_and_no_more(cli, empty_db, r
         vault = await AsyncVault.open(pool, ring, environment="staging", migrations_dir=MIGRATIONS)
         await vault.put_credentials(2, client_id="async-client-2")
         assert (await vault.get_credentials(2)).client_id.reveal() == "async-client-2"
+        assert await vault.find_accounts("async-client-2") == [ClientAccount(2, "A2")]
         await pool.close()
         engine = create_async_engine(
             f"postgresql+asyncpg://{app.name}:{app.password}@{os.environ.get('PGHOST', 'localhost')}/{db}")

@@ -7,8 +7,8 @@ import functools
 import logging
 from typing import TYPE_CHECKING, Awaitable, Callable, Dict, List, Optional, Tuple, Type, Union
 
-from ._core import (Core, Credentials, Params, check_max_connections, drive_async, get_steps, open_steps,
-                    prepare_open, put_steps)
+from ._core import (ClientAccount, Core, Credentials, Params, check_max_connections, drive_async, find_steps,
+                    get_steps, open_steps, prepare_open, put_steps)
 from ._dsn import asyncpg_connect_args
 from ._pool import Acquiring, Connection, OwnPool, Queryable
 from ._sql import Row, to_numeric
@@ -219,6 +219,12 @@ class AsyncVault:
     async def put_credentials(self, account_id: int, *, client_id: Optional[PlaintextLike] = None,
                               client_secret: Optional[PlaintextLike] = None,
                               refresh_token: Optional[PlaintextLike] = None) -> None:
-        """Store any subset (None = keep the stored value), encrypted under the primary key."""
+        """Store any subset (None = keep the stored value), encrypted under the primary key; a client_id
+        with its blind index (client_id_bidx) under the same key, in the same statement."""
         await drive_async(put_steps(self._core, account_id, (client_id, client_secret, refresh_token)),
                           self._backend.query)
+
+    async def find_accounts(self, client_id: PlaintextLike) -> List[ClientAccount]:
+        """The accounts whose client_id is exactly ``client_id``, ordered by account id; [] when none
+        (as :meth:`Vault.find_accounts`: Unindexed while some row has a client_id but no index)."""
+        return await drive_async(find_steps(self._core, client_id), self._backend.query)

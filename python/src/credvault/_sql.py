@@ -19,13 +19,19 @@ TABLE = "credentials"
 # tests/scripts/columns_consistent.sh checks the two lists agree).
 COLUMNS = ("client_id", "client_secret", "refresh_token")
 
+# The blind index of client_id (docs/FORMAT.md, "Blind index of client_id"): not a credential column
+# (never encrypted), written beside client_id in the same statement, under the same kid.
+INDEXED_COLUMN = "client_id"
+INDEX_COLUMN = "client_id_bidx"
+assert INDEXED_COLUMN in COLUMNS and INDEX_COLUMN not in COLUMNS
+
 _COLUMN_LIST = ", ".join(COLUMNS)
 _WHERE_ACCOUNT = "FROM credentials WHERE account_id = :account_id"
+_RETIRED_KIDS = "(SELECT string_agg(kid, ',') FROM credvault_keys WHERE state = 'retired')"
 
 SELECT_SQL = f"SELECT {_COLUMN_LIST} {_WHERE_ACCOUNT}"
 # With the kids retired in credvault_keys (comma-separated or NULL), in the same round trip.
-SELECT_WITH_RETIRED_SQL = (f"SELECT {_COLUMN_LIST}, "
-                           f"(SELECT string_agg(kid, ',') FROM credvault_keys WHERE state = 'retired') {_WHERE_ACCOUNT}")
+SELECT_WITH_RETIRED_SQL = f"SELECT {_COLUMN_LIST}, {_RETIRED_KIDS} {_WHERE_ACCOUNT}"
 # NULL: there is no credvault_keys (no key lifecycle yet); else whether this role may read it.
 LIFECYCLE_SQL = "SELECT has_table_privilege(to_regclass('credvault_keys'), 'SELECT')"
 RETIRED_KIDS_SQL = "SELECT kid FROM credvault_keys WHERE state = 'retired'"
@@ -34,12 +40,40 @@ ACCOUNT_EXISTS_SQL = "SELECT 1 FROM accounts WHERE id = :account_id"
 CAPACITY_SQL = ("SELECT column_name, character_maximum_length FROM information_schema.columns "
                 "WHERE table_schema = current_schema() AND table_name = 'credentials' "
                 "AND column_name IN (" + ", ".join(f"'{c}'" for c in COLUMNS) + ")")
-# :set_<column> says whether the column is being written; the others keep their stored value.
-UPSERT_SQL = (f"INSERT INTO credentials (account_id, {_COLUMN_LIST}) "
-              f"VALUES (:account_id, {', '.join(':' + c for c in COLUMNS)}) "
-              "ON CONFLICT (account_id) DO UPDATE SET "
-              + ", ".join(f"{c} = CASE WHEN CAST(:set_{c} AS boolean) THEN EXCLUDED.{c} ELSE credentials.{c} END"
-                          for c in COLUMNS))
+# Whether the index column exists: a schema before 20261207_0004 has none (development may run behind
+# the migrations). From the catalog, not information_schema, which hides the columns this role has no
+# privilege on: a role missing the grant must fail loudly at put, never write a client_id unindexed.
+INDEX_COLUMN_EXISTS_SQL = ("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('credentials') "
+                           f"AND attname = '{INDEX_COLUMN}' AND NOT attisdropped)")
+
+
+def _upsert(indexed: bool) -> str:
+    """:set_<column> says whether the column is being written; the others keep their stored value. The
+    index goes with its column: written when client_id is, kept when it is not."""
+    columns = [*COLUMNS, INDEX_COLUMN] if indexed else list(COLUMNS)
+    flag = {c: c for c in COLUMNS}
+    flag[INDEX_COLUMN] = INDEXED_COLUMN
+    return (f"INSERT INTO credentials (account_id, {', '.join(columns)}) "
+            f"VALUES (:account_id, {', '.join(':' + c for c in columns)}) "
+            "ON CONFLICT (account_id) DO UPDATE SET "
+            + ", ".join(f"{c} = CASE WHEN CAST(:set_{flag[c]} AS boolean) THEN EXCLUDED.{c} ELSE credentials.{c} END"
+                        for c in columns))
+
+
+UPSERT_SQL = _upsert(indexed=True)
+# The same on a schema that has no index column yet (the data step of 20261207_0006 indexes the rows).
+UPSERT_UNINDEXED_SQL = _upsert(indexed=False)
+
+# A lookup by client_id (docs/FORMAT.md): refused while some row has a client_id but no index (served by
+# the partial index credentials_client_id_unindexed_idx), else the rows whose index is one of the
+# wanted client_id's (one per ring key), with their account and client_id to decrypt and compare.
+UNINDEXED_SQL = (f"SELECT EXISTS (SELECT 1 FROM credentials WHERE {INDEXED_COLUMN} IS NOT NULL "
+                 f"AND {INDEX_COLUMN} IS NULL)")
+_FIND = (f"SELECT c.account_id, a.amazon_account_id, c.{INDEXED_COLUMN}{{retired}} "
+         "FROM credentials c JOIN accounts a ON a.id = c.account_id "
+         f"WHERE c.{INDEX_COLUMN} = ANY(:indexes) ORDER BY c.account_id")
+FIND_SQL = _FIND.format(retired="")
+FIND_WITH_RETIRED_SQL = _FIND.format(retired=", " + _RETIRED_KIDS)
 
 _PARAM_RE = re.compile(r":([a-z_]+)")
 

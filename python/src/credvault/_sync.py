@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 from typing import ContextManager, List, Optional, Protocol, Sequence, Union
 
-from ._core import (Core, Credentials, Params, check_max_connections, drive, get_steps, open_steps, prepare_open,
-                    put_steps)
+from ._core import (ClientAccount, Core, Credentials, Params, check_max_connections, drive, find_steps, get_steps,
+                    open_steps, prepare_open, put_steps)
 from ._dsn import normalize_dsn
 from ._sql import Row, to_pyformat
 from .keyring import Keyring, PlaintextLike
@@ -134,5 +134,14 @@ class Vault:
     def put_credentials(self, account_id: int, *, client_id: Optional[PlaintextLike] = None,
                         client_secret: Optional[PlaintextLike] = None,
                         refresh_token: Optional[PlaintextLike] = None) -> None:
-        """Store any subset (None = keep the stored value), encrypted under the primary key."""
+        """Store any subset (None = keep the stored value), encrypted under the primary key; a client_id
+        with its blind index (client_id_bidx) under the same key, in the same statement."""
         drive(put_steps(self._core, account_id, (client_id, client_secret, refresh_token)), self._query)
+
+    def find_accounts(self, client_id: PlaintextLike) -> List[ClientAccount]:
+        """The accounts whose client_id is exactly ``client_id`` (bytes, no normalization), ordered by
+        account id; [] when none. Found by the blind index (``client_id_bidx``) under every key of the
+        ring, each match's client_id decrypted and compared. Raises Unindexed while some row has a
+        client_id but no index (run ``credvault encrypt``), and what get_credentials would raise for a
+        match whose client_id does not decrypt."""
+        return drive(find_steps(self._core, client_id), self._query)

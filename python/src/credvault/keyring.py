@@ -25,7 +25,8 @@ from .errors import (AuthFailed, BadAlgorithm, BadBase64, BadKey, BadKid, BadStr
                      DuplicateKid, InsecureKeyFile, InvalidKey, KeyCommandFailed, MalformedCiphertext, NoKey,
                      NotCiphertext, NotEnvelope, RetiredKid, TooShort, UnknownKid, UsageError, WeakKey)
 
-__all__ = ["Secret", "Keyring", "ciphertext_length", "max_plaintext_length", "is_ciphertext"]
+__all__ = ["Secret", "Keyring", "ciphertext_length", "max_plaintext_length", "is_ciphertext", "CLIENT_ID_INDEX_LENGTH",
+           "client_id_index_kid"]
 
 KeyText = Union[str, bytes]
 PlaintextLike = Union[str, bytes, "Secret"]
@@ -39,6 +40,12 @@ _HEADER_LENGTH = 15  # "cv1:x:" + 8 + ":"
 _PAYLOAD_RE = re.compile(r"[A-Za-z0-9_-]*\Z")
 _KID_RE = re.compile(r"[0-9a-f]{8}\Z")
 _VERSION_RE = re.compile(r"cv[0-9]+:")
+# The blind index of credentials.client_id (docs/FORMAT.md, "Blind index of client_id").
+_INDEX_INFO = b"credvault blind index credentials.client_id"
+_INDEX_BYTES = 16
+CLIENT_ID_INDEX_LENGTH = 31
+"""Every index value is this long: 8 hex kid, ``:``, 22 base64url characters."""
+_INDEX_RE = re.compile(r"([0-9a-f]{8}):[A-Za-z0-9_-]{21}[AQgw]\Z")
 
 
 def _unsupported_version(value: str) -> bool:
@@ -244,7 +251,7 @@ def read_key_file(path: Union[str, "os.PathLike[str]"]) -> bytes:
 
 
 class _RingKey:
-    __slots__ = ("kid", "source", "primary", "aead_g", "key_x")
+    __slots__ = ("kid", "source", "primary", "aead_g", "key_x", "index_key")
 
     def __init__(self, ikm: bytes, source: str, primary: bool) -> None:
         self.kid = _hkdf_sha256(ikm, b"credvault kid", 4).hex()
@@ -252,6 +259,11 @@ class _RingKey:
         self.primary = primary
         self.key_x = _hkdf_sha256(ikm, b"credvault aead x", 32)
         self.aead_g = AESGCM(_hkdf_sha256(ikm, b"credvault aead g", 32))
+        self.index_key = _hkdf_sha256(ikm, _INDEX_INFO, 32)
+
+    def client_id_index(self, client_id: bytes) -> str:
+        mac = hmac.new(self.index_key, client_id, hashlib.sha256).digest()[:_INDEX_BYTES]
+        return f"{self.kid}:" + base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
 
     def __repr__(self) -> str:
         return f"<key {self.kid} from {self.source}{' (primary)' if self.primary else ''}>"
@@ -318,6 +330,24 @@ def _parse(value: str) -> _Envelope:
     if len(raw) < _NONCE[alg] + _TAG:
         raise TooShort("malformed credvault value: payload shorter than nonce and tag")
     return _Envelope(alg, kid, value[:_HEADER_LENGTH], raw)
+
+
+def client_id_index_kid(index: str) -> str:
+    """The kid a ``client_id_bidx`` value names, or ``""`` when the value is not of its form (8 lowercase hex,
+    ``:``, 22 canonical base64url characters)."""
+    match = _INDEX_RE.match(index) if isinstance(index, str) else None
+    return match.group(1) if match else ""
+
+
+def plaintext_bytes(plaintext: PlaintextLike, what: str) -> bytes:
+    """str (as UTF-8), bytes or Secret → its bytes; anything else is a UsageError naming ``what``."""
+    if isinstance(plaintext, Secret):
+        return plaintext.reveal_bytes()
+    if isinstance(plaintext, str):
+        return plaintext.encode("utf-8")
+    if isinstance(plaintext, (bytes, bytearray, memoryview)):
+        return bytes(plaintext)
+    raise UsageError(f"{what} must be str, bytes or Secret")
 
 
 def _location(table: str, column: str, account_id: int) -> bytes:
@@ -415,14 +445,7 @@ class Keyring:
         alg = self._alg if alg is None else alg
         if alg not in _NONCE:
             raise UsageError("alg must be 'x' (XChaCha20-Poly1305) or 'g' (AES-256-GCM)")
-        if isinstance(plaintext, Secret):
-            data = plaintext.reveal_bytes()
-        elif isinstance(plaintext, str):
-            data = plaintext.encode("utf-8")
-        elif isinstance(plaintext, (bytes, bytearray, memoryview)):
-            data = bytes(plaintext)
-        else:
-            raise UsageError("plaintext must be str, bytes or Secret")
+        data = plaintext_bytes(plaintext, "plaintext")
         key = self._primary
         assert key is not None
         header = f"cv1:{alg}:{key.kid}:"
@@ -433,6 +456,28 @@ class Keyring:
         else:
             sealed = key.aead_g.encrypt(nonce, data, aad)
         return header + base64.urlsafe_b64encode(nonce + sealed).decode("ascii").rstrip("=")
+
+    def client_id_index(self, client_id: PlaintextLike, kid: str) -> str:
+        """The blind index (``credentials.client_id_bidx``) of ``client_id`` under the ring key ``kid``:
+        ``"<kid>:<base64url of HMAC-SHA256(index key, client_id)[0:16]>"`` (docs/FORMAT.md). ``client_id``
+        is taken byte for byte (str as UTF-8), never normalized. Raises UnknownKid when ``kid`` is not in
+        the ring."""
+        key = self._keys.get(kid)
+        if key is None:
+            raise UnknownKid(f"key {kid} is not in the keyring", kid)
+        return key.client_id_index(plaintext_bytes(client_id, "client_id"))
+
+    def primary_client_id_index(self, client_id: PlaintextLike) -> str:
+        """The index under the primary key: what ``put_credentials`` writes beside a client_id it encrypts."""
+        key = self._primary
+        assert key is not None
+        return key.client_id_index(plaintext_bytes(client_id, "client_id"))
+
+    def client_id_index_under_every_key(self, client_id: PlaintextLike) -> List[str]:
+        """The index under every key of the ring, primary first: what a lookup matches, so that it finds
+        rows not re-encrypted under the primary key yet."""
+        data = plaintext_bytes(client_id, "client_id")
+        return [key.client_id_index(data) for key in self._keys.values()]
 
     def decrypt(self, value: str, *, column: str, account_id: int, table: str = "credentials",
                 retired: Collection[str] = ()) -> Secret:

@@ -8,14 +8,14 @@ a direct connection and none through a pooler (detected, or ``pooler=``); a pool
 PgBouncer needs ``statement_cache_size=0``.
 
 The pieces, one concern a module: ``_sql`` (the statements), ``_dsn`` (connection strings),
-``_core`` (open, get and put, whatever the driver), ``_sync`` (Vault), ``_async`` (AsyncVault and its
+``_core`` (open, get, put and find, whatever the driver), ``_sync`` (Vault), ``_async`` (AsyncVault and its
 backends), ``_pool`` (AsyncVault's own asyncpg connections).
 """
 from __future__ import annotations
 
 from ._async import AsyncVault
-from ._core import Credentials
+from ._core import ClientAccount, Credentials
 from ._dsn import normalize_dsn
 from ._sync import Vault
 
-__all__ = ["Credentials", "Vault", "AsyncVault", "normalize_dsn"]
+__all__ = ["ClientAccount", "Credentials", "Vault", "AsyncVault", "normalize_dsn"]
