@@ -47,6 +47,40 @@ const char* Explain(const std::string& reason) {
   return "cannot be decrypted";
 }
 
+// The command's status from verify's report: OK, or the failures summed up
+// with what to do about them (exit 3 when every failure is a missing key).
+Status VerifyFailure(const jobs::JobReport& report) {
+  if (report.bad_value_count == 0) return Status::Ok();
+  std::string reasons;
+  for (const auto& [reason, n] : report.bad_by_reason) {
+    reasons += (reasons.empty() ? "" : ", ") + reason + " " + std::to_string(n);
+  }
+  const std::string summary = std::to_string(report.bad_value_count) + " value(s) failed verification (" + reasons + ")";
+  // Values under a key the keyring lacks are intact, only unreadable with
+  // these keys: a key problem (exit 3, as for rotate and get), unless
+  // something is also damaged, which is the graver finding (exit 6).
+  auto unknown = report.bad_by_reason.find(reason::kUnknownKid);
+  if (unknown != report.bad_by_reason.end() && unknown->second == report.bad_value_count) {
+    std::set<std::string> kids;
+    for (const auto& bad : report.bad_values) kids.insert(bad.kid);
+    std::string missing;
+    for (const auto& kid : kids) missing += (missing.empty() ? "" : ", ") + kid;
+    return NotFoundError(summary + ": they are under key(s) " + missing +
+                             ", not in the keyring; give the key(s) with --fallback-key-file (or "
+                             "SECRET_KEY_FALLBACKS), and run `credvault rotate` if they are old keys",
+                         reason::kUnknownKid);
+  }
+  auto index = report.bad_by_reason.find(reason::kBadBlindIndex);
+  if (index != report.bad_by_reason.end() && index->second == report.bad_value_count) {
+    return DataLossError(summary + ": every value decrypts, but a blind index of client_id is not the one "
+                                   "credvault writes; `credvault encrypt` fills missing ones, `credvault put "
+                                   "--account ID` rewrites one with its index (the account is listed for each)",
+                         reason::kBadBlindIndex);
+  }
+  return DataLossError(summary + ": restore those values from a backup, or store new ones with `credvault put "
+                                 "--account ID` (the account is listed for each)");
+}
+
 }  // namespace
 
 void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
@@ -102,37 +136,7 @@ void RegisterVerifyCommand(CLI::App& app, CommandTable& commands) {
       }
       std::cout << std::flush;
     }
-    if (report.bad_value_count > 0) {
-      std::string reasons;
-      for (const auto& [reason, n] : report.bad_by_reason) {
-        reasons += (reasons.empty() ? "" : ", ") + reason + " " + std::to_string(n);
-      }
-      const std::string summary = std::to_string(report.bad_value_count) + " value(s) failed verification (" + reasons + ")";
-      // Values under a key the keyring lacks are intact, only unreadable with
-      // these keys: a key problem (exit 3, as for rotate and get), unless
-      // something is also damaged, which is the graver finding (exit 6).
-      auto unknown = report.bad_by_reason.find(reason::kUnknownKid);
-      if (unknown != report.bad_by_reason.end() && unknown->second == report.bad_value_count) {
-        std::set<std::string> kids;
-        for (const auto& bad : report.bad_values) kids.insert(bad.kid);
-        std::string missing;
-        for (const auto& kid : kids) missing += (missing.empty() ? "" : ", ") + kid;
-        return NotFoundError(summary + ": they are under key(s) " + missing +
-                                 ", not in the keyring; give the key(s) with --fallback-key-file (or "
-                                 "SECRET_KEY_FALLBACKS), and run `credvault rotate` if they are old keys",
-                             reason::kUnknownKid);
-      }
-      auto index = report.bad_by_reason.find(reason::kBadBlindIndex);
-      if (index != report.bad_by_reason.end() && index->second == report.bad_value_count) {
-        return DataLossError(summary + ": every value decrypts, but a blind index of client_id is not the one "
-                                       "credvault writes; `credvault encrypt` fills missing ones, `credvault put "
-                                       "--account ID` rewrites one with its index (the account is listed for each)",
-                             reason::kBadBlindIndex);
-      }
-      return DataLossError(summary + ": restore those values from a backup, or store new ones with `credvault put "
-                                     "--account ID` (the account is listed for each)");
-    }
-    return Status::Ok();
+    return VerifyFailure(report);
   });
 }
 
