@@ -19,12 +19,6 @@ from credvault import (AsyncVault, ClientAccount, IntegrityError, Keyring, NotEn
 from credvault.sqlalchemy import encrypt_columns
 
 CLIENTS = [f"amzn1.application-oa2-client.{c * 32}" for c in "abc"]
-# The C++ side of the interop tests is other branches' work: strict, so that they fail (XPASS) once it is
-# merged and the marker must go.
-AWAITS_H1 = pytest.mark.xfail(strict=True, reason="awaits branch h1 (C++ row jobs and verify: encrypt/rotate/decrypt "
-                                                  "write client_id_bidx, verify's bad_blind_index); remove once merged")
-AWAITS_H2 = pytest.mark.xfail(strict=True, reason="awaits branch h2 (C++ Vault::PutCredentials writes client_id_bidx, "
-                                                  "`credvault find`); remove once merged")
 ACCOUNTS_EACH = 30
 
 
@@ -73,7 +67,6 @@ def test_put_writes_the_index_under_the_kid_of_the_client_id(cli, db):
     assert cli.run("verify", db=db, key=key).returncode == 0
 
 
-@AWAITS_H1
 def test_cli_verify_agrees_with_the_index_python_writes(cli, db):
     """verify recomputes the index in C++: clean on Python's rows, failing once one is changed."""
     key = cli.keygen()
@@ -264,7 +257,6 @@ def test_development_schema_before_the_index(cli, empty_db):
         assert "credvault migrate" in str(e.value)
 
 
-@AWAITS_H2
 def test_cli_put_python_finds(cli, db):
     key = cli.keygen()
     for account, client in ((3, CLIENTS[0]), (1, CLIENTS[0]), (2, CLIENTS[1])):
@@ -340,7 +332,6 @@ def test_orm_events_write_the_index(cli, db, model):
     assert cli.run("verify", db=db, key=key, fallbacks=[old]).returncode == 0
 
 
-@AWAITS_H2
 def test_python_put_cli_finds(cli, db):
     """The C++ lookup computes the index Python wrote: `credvault find` answers as find_accounts does."""
     key = cli.keygen()
@@ -357,7 +348,6 @@ def test_python_put_cli_finds(cli, db):
     assert missing.returncode == 3
 
 
-@AWAITS_H1
 def test_cli_row_jobs_keep_the_index_python_finds_by(cli, db):
     """encrypt indexes plaintext rows, rotate moves the index to the new key with the value (a ring of the new
     key alone finds every row), decrypt clears it (find then refuses: unindexed)."""
