@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <cstring>
+
 #include "common/status_macros.hpp"
 #include "credvault/reasons.hpp"
 #include "crypto/aead.hpp"
@@ -22,7 +24,10 @@ struct RingKey {
   bool primary = false;
   std::unique_ptr<crypto::Aead> xchacha;
   std::unique_ptr<crypto::Aead> aes_gcm;
-  SecretBytes client_id_index_key;  // docs/FORMAT.md, "Blind index of client_id"
+  // docs/FORMAT.md, "Blind index of client_id": HMAC-SHA256 under the index
+  // key, kept as the state after the key is absorbed (a crypto_auth_hmacsha256_state),
+  // so that each index costs two SHA-256 blocks fewer (rotate computes one a row).
+  SecretBytes client_id_index_state;
 
   const crypto::Aead& aead(Algorithm alg) const { return alg == Algorithm::kAes256Gcm ? *aes_gcm : *xchacha; }
 };
@@ -46,7 +51,7 @@ StatusOr<std::unique_ptr<crypto::Aead>> DeriveAead(const SecretBytes& ikm, Algor
 std::string IndexUnder(const RingKey& key, std::string_view client_id) {
   std::uint8_t mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256_state state;
-  crypto_auth_hmacsha256_init(&state, key.client_id_index_key.data(), key.client_id_index_key.size());
+  std::memcpy(&state, key.client_id_index_state.data(), sizeof state);
   crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(client_id.data()), client_id.size());
   crypto_auth_hmacsha256_final(&state, mac);
   sodium_memzero(&state, sizeof state);
@@ -64,7 +69,11 @@ StatusOr<RingKey> MakeRingKey(const KeySpec& spec, bool primary) {
   key.primary = primary;
   CV_ASSIGN_OR_RETURN(key.xchacha, DeriveAead(*ikm, Algorithm::kXChaCha20Poly1305));
   CV_ASSIGN_OR_RETURN(key.aes_gcm, DeriveAead(*ikm, Algorithm::kAes256Gcm));
-  CV_ASSIGN_OR_RETURN(key.client_id_index_key, DeriveKey(*ikm, "credvault blind index credentials.client_id"));
+  CV_ASSIGN_OR_RETURN(SecretBytes index_key, DeriveKey(*ikm, "credvault blind index credentials.client_id"));
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, index_key.data(), index_key.size());
+  key.client_id_index_state = SecretBytes(&state, sizeof state);
+  sodium_memzero(&state, sizeof state);
   return key;
 }
 

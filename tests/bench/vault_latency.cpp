@@ -15,8 +15,6 @@
 // With CREDVAULT_BENCH_FIND_CLIENTS=N, the calls are FindAccountsByClientId
 // instead, each of one of N clients: the client_ids of accounts 1..N, read
 // through the Vault first (the data must make those N the distinct clients).
-// CREDVAULT_BENCH_FILL_INDEX=1 first computes client_id_bidx for rows that
-// lack it (for a database whose encrypt did not fill it), in batches.
 //
 // With CREDVAULT_BENCH_TIMELINE=FILE, every counted call is also written to
 // FILE as "<scheduled time, s since the epoch> <latency, us>", to line stalls
@@ -34,9 +32,6 @@
 
 #include "credvault/keyring_from_env.hpp"
 #include "credvault/vault.hpp"
-#include "crypto/blind_index.hpp"
-#include "crypto/stored_value.hpp"
-#include "db/connection.hpp"
 
 namespace {
 
@@ -49,37 +44,6 @@ constexpr int kWarmupCalls = 200;
 double WallSeconds(Clock::time_point at) {
   const auto wall = std::chrono::system_clock::now() - (Clock::now() - at);
   return std::chrono::duration<double>(wall.time_since_epoch()).count();
-}
-
-// Fills client_id_bidx where a client_id has none: the index under the kid
-// of its ciphertext. Returns the rows filled, or -1 on an error (printed).
-long FillIndex(const std::string& url, const credvault::Keyring& ring) {
-  auto conn = credvault::db::Connection::Open(url, "credvault bench fill index");
-  if (!conn.ok()) return std::fprintf(stderr, "%s\n", conn.status().message().c_str()), -1;
-  long filled = 0;
-  for (;;) {
-    auto rows = (*conn)->Query(
-        "SELECT account_id, client_id FROM credentials WHERE client_id IS NOT NULL AND client_id_bidx IS NULL "
-        "ORDER BY account_id LIMIT 5000");
-    if (!rows.ok()) return std::fprintf(stderr, "%s\n", rows.status().message().c_str()), -1;
-    if (rows->empty()) return filled;
-    std::string ids = "{", indexes = "{";
-    for (std::size_t i = 0; i < rows->size(); ++i) {
-      const std::string account = rows->text(i, 0), stored = rows->text(i, 1);
-      auto client_id = ring.Decrypt(stored, credvault::ValueContext{"credentials", "client_id", account});
-      if (!client_id.ok()) return std::fprintf(stderr, "%s\n", client_id.status().message().c_str()), -1;
-      auto index = credvault::crypto::ClientIdIndex(ring, credvault::crypto::PeekKid(stored), client_id->view());
-      if (!index.ok()) return std::fprintf(stderr, "%s\n", index.status().message().c_str()), -1;
-      ids += (i ? "," : "") + account;
-      indexes += (i ? "," : "") + *index;  // hex, ':' and base64url: no quoting needed
-    }
-    auto updated = (*conn)->Exec(
-        "UPDATE credentials c SET client_id_bidx = v.bidx FROM (SELECT unnest($1::integer[]) AS account_id, "
-        "unnest($2::text[]) AS bidx) v WHERE c.account_id = v.account_id",
-        {ids + "}", indexes + "}"});
-    if (!updated.ok()) return std::fprintf(stderr, "%s\n", updated.message().c_str()), -1;
-    filled += static_cast<long>(rows->size());
-  }
 }
 
 }  // namespace
@@ -102,8 +66,6 @@ int main(int argc, char** argv) {
   options.max_connections = 1;
   auto vault = credvault::Vault::Open(std::move(options));
   if (!vault.ok()) return std::fprintf(stderr, "%s\n", vault.status().message().c_str()), 4;
-  const char* fill = std::getenv("CREDVAULT_BENCH_FILL_INDEX");
-  if (fill && std::string(fill) == "1" && FillIndex(argv[1], *ring) < 0) return 5;
   const char* find_env = std::getenv("CREDVAULT_BENCH_FIND_CLIENTS");
   const long find_clients = find_env ? std::atol(find_env) : 0;
   std::vector<std::string> client_ids;  // what find looks up
