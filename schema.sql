@@ -37,7 +37,7 @@ CREATE TABLE credentials (
     updated_at    TIMESTAMP NOT NULL DEFAULT now(),
     -- The blind index of client_id (docs/FORMAT.md): written by credvault
     -- beside every client_id it encrypts, NULL beside a plaintext one.
-    client_id_bidx           VARCHAR(64),
+    client_id_bidx           VARCHAR(64) COLLATE "C",
     -- When client_secret last changed: stamped by the trigger below.
     client_secret_changed_at TIMESTAMPTZ
 );

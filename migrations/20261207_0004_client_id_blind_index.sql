@@ -7,6 +7,11 @@
 -- encrypts (encrypt, put, rotate) and clears it in decrypt; the data step of
 -- migration 20261207_0006 fills it for rows encrypted before it existed.
 --
+-- Its collation is "C": index values are ASCII and only ever compared for
+-- equality, and byte comparison keeps its index's inserts (one a row in
+-- rotate) cheap whatever the database's locale (an ICU en-US collation cost
+-- rotate about 4 % of its rate, measured on 200 000 rows).
+--
 -- client_secret_changed_at: when the client_secret of this row last changed.
 -- The trigger below stamps it on every write of a new client_secret except a
 -- row job's (re-encrypting a value does not change the secret: see migration
@@ -15,7 +20,7 @@
 -- updated_at, the best record there is.
 
 -- migrate:up
-ALTER TABLE credentials ADD COLUMN client_id_bidx VARCHAR(64);
+ALTER TABLE credentials ADD COLUMN client_id_bidx VARCHAR(64) COLLATE "C";
 ALTER TABLE credentials ADD COLUMN client_secret_changed_at TIMESTAMPTZ;
 UPDATE credentials SET client_secret_changed_at = updated_at WHERE client_secret IS NOT NULL;
 
