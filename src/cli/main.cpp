@@ -146,6 +146,13 @@ int main(int argc, char** argv) {
   // arenas each kept a batch's worth of freed memory — about 20 MB of peak
   // RSS at 5000 rows per batch, for no speed gain (measured by bench.sh).
   mallopt(M_ARENA_MAX, 1);
+  // Large blocks (a batch's fetched rows and array parameters: megabytes)
+  // always from mmap, returned to the system when freed. Left to glibc, the
+  // threshold rises to the size of the largest block freed, and later
+  // batches of that size come from the heap, where the small allocations
+  // between them keep the memory from being given back (peak RSS of a
+  // 1 000 000-row rotate: 66.9 MB left to glibc, 64.9 MB with this).
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
   CLI::App app{"credvault: encrypted API credentials in PostgreSQL, schema migrations and online key rotation"};
   app.set_version_flag("--version", std::string("credvault ") + CREDVAULT_VERSION + " (git " + CREDVAULT_GIT_COMMIT + ")");

@@ -89,7 +89,7 @@ class Engine {
     }
     CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, application_name));
     CV_ASSIGN_OR_RETURN(has_index_, ledger::HasBlindIndexColumn(*reader_));
-    select_batch_sql_ = SelectRowsSql(RowPredicate("$3"), has_index_);
+    select_batch_sql_ = SelectRowsSql(RowPredicate("$3"), ReadsIndex());
     std::uint64_t total = 0;
     if (spec_.rows_to_do) {
       total = *spec_.rows_to_do;
@@ -233,6 +233,11 @@ class Engine {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
 
+  // Whether the batches read the index column: only a job that fills a
+  // missing index (encrypt) looks at it; the others write it with every
+  // client_id and need not read it.
+  bool ReadsIndex() const { return has_index_ && spec_.index_missing != nullptr; }
+
   // The rows with work: the spec's, and with an index_missing on a schema
   // with the index, every row with a client_id but no index (the rows
   // credentials_client_id_unindexed_idx holds). {kid} as `placeholder`.
@@ -272,7 +277,7 @@ class Engine {
     }
     CV_ASSIGN_OR_RETURN(db::Rows fetched, std::move(query));
     PreparedBatch batch;
-    batch.rows = ToRows(std::move(fetched), has_index_);
+    batch.rows = ToRows(std::move(fetched), ReadsIndex());
     const auto& rows = batch.rows;
     batch.fresh.resize(rows.size());
     batch.with_index = has_index_;
