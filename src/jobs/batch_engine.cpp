@@ -244,8 +244,7 @@ class Engine {
   std::string RowPredicate(const std::string& placeholder) const {
     std::string predicate = Predicate(spec_, placeholder);
     if (!has_index_ || !spec_.index_missing) return predicate;
-    return "(" + predicate + ") OR (" + ledger::kCredentialColumns[ledger::kIndexedColumn].name +
-           " IS NOT NULL AND " + ledger::kBlindIndexColumn + " IS NULL)";
+    return "(" + predicate + ") OR (" + ledger::UnindexedRowPredicate() + ")";
   }
 
   StatusOr<std::uint64_t> CountRowsToDo() {

@@ -84,11 +84,6 @@ StatusOr<db::BinaryParams> EncryptForEach(const Keyring& ring, const std::vector
   return db::BinaryParams{ids.Finish(), values.Finish()};
 }
 
-StatusOr<bool> LifecycleTableExists(db::Connection& conn) {
-  CV_ASSIGN_OR_RETURN(db::Rows rows, conn.Query("SELECT to_regclass('credvault_keys') IS NOT NULL"));
-  return rows.text(0, 0) == "t";
-}
-
 }  // namespace
 
 StatusOr<ClientSecretRotationReport> RotateClientSecret(const ClientSecretRotation& rotation) {
@@ -97,7 +92,7 @@ StatusOr<ClientSecretRotationReport> RotateClientSecret(const ClientSecretRotati
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn,
                       db::Connection::Open(rotation.conninfo, "credvault client-secret rotate"));
   CV_RETURN_IF_ERROR(CheckWritable(*conn, ring, rotation.new_secret.size()));
-  CV_ASSIGN_OR_RETURN(bool lifecycle, LifecycleTableExists(*conn));
+  CV_ASSIGN_OR_RETURN(bool lifecycle, ledger::LifecycleTableExists(*conn));
 
   CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Transaction> tx, conn->Begin());
   const ledger::QueryFunction query = [&tx](std::string_view sql, const db::Params& params) {

@@ -96,8 +96,7 @@ StatusOr<bool> SameClientId(const Keyring& ring, const std::string& account, con
 }  // namespace
 
 std::string AnyUnindexedSql() {
-  return std::string("SELECT EXISTS (SELECT 1 FROM ") + kCredentialsTable + " WHERE " + kClientIdColumn +
-         " IS NOT NULL AND " + kBlindIndexColumn + " IS NULL)";
+  return std::string("SELECT EXISTS (SELECT 1 FROM ") + kCredentialsTable + " WHERE " + UnindexedRowPredicate() + ")";
 }
 
 Status UnindexedError() {

@@ -53,6 +53,10 @@ StatusOr<std::map<std::string, std::size_t>> ReadColumnCapacities(db::Connection
   return capacity;
 }
 
+std::string UnindexedRowPredicate() {
+  return std::string(kCredentialColumns[kIndexedColumn].name) + " IS NOT NULL AND " + kBlindIndexColumn + " IS NULL";
+}
+
 StatusOr<bool> HasBlindIndexColumn(db::Connection& conn) {
   CV_ASSIGN_OR_RETURN(db::Rows found,
                       conn.Query("SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = "

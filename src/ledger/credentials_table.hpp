@@ -62,6 +62,12 @@ std::string CountUnderKidSql(std::string_view kid);
 // credentials table: column name → n. Unbounded (TEXT) columns are absent.
 StatusOr<std::map<std::string, std::size_t>> ReadColumnCapacities(db::Connection& conn);
 
+// SQL true for a row that has a client_id but no index yet: the rows encrypt
+// indexes and a lookup by client_id refuses to run beside. The predicate of
+// the partial index credentials_client_id_unindexed_idx (migration
+// 20261207_0005), spelled the same so that the planner uses it.
+std::string UnindexedRowPredicate();
+
 // Whether the current schema's credentials table has kBlindIndexColumn (a
 // database at 20261207_0004 or later). A job asks once, before its first
 // batch, and then reads and writes the index only if it is there.

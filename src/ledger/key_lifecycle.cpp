@@ -10,13 +10,6 @@
 namespace credvault::ledger {
 namespace {
 
-constexpr const char* kTableExists = "SELECT to_regclass('credvault_keys') IS NOT NULL";
-
-StatusOr<bool> TableExists(db::Connection& conn) {
-  CV_ASSIGN_OR_RETURN(db::Rows rows, conn.Query(kTableExists));
-  return rows.text(0, 0) == "t";
-}
-
 // count(*) of values under kid $1, one column per credential column.
 std::string CountSql() {
   return "SELECT " + ledger::CountUnderKidSql("$1") + " FROM " + ledger::kCredentialsTable;
@@ -24,13 +17,18 @@ std::string CountSql() {
 
 }  // namespace
 
+StatusOr<bool> LifecycleTableExists(db::Connection& conn) {
+  CV_ASSIGN_OR_RETURN(db::Rows rows, conn.Query("SELECT to_regclass('credvault_keys') IS NOT NULL"));
+  return rows.text(0, 0) == "t";
+}
+
 Status RecordAccessEvent(db::Connection& conn, const std::string& kind, const std::string& details_json) {
   return conn.Exec("SELECT credvault_record_access($1, $2::jsonb)", {kind, details_json});
 }
 
 StatusOr<std::set<std::string>> ReadRetiredKids(db::Connection& conn) {
   std::set<std::string> out;
-  CV_ASSIGN_OR_RETURN(bool exists, TableExists(conn));
+  CV_ASSIGN_OR_RETURN(bool exists, LifecycleTableExists(conn));
   if (!exists) return out;
   CV_ASSIGN_OR_RETURN(db::Rows rows, conn.Query("SELECT kid FROM credvault_keys WHERE state = 'retired'"));
   for (std::size_t i = 0; i < rows.size(); ++i) out.insert(rows.text(i, 0));
@@ -39,7 +37,7 @@ StatusOr<std::set<std::string>> ReadRetiredKids(db::Connection& conn) {
 
 Status RecordKidsSeen(db::Connection& conn, const std::vector<std::string>& kids) {
   if (kids.empty()) return Status::Ok();
-  CV_ASSIGN_OR_RETURN(bool exists, TableExists(conn));
+  CV_ASSIGN_OR_RETURN(bool exists, LifecycleTableExists(conn));
   if (!exists) return Status::Ok();
   for (const std::string& kid : kids) {
     CV_RETURN_IF_ERROR(conn.Exec("INSERT INTO credvault_keys (kid) VALUES ($1) ON CONFLICT (kid) DO NOTHING", {kid}));
@@ -48,7 +46,7 @@ Status RecordKidsSeen(db::Connection& conn, const std::vector<std::string>& kids
 }
 
 StatusOr<std::optional<std::map<std::string, KeyLifecycle>>> ReadKeyLifecycle(db::Connection& conn) {
-  CV_ASSIGN_OR_RETURN(bool exists, TableExists(conn));
+  CV_ASSIGN_OR_RETURN(bool exists, LifecycleTableExists(conn));
   if (!exists) return std::optional<std::map<std::string, KeyLifecycle>>();
   CV_ASSIGN_OR_RETURN(
       db::Rows rows,
@@ -75,7 +73,7 @@ StatusOr<std::map<std::string, std::uint64_t>> CountValuesUnderKid(db::Connectio
 }
 
 Status RetireKid(db::Connection& conn, const std::string& kid, const std::string& os_user, const std::string& host) {
-  CV_ASSIGN_OR_RETURN(bool exists, TableExists(conn));
+  CV_ASSIGN_OR_RETURN(bool exists, LifecycleTableExists(conn));
   if (!exists) {
     return FailedPreconditionError("this database has no credvault_keys table yet: run `credvault migrate` once with "
                                    "this version of credvault, then retire the key",

@@ -35,6 +35,9 @@ struct KeyLifecycle {
   double age_days = 0;     // since first_seen
 };
 
+// Whether credvault_keys exists (credvault migrate creates it).
+StatusOr<bool> LifecycleTableExists(db::Connection& conn);
+
 // The kids marked retired; empty when the table does not exist yet.
 StatusOr<std::set<std::string>> ReadRetiredKids(db::Connection& conn);
 

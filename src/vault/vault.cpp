@@ -11,6 +11,7 @@
 #include "db/sqlstate.hpp"
 #include "ledger/client_lookup.hpp"
 #include "ledger/credentials_table.hpp"
+#include "ledger/key_lifecycle.hpp"
 #include "vault/connection_pool.hpp"
 #include "vault/schema_gate.hpp"
 
@@ -29,7 +30,6 @@ std::string SelectCredentialsSql(bool with_retired) {
          (with_retired ? ", (SELECT string_agg(kid, ',') FROM credvault_keys WHERE state = 'retired')" : "") +
          " FROM " + kCredentialsTable + " WHERE account_id = $1";
 }
-constexpr const char* kLifecycleTableExists = "SELECT to_regclass('credvault_keys') IS NOT NULL";
 constexpr const char* kCanReadLifecycle = "SELECT has_table_privilege('credvault_keys', 'SELECT')";
 constexpr const char* kKidRetired = "SELECT 1 FROM credvault_keys WHERE kid = $1 AND state = 'retired'";
 constexpr const char* kAccountExists = "SELECT 1 FROM accounts WHERE id = $1";
@@ -110,8 +110,7 @@ StatusOr<Vault> Vault::Open(VaultOptions options) {
   CV_RETURN_IF_ERROR(vault::EnsureSchemaAtHead(**conn, state->options, state->keyring));
 
   CV_ASSIGN_OR_RETURN(state->column_capacity, ledger::ReadColumnCapacities(**conn));
-  CV_ASSIGN_OR_RETURN(db::Rows lifecycle, (*conn)->Query(kLifecycleTableExists));
-  state->lifecycle_table = lifecycle.text(0, 0) == "t";
+  CV_ASSIGN_OR_RETURN(state->lifecycle_table, ledger::LifecycleTableExists(**conn));
   if (state->lifecycle_table) {
     // Fail closed: without it a retired key would go unnoticed.
     CV_ASSIGN_OR_RETURN(db::Rows readable, (*conn)->Query(kCanReadLifecycle));
