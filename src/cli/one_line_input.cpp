@@ -41,12 +41,12 @@ StatusOr<SecretBytes> SecretFromSource(const std::string& source) {
   if (source.empty()) return ReadStdinLine("the new client_secret");
   const std::string what = "the new client_secret (--secret-from " + source.substr(0, source.find(':')) + ":)";
   if (source.rfind("file:", 0) == 0 && source.size() > 5) {
-    auto read = crypto::ReadKeyFile(source.substr(5));
+    auto read = crypto::ReadKeyFile(source.substr(5), "secret");
     if (!read.ok()) return read.status().Annotate("--secret-from");
     return OneLine(std::move(read).value(), what);
   }
   if (source.rfind("exec:", 0) == 0 && source.size() > 5) {
-    auto read = crypto::RunKeyCommand(source.substr(5), kSecretCommandTimeoutSeconds);
+    auto read = crypto::RunKeyCommand(source.substr(5), kSecretCommandTimeoutSeconds, "secret");
     if (!read.ok()) return read.status().Annotate("--secret-from");
     return OneLine(std::move(read).value(), what);
   }

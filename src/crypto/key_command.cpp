@@ -81,8 +81,10 @@ std::string Quote(const std::string& stderr_text) {
   return out.empty() ? "(nothing on stderr)" : "stderr: " + out;
 }
 
-Status CommandFailed(const std::string& what, const std::string& stderr_text) {
-  return InvalidArgumentError("exec: key command " + what + "; " + Quote(stderr_text), reason::kKeyCommand);
+// `what` the command prints ("key"), what went wrong (`failure`).
+Status CommandFailed(std::string_view what, const std::string& failure, const std::string& stderr_text) {
+  return InvalidArgumentError("exec: " + std::string(what) + " command " + failure + "; " + Quote(stderr_text),
+                              reason::kKeyCommand);
 }
 
 // Starts `/bin/sh -c command` in its own process group, stdin from
@@ -203,7 +205,7 @@ bool WaitWithDeadline(pid_t pid, Clock::time_point deadline, bool kill_now, int&
 
 }  // namespace
 
-StatusOr<SecretBytes> RunKeyCommand(const std::string& command, int timeout_seconds) {
+StatusOr<SecretBytes> RunKeyCommand(const std::string& command, int timeout_seconds, std::string_view what) {
   Fd out_read, out_write, err_read, err_write;
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) return InternalError(std::string("pipe: ") + std::strerror(errno));
@@ -229,18 +231,20 @@ StatusOr<SecretBytes> RunKeyCommand(const std::string& command, int timeout_seco
   int wait_status = 0;
   const bool timed_out = WaitWithDeadline(pid, deadline, result.timed_out || overflow, wait_status) || result.timed_out;
   if (timed_out) {
-    return CommandFailed("did not finish within " + std::to_string(timeout_seconds) + " s (killed)", stderr_text);
+    return CommandFailed(what, "did not finish within " + std::to_string(timeout_seconds) + " s (killed)", stderr_text);
   }
-  if (overflow || output_size > kMaxStdout) return CommandFailed("printed more than 64 KiB: not a key", stderr_text);
+  if (overflow || output_size > kMaxStdout) {
+    return CommandFailed(what, "printed more than 64 KiB: not a " + std::string(what), stderr_text);
+  }
   if (WIFSIGNALED(wait_status)) {
-    return CommandFailed("was killed by signal " + std::to_string(WTERMSIG(wait_status)), stderr_text);
+    return CommandFailed(what, "was killed by signal " + std::to_string(WTERMSIG(wait_status)), stderr_text);
   }
   if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0) {
-    return CommandFailed("exited with status " + std::to_string(WEXITSTATUS(wait_status)), stderr_text);
+    return CommandFailed(what, "exited with status " + std::to_string(WEXITSTATUS(wait_status)), stderr_text);
   }
   if (output_size > 0 && output.data()[output_size - 1] == '\n') --output_size;
   if (output_size > 0 && output.data()[output_size - 1] == '\r') --output_size;
-  if (output_size == 0) return CommandFailed("printed nothing on stdout", stderr_text);
+  if (output_size == 0) return CommandFailed(what, "printed nothing on stdout", stderr_text);
   SecretBytes key(output.data(), output_size);
   return key;  // `output` is zeroized when it goes
 }

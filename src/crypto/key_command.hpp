@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "credvault/secret.hpp"
 #include "credvault/status.hpp"
@@ -16,8 +17,9 @@ namespace credvault::crypto {
 // nothing or more than 64 KiB, or is still running after `timeout_seconds`
 // (pipes closed or not: its process group is then killed): the message
 // quotes at most 1000 bytes of its stderr (control characters replaced),
-// never its stdout.
-StatusOr<SecretBytes> RunKeyCommand(const std::string& command, int timeout_seconds);
+// never its stdout. What it prints names it in messages ("exec: key command
+// ..."; `client-secret rotate --secret-from exec:` runs a "secret command").
+StatusOr<SecretBytes> RunKeyCommand(const std::string& command, int timeout_seconds, std::string_view what = "key");
 
 // Whether an environment entry ("NAME=value") is passed to an exec: command:
 // PATH, HOME, LANG, LANGUAGE, LC_*, TZ, TMPDIR, USER, LOGNAME, TERM,

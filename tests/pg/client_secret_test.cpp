@@ -317,6 +317,21 @@ TEST_CASE("client-secret rotate changes exactly one client's accounts, in one tr
     ExpectSecret(*vault, 0, "amzn1.oa2-cs.v1.from-exec");
     CHECK(RunCli({"client-secret", "rotate", "--client-id", ClientId(1), "--secret-from", "plain-secret"}, env)
               .exit_code == 2);
+    // A source that cannot be used is named as the secret's, not as a key's; nothing is written.
+    const std::string open_file = dir.WriteFile("readable", kNewSecret + "\n", 0644);
+    auto readable = RunCli({"client-secret", "rotate", "--client-id", ClientId(1), "--secret-from", "file:" + open_file},
+                           env);
+    CHECK(readable.exit_code != 0);
+    CHECK(readable.err.find("secret file " + open_file + " is accessible by group or other") != std::string::npos);
+    auto failing = RunCli({"client-secret", "rotate", "--client-id", ClientId(1), "--secret-from", "exec:exit 3"}, env);
+    CHECK(failing.exit_code != 0);
+    CHECK(failing.err.find("exec: secret command exited with status 3") != std::string::npos);
+    for (const auto* result : {&readable, &failing}) {
+      INFO(result->err);
+      CHECK(result->err.find("key file") == std::string::npos);
+      CHECK(result->err.find("key command") == std::string::npos);
+    }
+    ExpectSecret(*vault, 1, OldSecret(1));
   }
   SECTION("all or nothing: a failure on one account leaves every account with the old secret") {
     auto conn = db.Connect();
