@@ -26,6 +26,10 @@ using namespace credvault::testing;
 
 namespace {
 
+// Rows of the tests that cut or restart the server mid-job (after 3000 rows
+// are done: mid-job at either size; see kSanitizedBuild).
+constexpr int kFaultRows = kSanitizedBuild ? 8000 : 20000;
+
 using Env = std::map<std::string, std::optional<std::string>>;
 
 // Totals for the summary line each test prints (the issue note quotes them).
@@ -41,16 +45,6 @@ struct FaultTally {
 int CountUnder(const TestDatabase& db, const std::string& kid) {
   return std::stoi(
       db.Query("SELECT count(*) FROM credentials WHERE split_part(client_id, ':', 3) = $1", {kid}).text(0, 0));
-}
-
-// Polls `done` every 10 ms for up to 20 s.
-template <typename Predicate>
-bool WaitFor(Predicate done) {
-  for (int i = 0; i < 2000; ++i) {
-    if (done()) return true;
-    usleep(10 * 1000);
-  }
-  return false;
 }
 
 // The server ends every session credvault has open on `db` (what a DBA's
@@ -124,7 +118,7 @@ TEST_CASE("the server ends the job's sessions mid-encrypt, mid-rotate and mid-mi
           "[fault][terminate]") {
   FaultTally tally;
   TestDatabase db;
-  Populate(db, 20000);
+  Populate(db, kFaultRows);
   const std::string a = NewBase64Key(), b = NewBase64Key();
   const std::string kid_b = Ring(b).primary_kid();
 
@@ -137,7 +131,7 @@ TEST_CASE("the server ends the job's sessions mid-encrypt, mid-rotate and mid-mi
     CHECK(result.err.find("connection") != std::string::npos);
     ++tally.faults;
     tally.values_checked += ExpectEveryValueWhole(db, Ring(a));
-    CHECK(CountCiphertext(db) < 20000);
+    CHECK(CountCiphertext(db) < kFaultRows);
     REQUIRE(RunCli({"encrypt"}, KeyEnv(db, a)).exit_code == 0);
     ExpectAllEncryptedAndEqual(db, Ring(a));
   }
@@ -148,14 +142,14 @@ TEST_CASE("the server ends the job's sessions mid-encrypt, mid-rotate and mid-mi
     CHECK(job.Wait().exit_code == 4);
     ++tally.faults;
     tally.values_checked += ExpectEveryValueWhole(db, Ring(b, {a}));
-    CHECK(CountUnder(db, kid_b) < 20000);
+    CHECK(CountUnder(db, kid_b) < kFaultRows);
     REQUIRE(RunCli({"rotate"}, KeyEnv(db, b, a)).exit_code == 0);
     CHECK(RunCli({"verify"}, KeyEnv(db, b)).exit_code == 0);
     ExpectAllEncryptedAndEqual(db, Ring(b), "originals", kid_b);
   }
   {  // migrate: the encrypt step of 20260215_0002, migrator session included
     TestDatabase fresh;
-    Populate(fresh, 20000);
+    Populate(fresh, kFaultRows);
     TempDir dir;
     Env env = WithConfig(KeyEnv(fresh, a), dir, "[jobs]\nbatch_size = 200\n");
     env["CREDVAULT_MIGRATIONS_DIR"] = SourceDir() + "/migrations";
@@ -186,7 +180,7 @@ TEST_CASE("a crash-like server restart mid-rotate and mid-migration - reruns fin
   }
   FaultTally tally;
   TestDatabase db;
-  Populate(db, 20000);
+  Populate(db, kFaultRows);
   const std::string a = NewBase64Key(), b = NewBase64Key();
   const std::string kid_b = Ring(b).primary_kid();
   REQUIRE(RunCli({"encrypt"}, KeyEnv(db, a)).exit_code == 0);
@@ -239,7 +233,9 @@ TEST_CASE("a crash-like server restart mid-rotate and mid-migration - reruns fin
 TEST_CASE("SIGKILL at random moments of encrypt, rotate and migrate (seeds 1-12) - reruns finish", "[fault][kill]") {
   FaultTally tally;
   TestDatabase db;
-  Populate(db, 30000);
+  // Under ASan: 2 kills per command (seeds 1-2, 5-6, 9-10) on a third of the rows.
+  const int rows = kSanitizedBuild ? 10000 : 30000, kills = kSanitizedBuild ? 2 : 4;
+  Populate(db, rows);
   const std::string a = NewBase64Key(), b = NewBase64Key();
   TempDir dir;
   int seed = 0;
@@ -249,7 +245,7 @@ TEST_CASE("SIGKILL at random moments of encrypt, rotate and migrate (seeds 1-12)
                             const TestDatabase& target, const std::function<int()>& rows_done) {
     ++seed;
     std::mt19937 random(seed);
-    const int kill_at = rows_done() + std::uniform_int_distribution<int>(1, 4000)(random);
+    const int kill_at = rows_done() + std::uniform_int_distribution<int>(1, rows * 2 / 15)(random);  // 4000 of 30000
     CliProcess job(args, env);
     REQUIRE(WaitFor([&] { return rows_done() >= kill_at; }));
     auto result = job.Kill(SIGKILL);
@@ -264,20 +260,22 @@ TEST_CASE("SIGKILL at random moments of encrypt, rotate and migrate (seeds 1-12)
   const std::string kid_b = Ring(b).primary_kid();
   auto encrypted = [&] { return CountCiphertext(db); };
   auto rotated = [&] { return CountUnder(db, kid_b); };
-  for (int i = 0; i < 4; ++i) kill_at_random({"encrypt", "--batch-size", "50"}, KeyEnv(db, a), Ring(a), db, encrypted);
+  for (int i = 0; i < kills; ++i) kill_at_random({"encrypt", "--batch-size", "50"}, KeyEnv(db, a), Ring(a), db, encrypted);
+  seed = 4;
   REQUIRE(RunCli({"encrypt"}, KeyEnv(db, a)).exit_code == 0);
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < kills; ++i) {
     kill_at_random({"rotate", "--batch-size", "50"}, KeyEnv(db, b, a), Ring(b, {a}), db, rotated);
   }
+  seed = 8;
   REQUIRE(RunCli({"rotate"}, KeyEnv(db, b, a)).exit_code == 0);
   CHECK(RunCli({"verify"}, KeyEnv(db, b)).exit_code == 0);
   ExpectAllEncryptedAndEqual(db, Ring(b), "originals", kid_b);
 
   TestDatabase fresh;
-  Populate(fresh, 30000);
+  Populate(fresh, rows);
   Env env = WithConfig(KeyEnv(fresh, a), dir, "[jobs]\nbatch_size = 50\n");
   env["CREDVAULT_MIGRATIONS_DIR"] = SourceDir() + "/migrations";
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < kills; ++i) {
     kill_at_random({"migrate"}, env, Ring(a), fresh, [&] { return CountCiphertext(fresh); });
     CHECK(MigrationLockFree(fresh));
   }
@@ -286,7 +284,7 @@ TEST_CASE("SIGKILL at random moments of encrypt, rotate and migrate (seeds 1-12)
   CHECK(HistoryStates(fresh) == "20260215_0001=applied,20260215_0002=applied,20260215_0003=applied,20261207_0004=applied,20261207_0005=applied,20261207_0006=applied");
   CHECK(RunCli({"verify"}, env).exit_code == 0);
   ExpectAllEncryptedAndEqual(fresh, Ring(a));
-  tally.Print("SIGKILL, 12 seeds");
+  tally.Print(kSanitizedBuild ? "SIGKILL, 6 seeds" : "SIGKILL, 12 seeds");
 }
 
 TEST_CASE("the connection is cut while a batch is on the wire: that batch is not written, earlier ones are",

@@ -140,7 +140,7 @@ TEST_CASE("SIGTERM stops encrypt after a whole batch with exit 130 - a rerun fin
   Populate(db, 20000);
   const std::string key = NewBase64Key();
   CliProcess job({"encrypt", "--batch-size", "100"}, KeyEnv(db, key));
-  for (int i = 0; i < 500 && CountCiphertext(db) == 0; ++i) usleep(10 * 1000);
+  (void)WaitFor([&] { return CountCiphertext(db) != 0; }, std::chrono::seconds(5));
   REQUIRE(CountCiphertext(db) > 0);
   auto stopped = job.Kill(SIGTERM);
   CHECK(stopped.exit_code == 130);

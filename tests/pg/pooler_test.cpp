@@ -60,17 +60,6 @@ int FailedEvents(const TestDatabase& db) {
   return std::stoi(db.Query("SELECT count(*) FROM credvault_events WHERE kind = 'migrate_failed'").text(0, 0));
 }
 
-// Waits (up to `limit`) until `done` is true; returns whether it became true.
-template <typename Pred>
-bool WaitFor(Pred done, std::chrono::seconds limit) {
-  const auto deadline = Clock::now() + limit;
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
-
 std::string CopyMigrationsWithConcurrentIndex(const TempDir& dir) {
   CopyPooledMigrations(dir);
   dir.WriteFile("20260301_0003_credentials_updated_at_index.sql",

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "db/database_url.hpp"
 
@@ -36,6 +37,15 @@ bool ScrubbedByDefault(const std::string& name) {
 }
 
 }  // namespace
+
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
 
 std::string CliPath() { return CREDVAULT_CLI_PATH; }
 std::string SourceDir() { return CREDVAULT_SOURCE_DIR; }

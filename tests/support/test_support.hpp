@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -49,6 +51,21 @@ class CliProcess {
   std::string dir_, out_path_, err_path_;
   bool waited_ = false;
 };
+
+// True in the AddressSanitizer build (CREDVAULT_SANITIZE), where every
+// process runs several times slower: the long fault and volume tests use
+// fewer rows and fewer kill points there. The default build runs them whole;
+// what ASan adds is memory checking of the same code paths, not more of them.
+constexpr bool kSanitizedBuild =
+#ifdef CREDVAULT_TEST_SANITIZED
+    true;
+#else
+    false;
+#endif
+
+// Polls `done` every 10 ms until it holds (true) or `limit` has passed
+// (then whether it holds at last).
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(20));
 
 // Path of the built CLI and of the source tree.
 std::string CliPath();
