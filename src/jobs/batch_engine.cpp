@@ -15,6 +15,7 @@
 #include "db/connection.hpp"
 #include "db/sqlstate.hpp"
 #include "jobs/batch_write.hpp"
+#include "jobs/idle_priority.hpp"
 #include "jobs/job_common.hpp"
 #include "jobs/lock_wait.hpp"
 #include "jobs/throttle.hpp"
@@ -79,7 +80,7 @@ class Engine {
   Engine(const JobOptions& options, JobSpec spec)
       : options_(options),
         spec_(std::move(spec)),
-        workers_(CryptoThreads(options)) {}
+        workers_(CryptoThreads(options), options.throttle.paced()) {}
 
   StatusOr<JobReport> Run() {
     const auto start = std::chrono::steady_clock::now();
@@ -107,11 +108,29 @@ class Engine {
                                         options_.on_pause, options_.stop, options_.batch_size, options_.counters));
     if (options_.progress) options_.progress(0, total);
     bool settled = false;  // a pass found nothing changed under it
+    auto passes = [&] { return RunPasses(throttle.get(), total, start, settled); };
+    CV_RETURN_IF_ERROR(throttle && throttle->serial() ? RunAtIdlePriority(passes) : passes());
+    report_.seconds = Seconds(start);
+    if (!settled) {
+      options_.log->warn("{} row(s) still need {} after {} passes (the application keeps changing them); rerun",
+                         total, spec_.name, kMaxPasses);
+    }
+    if (!options_.dry_run) CV_RETURN_IF_ERROR(RecordEvent(""));
+    if (report_.bad_value_count > 0) return BadValuesError();
+    return report_;
+  }
+
+ private:
+  // Passes until one finds nothing changed under it (`settled`) or
+  // kMaxPasses; `total`: the rows the first pass starts with, and after it
+  // the rows left when the last pass started.
+  Status RunPasses(Throttle* throttle, std::uint64_t& total, std::chrono::steady_clock::time_point start,
+                   bool& settled) {
     for (int pass = 1; pass <= kMaxPasses; ++pass) {
       report_.passes = pass;
       const std::uint64_t skipped_before = report_.values_skipped;
       CV_RETURN_IF_ERROR(throttle && throttle->serial() ? RunSerialPass(*throttle, total, start)
-                                                        : RunPass(throttle.get(), total, start));
+                                                        : RunPass(throttle, total, start));
       if (report_.values_skipped == skipped_before || options_.dry_run) {
         settled = true;
         break;
@@ -124,17 +143,9 @@ class Engine {
         break;
       }
     }
-    report_.seconds = Seconds(start);
-    if (!settled) {
-      options_.log->warn("{} row(s) still need {} after {} passes (the application keeps changing them); rerun",
-                         total, spec_.name, kMaxPasses);
-    }
-    if (!options_.dry_run) CV_RETURN_IF_ERROR(RecordEvent(""));
-    if (report_.bad_value_count > 0) return BadValuesError();
-    return report_;
+    return Status::Ok();
   }
 
- private:
   // One pass over the rows that still need work (`total` of them when it
   // starts), pipelined over three sessions: while batch N is written on one
   // writer, batch N-1 finishes on the other and batch N+1 is fetched and

@@ -7,8 +7,11 @@
 
 namespace credvault::jobs {
 
-LatencyController::LatencyController(double target_seconds, std::size_t max_rows)
-    : target_(target_seconds), max_rows_(std::max<std::size_t>(1, max_rows)) {}
+LatencyController::LatencyController(double target_seconds, std::size_t max_rows, double max_rate)
+    : target_(target_seconds),
+      max_rows_(std::max<std::size_t>(1, max_rows)),
+      max_rate_(max_rate),
+      rate_(max_rate > 0 ? std::min(kStartRate, max_rate) : kStartRate) {}
 
 LatencyController::Change LatencyController::Judge(const std::vector<double>& latencies,
                                                    double achieved_rows_per_second) {
@@ -28,7 +31,9 @@ LatencyController::Change LatencyController::Judge(const std::vector<double>& la
   // Raising the rate past what the job reaches changes nothing now and
   // would make the next decrease too small to be felt.
   const double ceiling = achieved_rows_per_second > 0 ? achieved_rows_per_second * kHeadroom : rate_;
-  const double raised = std::min(rate_ + kIncreaseFraction * std::max(kStartRate, rate_), std::max(ceiling, rate_));
+  double limit = std::max(ceiling, rate_);
+  if (max_rate_ > 0) limit = std::min(limit, max_rate_);
+  const double raised = std::min(rate_ + kIncreaseFraction * std::max(kStartRate, rate_), limit);
   if (raised <= rate_) return Change::kHeld;
   rate_ = raised;
   return Change::kIncreased;
@@ -36,7 +41,10 @@ LatencyController::Change LatencyController::Judge(const std::vector<double>& la
 
 std::size_t LatencyController::batch_rows() const { return BurstRows(rate_, max_rows_); }
 
-double LatencyController::floor() const { return std::max(kMinRate, kMinShareOfCapacity * capacity_); }
+double LatencyController::floor() const {
+  const double fastest = max_rate_ > 0 ? std::min(capacity_, max_rate_) : capacity_;
+  return std::max(kMinRate, kMinShareOfCapacity * fastest);
+}
 
 std::size_t BurstRows(double rows_per_second, std::size_t max_rows) {
   const double rows = std::ceil(rows_per_second * LatencyController::kBurstSeconds);

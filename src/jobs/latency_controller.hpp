@@ -17,8 +17,10 @@ namespace credvault::jobs {
 class LatencyController {
  public:
   // `target_seconds`: the p99 to stay under. `max_rows`: the job's batch
-  // size, the most one burst may hold.
-  LatencyController(double target_seconds, std::size_t max_rows);
+  // size, the most one burst may hold. `max_rate`: --max-rate, the most rows
+  // per second ever allowed (0: none); the rate never rises past it, so a
+  // decrease always slows the job at once.
+  LatencyController(double target_seconds, std::size_t max_rows, double max_rate = 0);
 
   enum class Change {
     kWaiting,    // too few calls answered yet to judge: keep gathering
@@ -35,7 +37,7 @@ class LatencyController {
   Change Judge(const std::vector<double>& latencies, double achieved_rows_per_second);
 
   double rate() const { return rate_; }                 // rows per second allowed now
-  double floor() const;                                 // the least it goes down to
+  double floor() const;  // the least it goes down to: a twentieth of the fastest the job went (or --max-rate)
   std::size_t batch_rows() const;                       // rows per batch at that rate
   double last_p99() const { return last_p99_; }         // of the last judged window; 0 before
   std::size_t last_window() const { return last_window_; }  // calls in it
@@ -50,14 +52,17 @@ class LatencyController {
   // Nor slower than this share of the most the job has reached: a target
   // the machine cannot meet (or a noisy probe) costs at most 20x the time.
   static constexpr double kMinShareOfCapacity = 0.05;
-  static constexpr double kBurstSeconds = 0.01;      // a batch holds this many seconds of work at the rate
+  // A batch holds this many seconds of work at the rate: shorter bursts left the application a lower
+  // p99 (docs/RUNBOOK.md, "Small paced bursts") down to 5 ms; below it the round trips cost the rate.
+  static constexpr double kBurstSeconds = 0.005;
   static constexpr std::size_t kMinRows = 20;
   static constexpr double kHeadroom = 1.25;          // the rate stays within this factor of the job's capacity
 
  private:
   double target_;
   std::size_t max_rows_;
-  double rate_ = kStartRate;
+  double max_rate_;
+  double rate_;
   double capacity_ = 0;  // the most rows per second the job has reached
   double last_p99_ = 0;
   std::size_t last_window_ = 0;

@@ -202,7 +202,7 @@ Status Throttle::StartLatencyProbe(const std::string& conninfo) {
                "Raise --max-latency, or give --max-latency auto (twice the idle p99)",
                label_, idle_p99_ * 1000, Number(options_.max_latency * 1000));
   }
-  controller_ = std::make_unique<LatencyController>(options_.max_latency, batch_size_);
+  controller_ = std::make_unique<LatencyController>(options_.max_latency, batch_size_, options_.max_rate);
   last_judged_ = Clock::now();
   last_latency_log_ = last_judged_;
   pacer_.set_rate(Rate());
@@ -211,8 +211,8 @@ Status Throttle::StartLatencyProbe(const std::string& conninfo) {
 }
 
 double Throttle::Rate() const {
-  if (!controller_) return options_.max_rate;
-  return options_.max_rate > 0 ? std::min(options_.max_rate, controller_->rate()) : controller_->rate();
+  // (The controller keeps within --max-rate.)
+  return controller_ ? controller_->rate() : options_.max_rate;
 }
 
 std::size_t Throttle::BatchRows() const {

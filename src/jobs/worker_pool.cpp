@@ -2,10 +2,17 @@
 
 #include <algorithm>
 
+#include "jobs/idle_priority.hpp"
+
 namespace credvault::jobs {
 
-WorkerPool::WorkerPool(unsigned threads) {
-  for (unsigned i = 0; i < std::max(1u, threads); ++i) threads_.emplace_back([this, i] { Work(i); });
+WorkerPool::WorkerPool(unsigned threads, bool idle_priority) {
+  for (unsigned i = 0; i < std::max(1u, threads); ++i) {
+    threads_.emplace_back([this, i, idle_priority] {
+      if (idle_priority) (void)LowerThisThreadToIdlePriority();
+      Work(i);
+    });
+  }
 }
 
 WorkerPool::~WorkerPool() {

@@ -14,7 +14,9 @@ namespace credvault::jobs {
 
 class WorkerPool {
  public:
-  explicit WorkerPool(unsigned threads);  // at least one
+  // At least one thread; `idle_priority`: each lowers itself to the idle
+  // CPU priority (jobs/idle_priority.hpp) as it starts.
+  explicit WorkerPool(unsigned threads, bool idle_priority = false);
   ~WorkerPool();                          // joins the threads
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;

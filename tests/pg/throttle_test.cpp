@@ -1,4 +1,5 @@
 // Row-job throttles against a real server: --max-rate holds its rate,
+// and runs its work at the idle CPU priority (unthrottled: normal),
 // --max-active pauses while another session runs a statement and resumes
 // after, a throttle that cannot be evaluated stops the job before it writes,
 // and --max-replica-lag against the hot standby of scripts/with-postgres.sh
@@ -10,13 +11,19 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <sched.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <random>
 #include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -113,7 +120,7 @@ class BusySession {
  public:
   explicit BusySession(const TestDatabase& db) : db_(db) {
     thread_ = std::thread([this] { (void)db_.Connect()->Query("SELECT pg_sleep(120) AS credvault_test_busy"); });
-    for (int i = 0; i < 1000 && Running() == 0; ++i) usleep(10 * 1000);
+    (void)WaitFor([&] { return Running() != 0; }, std::chrono::seconds(10));
     REQUIRE(Running() == 1);
   }
   ~BusySession() { (void)End(); }
@@ -184,13 +191,38 @@ std::map<std::string, std::optional<std::string>> With(std::map<std::string, std
   return env;
 }
 
+// The scheduling policy (SCHED_OTHER, SCHED_IDLE, ...) of each thread of a
+// running process: field 41 of /proc/PID/task/TID/stat. Empty once it exited.
+std::multiset<int> ThreadPolicies(pid_t pid) {
+  std::multiset<int> policies;
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", error)) {
+    std::ifstream stat(task.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // Fields after the command name, which is in parentheses and may hold spaces: field 3 first.
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    std::string field;
+    for (int number = 3; fields >> field; ++number) {
+      if (number == 41) policies.insert(std::stoi(field));
+    }
+  }
+  return policies;
+}
+
 }  // namespace
 
-TEST_CASE("a rate ceiling (--max-rate) holds the job to its rate within 10 percent over 6 s", "[throttle][rate]") {
+TEST_CASE("a rate ceiling (--max-rate) keeps the job within 10 percent over its rate for 6 s", "[throttle][rate]") {
   TestDatabase db;
   Populate(db, 6000);
   const std::string key = NewBase64Key();
-  auto result = RunCli({"encrypt", "--max-rate", "1000", "--batch-size", "100"}, KeyEnv(db, key));
+  CliProcess paced({"encrypt", "--max-rate", "1000", "--batch-size", "100"}, KeyEnv(db, key));
+  // Meanwhile: the job's work runs at the idle CPU priority, its main thread (the caller's) as it was.
+  REQUIRE(WaitFor([&] { return CountCiphertext(db) > 0; }));
+  const std::multiset<int> policies = ThreadPolicies(paced.pid());
+  CHECK(policies.count(SCHED_IDLE) >= 1);
+  CHECK(policies.count(SCHED_OTHER) >= 1);
+  auto result = paced.Wait();
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
   CHECK(result.err.find("throttled: at most 1000 rows/s") != std::string::npos);
@@ -198,10 +230,29 @@ TEST_CASE("a rate ceiling (--max-rate) holds the job to its rate within 10 perce
   CHECK(job.rows == 6000);
   const double rate = job.rows / job.seconds;
   INFO("rows/s " << rate << " over " << job.seconds << " s");
+  // The ceiling is the promise (at most 10 percent over). Below it the job may fall further when
+  // the machine's cores are busy (the test suite runs two at once): its work runs at the idle
+  // priority and the pacer does not save up time it lost; a floor catches a pacer that over-throttles.
   CHECK(job.seconds >= 5.0);
-  CHECK(rate >= 900);
+  CHECK(rate >= 750);
   CHECK(rate <= 1100);
   ExpectAllEncryptedAndEqual(db, Ring(key));
+
+  // Unthrottled, nothing runs at the idle priority (the operator asked for speed).
+  const std::string next = NewBase64Key();
+  CliProcess flat_out({"rotate", "--batch-size", "10", "--max-latency", "0"}, KeyEnv(db, next, key));
+  std::size_t samples = 0;
+  bool idle_seen = false;
+  const std::string next_kid = Ring(next).primary_kid();
+  for (int done = 0; done < 6000; done = UnderKid(db, next_kid)) {
+    const std::multiset<int> now = ThreadPolicies(flat_out.pid());
+    if (now.empty()) break;  // exited
+    if (done > 0) ++samples;
+    idle_seen = idle_seen || now.count(SCHED_IDLE) > 0;
+  }
+  CHECK(flat_out.Wait().exit_code == 0);
+  CHECK(samples >= 1);
+  CHECK_FALSE(idle_seen);
 }
 
 TEST_CASE("the active-session throttle (--max-active) pauses while another session runs a statement and resumes after it", "[throttle][active]") {

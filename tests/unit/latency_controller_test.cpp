@@ -98,3 +98,15 @@ TEST_CASE("the latency controller never goes below a twentieth of what the job h
   CHECK(controller.rate() == Approx(40000 * LatencyController::kMinShareOfCapacity));
   CHECK(controller.floor() == Approx(2000));
 }
+
+TEST_CASE("the latency controller never raises the rate past --max-rate, so a decrease bites at once", "[latency][unit]") {
+  LatencyController controller(0.002, 5000, 3000);
+  for (int i = 0; i < 50; ++i) controller.Judge(Window(20, 0.001), 1e6);
+  CHECK(controller.rate() == Approx(3000));
+  CHECK(controller.Judge(Window(20, 0.010), 1e6) == Change::kDecreased);
+  CHECK(controller.rate() == Approx(1500));
+  CHECK(controller.floor() == Approx(3000 * LatencyController::kMinShareOfCapacity));  // of --max-rate, not of 1e6
+  LatencyController slow(0.002, 5000, 500);  // a ceiling below the start rate
+  CHECK(slow.rate() == Approx(500));
+  CHECK(slow.Judge(Window(20, 0.001), 1e6) == Change::kHeld);
+}
