@@ -7,6 +7,9 @@
 #     p50/p99/p99.9/max: idle, during an unthrottled rotate, during rotate
 #     --max-rate at half the unthrottled rate, and during rotate
 #     --max-latency at twice the idle p99; each p99 as a ratio to idle;
+#   - the machine's own floor: the same reads beside one and beside two shell
+#     loops spinning at the lowest CPU priority (SCHED_IDLE), work that needs no
+#     database and that every scheduler priority ranks below the application;
 #   - WAL written per row (pg_current_wal_lsn() before and after) by rotate
 #     and by the server-side UPDATE baseline of the same three columns (and
 #     the unthrottled rotate's rate as a ratio to that UPDATE's, both measured
@@ -86,6 +89,22 @@ echo "== online impact: GetCredentials idle (open-loop, $app_rate calls/s, 8000 
 psql -q -c "CHECKPOINT"
 idle=$(SECRET_KEY=$key_b "$latency_bin" "$DATABASE_URL" "$CREDVAULT_MIGRATIONS_DIR" "$rows" 8000 - "$app_rate")
 
+# spinning N: the application's latency beside N loops spinning at the idle
+# priority (the floor any job's CPU work sets on this machine).
+spinning() {
+  local pids=() i
+  for ((i = 0; i < $1; i++)); do
+    chrt --idle 0 sh -c 'while :; do :; done' &
+    pids+=($!)
+  done
+  SECRET_KEY=$key_b "$latency_bin" "$DATABASE_URL" "$CREDVAULT_MIGRATIONS_DIR" "$rows" 4000 - "$app_rate"
+  kill "${pids[@]}"
+  wait "${pids[@]}" 2>/dev/null || true
+}
+echo "== online impact: GetCredentials beside one and two idle-priority spinning loops (4000 calls each)" >&2
+spin_one=$(spinning 1)
+spin_two=$(spinning 2)
+
 echo "== WAL of the server-side UPDATE baseline" >&2
 psql -q -c "CHECKPOINT"
 before=$(lsn)
@@ -122,6 +141,8 @@ printf '\nonline impact (%s rows): the application'"'"'s GetCredentials latency,
 printf '%-36s %9s %9s %9s %9s %9s %9s  %s\n' "while (median of $runs runs by p99)" "rows/s" "p50 us" "p99 us" \
   "p99.9 us" "max us" "p99/idle" "p99 range us"
 row "idle" "-" "$idle"
+row "idle + 1 core spinning (idle prio)" "-" "$spin_one"
+row "idle + 2 cores spinning (idle prio)" "-" "$spin_two"
 row "rotate (unthrottled)" "$full_rate" "$full_lat" "$full_spread"
 row "rotate --max-rate $half" "$half_rate" "$half_lat" "$half_spread"
 row "rotate --max-latency $target_ms" "$paced_rate" "$paced_lat" "$paced_spread"
@@ -130,6 +151,6 @@ printf '%-36s %9s\n' "unthrottled rotate / baseline UPDATE" "$(ratio "$full_rate
 printf '%-36s %9s\n' "WAL bytes/row: baseline UPDATE" "$base_wal"
 printf '%-36s %9s %9s\n' "WAL bytes/row: rotate, ratio" "$full_wal" "$(ratio "$full_wal" "$base_wal")"
 printf '%-36s %9s\n' "WAL bytes/row: rotate --max-rate" "$half_wal"
-printf '{"idle": %s, "rotate": %s, "rotate_half_rate": %s, "rotate_max_latency": %s, "max_latency_ms": %s, "baseline_rows_per_s": %s, "rotate_rows_per_s": %s, "half_rate_rows_per_s": %s, "max_latency_rows_per_s": %s, "wal_per_row_baseline": %s, "wal_per_row_rotate": %s, "wal_per_row_rotate_half": %s}\n' \
-  "$idle" "$full_lat" "$half_lat" "$paced_lat" "$target_ms" "$base_rate" "$full_rate" "$half_rate" "$paced_rate" \
+printf '{"idle": %s, "spin_one_core": %s, "spin_two_cores": %s, "rotate": %s, "rotate_half_rate": %s, "rotate_max_latency": %s, "max_latency_ms": %s, "baseline_rows_per_s": %s, "rotate_rows_per_s": %s, "half_rate_rows_per_s": %s, "max_latency_rows_per_s": %s, "wal_per_row_baseline": %s, "wal_per_row_rotate": %s, "wal_per_row_rotate_half": %s}\n' \
+  "$idle" "$spin_one" "$spin_two" "$full_lat" "$half_lat" "$paced_lat" "$target_ms" "$base_rate" "$full_rate" "$half_rate" "$paced_rate" \
   "$base_wal" "$full_wal" "$half_wal"
