@@ -1,6 +1,7 @@
 """Drives libcredvault's C ABI through ctypes, as a Python application would: the v2 options
 (credvault_options_create, credvault_options_set_*, credvault_open_with_options), and
-credvault_open, which stays for existing callers."""
+credvault_open, which stays for existing callers; and the lookup by client_id
+(credvault_find_accounts, credvault_accounts_free)."""
 import ctypes
 import os
 import sys
@@ -10,6 +11,10 @@ class Credentials(ctypes.Structure):
     _fields_ = [("client_id", ctypes.c_char_p), ("client_secret", ctypes.c_char_p), ("refresh_token", ctypes.c_char_p)]
 
 
+class Account(ctypes.Structure):
+    _fields_ = [("account_id", ctypes.c_int64), ("amazon_account_id", ctypes.c_char_p)]
+
+
 lib = ctypes.CDLL(os.environ["CREDVAULT_LIB"])
 lib.credvault_open.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t,
                                ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
@@ -17,6 +22,9 @@ lib.credvault_get.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.POINTER(ct
 lib.credvault_put.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]
 lib.credvault_credentials_free.argtypes = [ctypes.POINTER(Credentials)]
 lib.credvault_close.argtypes = [ctypes.c_void_p]
+lib.credvault_find_accounts.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.POINTER(Account)),
+                                        ctypes.POINTER(ctypes.c_size_t)]
+lib.credvault_accounts_free.argtypes = [ctypes.POINTER(Account), ctypes.c_size_t]
 lib.credvault_last_error.restype = ctypes.c_char_p
 lib.credvault_last_error_reason.restype = ctypes.c_char_p
 lib.credvault_options_create.restype = ctypes.c_void_p
@@ -78,6 +86,26 @@ if rc == 0:
     check(out.contents.client_secret == b"amzn1.oa2-cs.v1.from-python", "client_secret round trip")
     check(out.contents.refresh_token is None, "NULL stays NULL")
     lib.credvault_credentials_free(out)
+
+
+
+def find(vault, client_id):
+    """(rc, [(account_id, amazon_account_id)]) from credvault_find_accounts, freed after."""
+    found, count = ctypes.POINTER(Account)(), ctypes.c_size_t(99)
+    rc = lib.credvault_find_accounts(vault, client_id, ctypes.byref(found), ctypes.byref(count))
+    rows = [(found[i].account_id, found[i].amazon_account_id) for i in range(count.value)] if rc == 0 else []
+    if rc == 0:
+        check(bool(found) == (count.value > 0), "find: NULL array exactly when there are no accounts")
+        lib.credvault_accounts_free(found, count.value)
+    return rc, rows
+
+
+rc, rows = find(vault, b"amzn1.application-oa2-client.py")
+check(rc == 0 and rows == [(1, b"A1")], "find by client_id: account 1 alone, got %d %r" % (rc, rows))
+rc, rows = find(vault, b"amzn1.application-oa2-client.pz")
+check(rc == 0 and rows == [], "find: another client_id matches nothing, got %d %r" % (rc, rows))
+rc, rows = find(vault, None)
+check(rc == 1, "find: NULL client_id is INVALID_ARGUMENT, got %d" % rc)
 
 rc = lib.credvault_get(vault, 2, ctypes.byref(out))
 check(rc == 2, "account without credentials is NOT_FOUND, got %d" % rc)
