@@ -8,6 +8,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "cli/command.hpp"
+#include "cli/exit_codes.hpp"
 #include "common/status_macros.hpp"
 #include "jobs/client_secret.hpp"
 
@@ -63,8 +64,10 @@ void RegisterClientSecretStatusCommand(CLI::App& client_secret, CommandTable& co
   commands.Add(sub, [options](CommandContext& context) -> Status {
     CV_ASSIGN_OR_RETURN(Keyring keyring, context.keyring());
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> probe, context.Connect("credvault client-secret status"));
-    CV_ASSIGN_OR_RETURN(std::vector<jobs::ClientSecretAge> clients,
-                        jobs::ReadClientSecretAges(context.settings().database_url, keyring));
+    StatusOr<std::vector<jobs::ClientSecretAge>> read =
+        jobs::ReadClientSecretAges(context.settings().database_url, keyring);
+    if (!read.ok()) return UnknownKidAsKeyProblem(read.status());
+    const std::vector<jobs::ClientSecretAge>& clients = *read;
     std::vector<std::pair<std::string, double>> ages;
     for (const auto& client : clients) {
       ages.emplace_back(client.masked_client_id, client.age_days ? *client.age_days : INFINITY);

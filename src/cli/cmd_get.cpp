@@ -6,6 +6,7 @@
 
 #include "cli/audit.hpp"
 #include "cli/command.hpp"
+#include "cli/exit_codes.hpp"
 #include "cli/vault_access.hpp"
 #include "common/status_macros.hpp"
 #include "credvault/reasons.hpp"
@@ -60,11 +61,7 @@ Status WithRemedy(const Status& error, long long account) {
   if (error.reason() == reason::kNoCredentials) {
     return Status(error.code(), error.message() + "; store them with " + put, error.reason());
   }
-  if (error.reason() == reason::kUnknownKid) {
-    return NotFoundError(error.message() + "; give that key with --fallback-key-file (or SECRET_KEY_FALLBACKS), and "
-                                           "`credvault rotate` if it is an old one",
-                         error.reason());
-  }
+  if (error.reason() == reason::kUnknownKid) return UnknownKidAsKeyProblem(error);
   if (error.code() == StatusCode::kDataLoss) {
     return Status(error.code(),
                   error.message() + ". Restore the value from a backup, or store a new one with " +

@@ -23,6 +23,13 @@ int ExitCodeFor(const Status& status) {
   return kExitInternal;
 }
 
+Status UnknownKidAsKeyProblem(const Status& error) {
+  if (error.reason() != reason::kUnknownKid) return error;
+  return NotFoundError(error.message() + "; give that key with --fallback-key-file (or SECRET_KEY_FALLBACKS), and "
+                                         "`credvault rotate` if it is an old one",
+                       error.reason());
+}
+
 Status UsageError(std::string message) { return InvalidArgumentError(std::move(message), reason::kUsage); }
 
 }  // namespace credvault::cli

@@ -20,6 +20,11 @@ enum ExitCode : int {
 // A Status with reason "usage" is a usage error (2) whatever its code.
 int ExitCodeFor(const Status& status);
 
+// A value under a key that is not loaded (reason unknown_kid) is a key
+// problem (3), not damage: the value is intact and opens with that key. The
+// error with that code and what to do; any other error as it is.
+Status UnknownKidAsKeyProblem(const Status& error);
+
 // A usage error raised after parsing (e.g. conflicting flags).
 Status UsageError(std::string message);
 

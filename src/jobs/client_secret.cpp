@@ -7,7 +7,6 @@
 #include <set>
 
 #include "common/status_macros.hpp"
-#include "credvault/envelope.hpp"
 #include "credvault/reasons.hpp"
 #include "crypto/blind_index.hpp"
 #include "crypto/keyring_access.hpp"
@@ -18,6 +17,7 @@
 #include "ledger/credentials_table.hpp"
 #include "ledger/history.hpp"
 #include "ledger/key_lifecycle.hpp"
+#include "ledger/stored_credential.hpp"
 
 namespace credvault::jobs {
 namespace {
@@ -130,19 +130,9 @@ namespace {
 // `scratch` (one zeroizing buffer for the whole scan, not one per row).
 StatusOr<std::string_view> ClientIdOf(const Keyring& ring, const std::string& account, const std::string& stored,
                                       SecretBytes& scratch) {
-  const std::string what = std::string("credentials.") + kClientIdColumn.name + " of account " + account;
-  switch (crypto::ClassifyValue(stored)) {
-    case crypto::ValueKind::kPlaintext: return std::string_view(stored);
-    case crypto::ValueKind::kMalformedEnvelope: {
-      const Status error = ParseEnvelope(stored).status();
-      return DataLossError(what + " cannot be decrypted: " + error.message(), error.reason());
-    }
-    case crypto::ValueKind::kCiphertext: break;
-  }
-  auto length = crypto::DecryptInto(ring, stored, ValueContext{kCredentialsTable, kClientIdColumn.aad_name, account},
-                                    scratch);
-  if (!length.ok()) return length.status().Annotate(what);
-  return std::string_view(reinterpret_cast<const char*>(scratch.data()), *length);
+  if (crypto::ClassifyValue(stored) == crypto::ValueKind::kPlaintext) return std::string_view(stored);
+  CV_ASSIGN_OR_RETURN(std::size_t length, ledger::OpenStoredValue(ring, kClientIdColumn, account, stored, {}, scratch));
+  return std::string_view(reinterpret_cast<const char*>(scratch.data()), length);
 }
 
 bool OlderFirst(const ClientSecretAge& a, const ClientSecretAge& b) {

@@ -5,12 +5,12 @@
 #include <set>
 
 #include "common/status_macros.hpp"
-#include "credvault/envelope.hpp"
 #include "credvault/reasons.hpp"
 #include "crypto/blind_index.hpp"
-#include "crypto/keyring_access.hpp"
 #include "crypto/stored_value.hpp"
 #include "ledger/credentials_table.hpp"
+#include "ledger/key_lifecycle.hpp"
+#include "ledger/stored_credential.hpp"
 
 namespace credvault::ledger {
 namespace {
@@ -28,8 +28,7 @@ std::string SelectByIndexSql(bool for_update) {
 }
 
 std::string PrecheckSql(bool read_retired) {
-  return "SELECT (" + AnyUnindexedSql() + ")" +
-         (read_retired ? ", (SELECT string_agg(kid, ',') FROM credvault_keys WHERE state = 'retired')" : "");
+  return "SELECT (" + AnyUnindexedSql() + ")" + (read_retired ? ", " + RetiredKidsSubquery() : "");
 }
 
 // '{a,b}': index values hold only hex, ':' and base64url characters, which a
@@ -47,49 +46,20 @@ StatusOr<std::string> IndexArray(const std::vector<std::string>& values) {
   return out + "}";
 }
 
-std::set<std::string> SplitKids(const std::string& joined) {
-  std::set<std::string> kids;
-  std::size_t start = 0;
-  while (start < joined.size()) {
-    std::size_t comma = joined.find(',', start);
-    if (comma == std::string::npos) comma = joined.size();
-    if (comma > start) kids.insert(joined.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return kids;
-}
-
 // Whether the stored client_id of `account` is exactly `client_id`; an error
 // when it cannot be used.
 StatusOr<bool> SameClientId(const Keyring& ring, const std::string& account, const std::string& stored,
                             std::string_view client_id, const std::set<std::string>& retired, SecretBytes& scratch) {
-  const std::string what = "credentials.client_id of account " + account;
-  switch (crypto::ClassifyValue(stored)) {
-    case crypto::ValueKind::kPlaintext:
-      return DataLossError(what + " has a blind index but is not encrypted: run `credvault encrypt`",
-                           reason::kPlaintext);
-    case crypto::ValueKind::kMalformedEnvelope: {
-      const Status error = ParseEnvelope(stored).status();
-      return DataLossError(what + " cannot be decrypted: " + error.message(), error.reason());
-    }
-    case crypto::ValueKind::kCiphertext: break;
-  }
-  const std::string kid(crypto::PeekKid(stored));
-  if (retired.count(kid) > 0) {
-    return DataLossError(what + " is under key " + kid +
-                             ", which is retired: refused (a value restored from an old backup, or written by a "
-                             "process still holding the old key); store a current value with put",
-                         reason::kRetiredKid);
+  if (crypto::ClassifyValue(stored) == crypto::ValueKind::kPlaintext) {
+    return DataLossError(DescribeStoredValue(kClientId, account) +
+                             " has a blind index but is not encrypted: run `credvault encrypt`",
+                         reason::kPlaintext);
   }
   // Into one zeroizing buffer for all the matches: a SecretBytes per value
   // (sodium_malloc, guard pages) cost more than the decryption itself.
-  auto length = crypto::DecryptInto(ring, stored, ValueContext{kCredentialsTable, kClientId.aad_name, account},
-                                    scratch);
-  if (!length.ok()) {
-    return DataLossError(what + " cannot be decrypted: " + length.status().message(), length.status().reason());
-  }
-  const bool same = std::string_view(reinterpret_cast<const char*>(scratch.data()), *length) == client_id;
-  sodium_memzero(scratch.data(), *length);
+  CV_ASSIGN_OR_RETURN(std::size_t length, OpenStoredValue(ring, kClientId, account, stored, retired, scratch));
+  const bool same = std::string_view(reinterpret_cast<const char*>(scratch.data()), length) == client_id;
+  sodium_memzero(scratch.data(), length);
   return same;
 }
 
@@ -110,7 +80,8 @@ StatusOr<std::vector<ClientRow>> FindClientRows(const QueryFunction& query, cons
                                                 std::string_view client_id, const ClientLookupOptions& options) {
   CV_ASSIGN_OR_RETURN(db::Rows precheck, query(PrecheckSql(options.read_retired), {}));
   if (precheck.text(0, 0) == "t") return UnindexedError();
-  const std::set<std::string> retired = options.read_retired ? SplitKids(precheck.text(0, 1)) : std::set<std::string>();
+  const std::set<std::string> retired =
+      options.read_retired ? ParseRetiredKids(precheck.at(0, 1)) : std::set<std::string>();
 
   CV_ASSIGN_OR_RETURN(std::string indexes, IndexArray(crypto::ClientIdIndexUnderEveryKey(ring, client_id)));
   CV_ASSIGN_OR_RETURN(db::Rows matches, query(SelectByIndexSql(options.for_update), {indexes}));

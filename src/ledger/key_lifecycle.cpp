@@ -10,6 +10,8 @@
 namespace credvault::ledger {
 namespace {
 
+constexpr const char* kSelectRetiredKids = "SELECT kid FROM credvault_keys WHERE state = 'retired'";
+
 // count(*) of values under kid $1, one column per credential column.
 std::string CountSql() {
   return "SELECT " + ledger::CountUnderKidSql("$1") + " FROM " + ledger::kCredentialsTable;
@@ -30,9 +32,26 @@ StatusOr<std::set<std::string>> ReadRetiredKids(db::Connection& conn) {
   std::set<std::string> out;
   CV_ASSIGN_OR_RETURN(bool exists, LifecycleTableExists(conn));
   if (!exists) return out;
-  CV_ASSIGN_OR_RETURN(db::Rows rows, conn.Query("SELECT kid FROM credvault_keys WHERE state = 'retired'"));
+  CV_ASSIGN_OR_RETURN(db::Rows rows, conn.Query(kSelectRetiredKids));
   for (std::size_t i = 0; i < rows.size(); ++i) out.insert(rows.text(i, 0));
   return out;
+}
+
+std::string RetiredKidsSubquery() {
+  return std::string("(SELECT string_agg(kid, ',') FROM (") + kSelectRetiredKids + ") retired)";
+}
+
+std::set<std::string> ParseRetiredKids(const db::Value& joined) {
+  std::set<std::string> kids;
+  if (!joined) return kids;
+  std::size_t start = 0;
+  while (start < joined->size()) {
+    std::size_t comma = joined->find(',', start);
+    if (comma == std::string::npos) comma = joined->size();
+    if (comma > start) kids.insert(joined->substr(start, comma - start));
+    start = comma + 1;
+  }
+  return kids;
 }
 
 Status RecordKidsSeen(db::Connection& conn, const std::vector<std::string>& kids) {

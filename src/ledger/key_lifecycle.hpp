@@ -41,6 +41,13 @@ StatusOr<bool> LifecycleTableExists(db::Connection& conn);
 // The kids marked retired; empty when the table does not exist yet.
 StatusOr<std::set<std::string>> ReadRetiredKids(db::Connection& conn);
 
+// The same set for a reader that must judge values by it in the round trip
+// that reads them (a retirement then applies at once): a scalar subquery for
+// its select list, giving the kids comma-separated (NULL for none), which
+// ParseRetiredKids reads back. Only where the table exists.
+std::string RetiredKidsSubquery();
+std::set<std::string> ParseRetiredKids(const db::Value& joined);
+
 // Records `kids` as seen now unless already known (never changes a row).
 // Does nothing when the table does not exist yet.
 Status RecordKidsSeen(db::Connection& conn, const std::vector<std::string>& kids);

@@ -1,7 +1,10 @@
 #include "credvault/vault.hpp"
 
+#include <sodium.h>
+
 #include <array>
 #include <map>
+#include <set>
 
 #include "common/status_macros.hpp"
 #include "credvault/reasons.hpp"
@@ -12,6 +15,7 @@
 #include "ledger/client_lookup.hpp"
 #include "ledger/credentials_table.hpp"
 #include "ledger/key_lifecycle.hpp"
+#include "ledger/stored_credential.hpp"
 #include "vault/connection_pool.hpp"
 #include "vault/schema_gate.hpp"
 
@@ -26,8 +30,7 @@ using ledger::kCredentialsTable;
 // credvault_keys (comma-separated, NULL for none) in the same round trip, so
 // a retirement applies at once.
 std::string SelectCredentialsSql(bool with_retired) {
-  return "SELECT " + ledger::ColumnList() +
-         (with_retired ? ", (SELECT string_agg(kid, ',') FROM credvault_keys WHERE state = 'retired')" : "") +
+  return "SELECT " + ledger::ColumnList() + (with_retired ? ", " + ledger::RetiredKidsSubquery() : "") +
          " FROM " + kCredentialsTable + " WHERE account_id = $1";
 }
 constexpr const char* kCanReadLifecycle = "SELECT has_table_privilege('credvault_keys', 'SELECT')";
@@ -146,42 +149,23 @@ StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
                          reason::kNoCredentials);
   }
 
-  // ",kid1,kid2,": kids retired (`credvault keys retire`).
-  const std::string retired = state_->lifecycle_table ? "," + rows->text(0, kCredentialColumns.size()) + "," : "";
+  const std::set<std::string> retired =
+      state_->lifecycle_table ? ledger::ParseRetiredKids(rows->at(0, kCredentialColumns.size())) : std::set<std::string>();
   Credentials out;
   std::array<std::optional<SecretBytes>*, kCredentialColumnCount> fields = {&out.client_id, &out.client_secret, &out.refresh_token};
+  thread_local SecretBytes scratch;
   for (std::size_t i = 0; i < kCredentialColumns.size(); ++i) {
     const db::Value& stored = rows->at(0, i);
     if (!stored) continue;
-    const ValueContext context{kCredentialsTable, kCredentialColumns[i].aad_name, row_key};
-    const crypto::ValueKind kind = crypto::ClassifyValue(*stored);
-    if (kind == crypto::ValueKind::kPlaintext) {
-      return FailedPreconditionError(std::string("credentials.") + kCredentialColumns[i].name + " of account " + row_key +
-                                     " is not encrypted yet: run `credvault encrypt`",
+    if (crypto::ClassifyValue(*stored) == crypto::ValueKind::kPlaintext) {
+      return FailedPreconditionError(ledger::DescribeStoredValue(kCredentialColumns[i], row_key) +
+                                         " is not encrypted yet: run `credvault encrypt`",
                                      reason::kPlaintext);
     }
-    if (kind == crypto::ValueKind::kMalformedEnvelope) {  // a damaged cv1: value, or an unknown version (cv2:...)
-      const Status error = ParseEnvelope(*stored).status();
-      return DataLossError(std::string("credentials.") + kCredentialColumns[i].name + " of account " + row_key +
-                               " cannot be decrypted: " + error.message(),
-                           error.reason());
-    }
-    const std::string kid(crypto::PeekKid(*stored));
-    if (!retired.empty() && !kid.empty() && retired.find("," + kid + ",") != std::string::npos) {
-      return DataLossError(std::string("credentials.") + kCredentialColumns[i].name + " of account " + row_key +
-                               " is under key " + kid +
-                               ", which is retired: refused (a value restored from an old backup, or written by a "
-                               "process still holding the old key); store a current value with put",
-                           reason::kRetiredKid);
-    }
-    auto plaintext = state_->keyring.Decrypt(*stored, context);
-    if (!plaintext.ok()) {
-      const Status& error = plaintext.status();
-      return DataLossError(std::string("credentials.") + kCredentialColumns[i].name + " of account " + row_key +
-                               " cannot be decrypted: " + error.message(),
-                           error.reason());
-    }
-    *fields[i] = std::move(plaintext).value();
+    CV_ASSIGN_OR_RETURN(std::size_t length,
+                        ledger::OpenStoredValue(state_->keyring, kCredentialColumns[i], row_key, *stored, retired, scratch));
+    *fields[i] = SecretBytes(scratch.data(), length);
+    sodium_memzero(scratch.data(), length);
   }
   return out;
 }

@@ -285,7 +285,7 @@ TEST_CASE("every exit code of the documented table, for every command that can h
       return RunCli(args, With(KeyEnv(*db, a), {{"SECRET_KEY", std::nullopt}}), stdin_of(command));
     });
   }
-  for (const std::string command : {"get", "verify", "rotate", "decrypt", "rollback"}) {
+  for (const std::string command : {"get", "verify", "rotate", "decrypt", "rollback", "client-secret"}) {
     add(3, "unknown kid (values under a key that is not loaded)", command,
         [&, command] { return RunCli(args_of(command), KeyEnv(head, b)); });
   }
