@@ -4,7 +4,8 @@
 #   - an application's GetCredentials latency as a service measures it:
 #     open-loop at 400 calls/s (Poisson arrivals, one connection), each
 #     call's latency from its scheduled time (tests/bench/vault_latency.cpp),
-#     p50/p99/p99.9/max: idle, during an unthrottled rotate, during rotate
+#     p50/p99/p99.9/max: idle (as many runs as each rotation, interleaved
+#     with the floor below), during an unthrottled rotate, during rotate
 #     --max-rate at half the unthrottled rate, and during rotate
 #     --max-latency at twice the idle p99; each p99 as a ratio to idle;
 #   - the machine's own floor: the same reads beside one and beside two shell
@@ -85,12 +86,8 @@ scenario() {
   spread="$(echo "$sorted" | head -1 | cut -d' ' -f1)-$(echo "$sorted" | tail -1 | cut -d' ' -f1)"
 }
 
-echo "== online impact: GetCredentials idle (open-loop, $app_rate calls/s, 8000 calls)" >&2
-psql -q -c "CHECKPOINT"
-idle=$(SECRET_KEY=$key_b "$latency_bin" "$DATABASE_URL" "$CREDVAULT_MIGRATIONS_DIR" "$rows" 8000 - "$app_rate")
-
-# spinning N: the application's latency beside N loops spinning at the idle
-# priority (the floor any job's CPU work sets on this machine).
+# spinning N: the application's latency (4000 calls) beside N loops spinning
+# at the idle priority (N = 0: idle), the floor any job's CPU work sets here.
 spinning() {
   local pids=() i
   for ((i = 0; i < $1; i++)); do
@@ -98,12 +95,33 @@ spinning() {
     pids+=($!)
   done
   SECRET_KEY=$key_b "$latency_bin" "$DATABASE_URL" "$CREDVAULT_MIGRATIONS_DIR" "$rows" 4000 - "$app_rate"
-  kill "${pids[@]}"
-  wait "${pids[@]}" 2>/dev/null || true
+  if [ ${#pids[@]} -gt 0 ]; then
+    kill "${pids[@]}"
+    wait "${pids[@]}" 2>/dev/null || true
+  fi
 }
-echo "== online impact: GetCredentials beside one and two idle-priority spinning loops (4000 calls each)" >&2
-spin_one=$(spinning 1)
-spin_two=$(spinning 2)
+# Idle and the floor: $runs rounds of idle, one loop, two loops, interleaved,
+# each the run with the median p99. Every ratio below divides by the idle p99,
+# so it is measured as often as the rotations (one idle run of 3.6 ms against
+# 1.4-2.4 ms in the others halved every ratio of a run).
+echo "== online impact: GetCredentials idle, beside one and beside two idle-priority spinning loops ($runs rounds)" >&2
+psql -q -c "CHECKPOINT"
+declare -A beside=()
+for ((round = 1; round <= runs; round++)); do
+  for loops in 0 1 2; do
+    out=$(spinning "$loops")
+    beside[$loops]+="$(field "$out" p99_us) $out"$'\n'
+  done
+done
+median_of() { printf '%s' "$1" | sort -n -k1,1 | sed -n "$(((runs + 1) / 2))p" | cut -d' ' -f2-; }
+spread_of() {
+  local sorted
+  sorted=$(printf '%s' "$1" | sort -n -k1,1)
+  echo "$(echo "$sorted" | head -1 | cut -d' ' -f1)-$(echo "$sorted" | tail -1 | cut -d' ' -f1)"
+}
+idle=$(median_of "${beside[0]}") idle_spread=$(spread_of "${beside[0]}")
+spin_one=$(median_of "${beside[1]}") spin_one_spread=$(spread_of "${beside[1]}")
+spin_two=$(median_of "${beside[2]}") spin_two_spread=$(spread_of "${beside[2]}")
 
 echo "== WAL of the server-side UPDATE baseline" >&2
 psql -q -c "CHECKPOINT"
@@ -140,9 +158,9 @@ row() {  # LABEL RATE JSON [P99_SPREAD]
 printf '\nonline impact (%s rows): the application'"'"'s GetCredentials latency, open-loop at %s calls/s\n' "$rows" "$app_rate"
 printf '%-36s %9s %9s %9s %9s %9s %9s  %s\n' "while (median of $runs runs by p99)" "rows/s" "p50 us" "p99 us" \
   "p99.9 us" "max us" "p99/idle" "p99 range us"
-row "idle" "-" "$idle"
-row "idle + 1 core spinning (idle prio)" "-" "$spin_one"
-row "idle + 2 cores spinning (idle prio)" "-" "$spin_two"
+row "idle" "-" "$idle" "$idle_spread"
+row "idle + 1 core spinning (idle prio)" "-" "$spin_one" "$spin_one_spread"
+row "idle + 2 cores spinning (idle prio)" "-" "$spin_two" "$spin_two_spread"
 row "rotate (unthrottled)" "$full_rate" "$full_lat" "$full_spread"
 row "rotate --max-rate $half" "$half_rate" "$half_lat" "$half_spread"
 row "rotate --max-latency $target_ms" "$paced_rate" "$paced_lat" "$paced_spread"
