@@ -9,7 +9,6 @@
 #include "common/status_macros.hpp"
 #include "credvault/reasons.hpp"
 #include "crypto/blind_index.hpp"
-#include "crypto/keyring_access.hpp"
 #include "crypto/stored_value.hpp"
 #include "db/binary_params.hpp"
 #include "db/connection.hpp"

@@ -1,5 +1,6 @@
 #include "ledger/stored_credential.hpp"
 
+#include "common/status_macros.hpp"
 #include "credvault/envelope.hpp"
 #include "credvault/reasons.hpp"
 #include "crypto/keyring_access.hpp"
@@ -11,9 +12,12 @@ std::string DescribeStoredValue(const CredentialColumn& column, std::string_view
   return std::string(kCredentialsTable) + "." + column.name + " of account " + std::string(account);
 }
 
-StatusOr<std::size_t> OpenStoredValue(const Keyring& ring, const CredentialColumn& column, std::string_view account,
-                                      std::string_view stored, const std::set<std::string>& retired_kids,
-                                      SecretBytes& scratch) {
+namespace {
+
+// What refuses a value before any key touches it: a damaged envelope or
+// another format version, a kid in `retired_kids`.
+Status CheckBeforeOpening(const CredentialColumn& column, std::string_view account, std::string_view stored,
+                          const std::set<std::string>& retired_kids) {
   if (crypto::ClassifyValue(stored) == crypto::ValueKind::kMalformedEnvelope) {
     const Status error = ParseEnvelope(stored).status();
     return DataLossError(DescribeStoredValue(column, account) + " cannot be decrypted: " + error.message(),
@@ -26,13 +30,31 @@ StatusOr<std::size_t> OpenStoredValue(const Keyring& ring, const CredentialColum
                              "process still holding the old key); store a current value with put",
                          reason::kRetiredKid);
   }
-  const ValueContext context{kCredentialsTable, column.aad_name, account};
-  auto length = crypto::DecryptInto(ring, stored, context, scratch);
-  if (!length.ok()) {
-    return DataLossError(DescribeStoredValue(column, account) + " cannot be decrypted: " + length.status().message(),
-                         length.status().reason());
-  }
+  return Status::Ok();
+}
+
+Status CannotOpen(const CredentialColumn& column, std::string_view account, const Status& error) {
+  return DataLossError(DescribeStoredValue(column, account) + " cannot be decrypted: " + error.message(),
+                       error.reason());
+}
+
+}  // namespace
+
+StatusOr<std::size_t> OpenStoredValue(const Keyring& ring, const CredentialColumn& column, std::string_view account,
+                                      std::string_view stored, const std::set<std::string>& retired_kids,
+                                      SecretBytes& scratch) {
+  CV_RETURN_IF_ERROR(CheckBeforeOpening(column, account, stored, retired_kids));
+  auto length = crypto::DecryptInto(ring, stored, ValueContext{kCredentialsTable, column.aad_name, account}, scratch);
+  if (!length.ok()) return CannotOpen(column, account, length.status());
   return *length;
+}
+
+StatusOr<SecretBytes> OpenStoredValue(const Keyring& ring, const CredentialColumn& column, std::string_view account,
+                                      std::string_view stored, const std::set<std::string>& retired_kids) {
+  CV_RETURN_IF_ERROR(CheckBeforeOpening(column, account, stored, retired_kids));
+  auto plaintext = ring.Decrypt(stored, ValueContext{kCredentialsTable, column.aad_name, account});
+  if (!plaintext.ok()) return CannotOpen(column, account, plaintext.status());
+  return plaintext;
 }
 
 }  // namespace credvault::ledger

@@ -32,4 +32,9 @@ StatusOr<std::size_t> OpenStoredValue(const Keyring& ring, const CredentialColum
                                       std::string_view stored, const std::set<std::string>& retired_kids,
                                       SecretBytes& scratch);
 
+// The same, the plaintext in a SecretBytes of its own (Keyring::Decrypt):
+// for a reader that hands the value on rather than looking at it once.
+StatusOr<SecretBytes> OpenStoredValue(const Keyring& ring, const CredentialColumn& column, std::string_view account,
+                                      std::string_view stored, const std::set<std::string>& retired_kids);
+
 }  // namespace credvault::ledger

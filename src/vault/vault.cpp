@@ -1,7 +1,5 @@
 #include "credvault/vault.hpp"
 
-#include <sodium.h>
-
 #include <array>
 #include <map>
 #include <set>
@@ -153,7 +151,6 @@ StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
       state_->lifecycle_table ? ledger::ParseRetiredKids(rows->at(0, kCredentialColumns.size())) : std::set<std::string>();
   Credentials out;
   std::array<std::optional<SecretBytes>*, kCredentialColumnCount> fields = {&out.client_id, &out.client_secret, &out.refresh_token};
-  thread_local SecretBytes scratch;
   for (std::size_t i = 0; i < kCredentialColumns.size(); ++i) {
     const db::Value& stored = rows->at(0, i);
     if (!stored) continue;
@@ -162,10 +159,8 @@ StatusOr<Credentials> Vault::GetCredentials(std::int64_t account_id) const {
                                          " is not encrypted yet: run `credvault encrypt`",
                                      reason::kPlaintext);
     }
-    CV_ASSIGN_OR_RETURN(std::size_t length,
-                        ledger::OpenStoredValue(state_->keyring, kCredentialColumns[i], row_key, *stored, retired, scratch));
-    *fields[i] = SecretBytes(scratch.data(), length);
-    sodium_memzero(scratch.data(), length);
+    CV_ASSIGN_OR_RETURN(*fields[i],
+                        ledger::OpenStoredValue(state_->keyring, kCredentialColumns[i], row_key, *stored, retired));
   }
   return out;
 }
