@@ -233,8 +233,10 @@ TEST_CASE("a rate ceiling (--max-rate) keeps the job within 10 percent over its 
   // The ceiling is the promise (at most 10 percent over). Below it the job may fall further when
   // the machine's cores are busy (the test suite runs two at once): its work runs at the idle
   // priority and the pacer does not save up time it lost; a floor catches a pacer that over-throttles.
+  // Under the sanitizers each row costs several times its CPU (728 rows/s measured in CI's ASan stage).
+  const double lowest_rate = kSanitizedBuild ? 500 : 750;
   CHECK(job.seconds >= 5.0);
-  CHECK(rate >= 750);
+  CHECK(rate >= lowest_rate);
   CHECK(rate <= 1100);
   ExpectAllEncryptedAndEqual(db, Ring(key));
 
