@@ -84,11 +84,8 @@ class Engine {
 
   StatusOr<JobReport> Run() {
     const auto start = std::chrono::steady_clock::now();
-    const std::string application_name = std::string("credvault ") + spec_.name;
-    for (auto& writer : writers_) {
-      CV_ASSIGN_OR_RETURN(writer, db::Connection::Open(options_.conninfo, application_name));
-    }
-    CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, application_name));
+    CV_ASSIGN_OR_RETURN(writers_[0], db::Connection::Open(options_.conninfo, application_name_));
+    CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, application_name_));
     CV_ASSIGN_OR_RETURN(has_index_, ledger::HasBlindIndexColumn(*reader_));
     select_batch_sql_ = SelectRowsSql(RowPredicate("$3"), ReadsIndex());
     std::uint64_t total = 0;
@@ -104,7 +101,7 @@ class Engine {
       throttles.max_latency_auto = false;
     }
     CV_ASSIGN_OR_RETURN(std::unique_ptr<Throttle> throttle,
-                        Throttle::Start(throttles, options_.conninfo, application_name, spec_.name, options_.log,
+                        Throttle::Start(throttles, options_.conninfo, application_name_, spec_.name, options_.log,
                                         options_.on_pause, options_.stop, options_.batch_size, options_.counters));
     if (options_.progress) options_.progress(0, total);
     bool settled = false;  // a pass found nothing changed under it
@@ -186,8 +183,12 @@ class Engine {
       const std::size_t next_rows = throttle ? throttle->BatchRows() : options_.batch_size;
       auto next = std::async(std::launch::async,
                              [this, last = current->rows.back().id, next_rows] { return Prepare(last, next_rows); });
-      auto write = std::async(std::launch::async, [this, batch = current.get(), conn = writers_[writer].get()] {
-        return WriteOn(*conn, *batch);
+      auto write = std::async(std::launch::async, [this, batch = current.get(), writer]() -> StatusOr<Counts> {
+        // The second writer's session opens with the second batch: a job of one batch needs one.
+        if (!writers_[writer]) {
+          CV_ASSIGN_OR_RETURN(writers_[writer], db::Connection::Open(options_.conninfo, application_name_));
+        }
+        return WriteOn(*writers_[writer], *batch);
       });
       Status previous = finish_write();
       written_batch = std::move(current);
@@ -468,7 +469,10 @@ class Engine {
   std::string select_batch_sql_;  // the next batch after $1, at most $2 rows; $3 the primary kid
   WorkerPool workers_;
   std::set<std::pair<std::int64_t, std::string>> bad_seen_;  // reported once across passes
-  std::array<std::unique_ptr<db::Connection>, 2> writers_;  // batches alternate between them
+  const std::string application_name_ = std::string("credvault ") + spec_.name;
+  // Batches alternate between them; [1] opens with the second batch (a write on [1] starts only
+  // once the one before it on [1] has finished, so its task may open it).
+  std::array<std::unique_ptr<db::Connection>, 2> writers_;
   std::unique_ptr<db::Connection> reader_;  // reads the next batch meanwhile
   JobReport report_;
 };

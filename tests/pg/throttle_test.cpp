@@ -143,12 +143,13 @@ class BusySession {
   std::thread thread_;
 };
 
-// Waits (up to 60 s) until a job named `application_name` has its sessions
-// open, the throttle's last: it has evaluated its throttles.
+// Waits (up to 60 s) until a job named `application_name` has its three
+// sessions open (writer, reader, then the throttle's): it has evaluated its
+// throttles. (Its second writer opens with its second batch.)
 void WaitForJobSessions(const TestDatabase& db, const std::string& application_name) {
   for (int i = 0; i < 6000; ++i) {
     if (Count(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1",
-              {application_name}) >= 4) {
+              {application_name}) >= 3) {
       return;
     }
     usleep(10 * 1000);
