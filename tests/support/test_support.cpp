@@ -216,6 +216,7 @@ TestDatabase::TestDatabase() {
 
 TestDatabase::~TestDatabase() {
   if (name_.empty()) return;
+  idle_.clear();
   auto admin = db::Connection::Open(admin_url_, "credvault-tests");
   if (!admin.ok()) return;
   (void)(*admin)->Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
@@ -230,10 +231,27 @@ std::unique_ptr<db::Connection> TestDatabase::Connect() const {
 }
 
 db::Rows TestDatabase::Query(const std::string& sql, const db::Params& params) const {
-  auto conn = Connect();
-  auto rows = conn->Query(sql, params);
-  if (!rows.ok()) FAIL("query failed: " << rows.status().ToString() << "\n" << sql);
-  return std::move(rows).value();
+  for (;;) {
+    std::unique_ptr<db::Connection> conn;
+    {
+      std::lock_guard<std::mutex> lock(idle_mutex_);
+      if (!idle_.empty()) {
+        conn = std::move(idle_.back());
+        idle_.pop_back();
+      }
+    }
+    const bool reused = conn != nullptr;
+    if (!reused) conn = Connect();
+    auto rows = conn->Query(sql, params);
+    // A reused session the server has ended since its last use: once more, on a new one.
+    if (!rows.ok() && reused && !conn->is_open()) continue;
+    if (!rows.ok()) FAIL("query failed: " << rows.status().ToString() << "\n" << sql);
+    if (conn->is_open()) {
+      std::lock_guard<std::mutex> lock(idle_mutex_);
+      idle_.push_back(std::move(conn));
+    }
+    return std::move(rows).value();
+  }
 }
 
 std::map<std::string, std::optional<std::string>> TestDatabase::Env() const { return {{"DATABASE_URL", url_}}; }

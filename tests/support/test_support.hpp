@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -103,7 +104,12 @@ class TestDatabase {
   const std::string& name() const { return name_; }
   // A new connection to this database (REQUIREs success).
   std::unique_ptr<db::Connection> Connect() const;
-  // Runs `sql` (no parameters) and returns the rows (REQUIREs success).
+  // Runs `sql` with `params` on a session of this object's own and returns the rows (REQUIREs
+  // success). Sessions are reused, one per concurrent caller: polling loops query every few
+  // milliseconds, and a new server process per poll cost the suite more CPU than the jobs it
+  // watched. A session that has ended (a server restart, a test's pg_terminate_backend) is
+  // replaced by a new one and the statement sent again. Nothing session-scoped (SET, advisory
+  // locks, temporary tables) belongs in Query: use Connect() for that.
   db::Rows Query(const std::string& sql, const db::Params& params = {}) const;
   // Environment for RunCli: DATABASE_URL=url().
   std::map<std::string, std::optional<std::string>> Env() const;
@@ -112,6 +118,8 @@ class TestDatabase {
   std::string admin_url_;
   std::string name_;
   std::string url_;
+  mutable std::mutex idle_mutex_;
+  mutable std::vector<std::unique_ptr<db::Connection>> idle_;  // Query's sessions between calls
 };
 
 // A fresh random key in the `base64:` form keygen prints.
