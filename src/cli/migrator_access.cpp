@@ -37,7 +37,7 @@ class RowJobSteps final : public migrate::StepRunner {
     CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, context_.Connect("credvault migrate"));
     CV_ASSIGN_OR_RETURN(db::Rows exists, conn->Query("SELECT to_regclass('credentials') IS NOT NULL"));
     if (exists.text(0, 0) != "t") return Status::Ok();
-    return step == "encrypt" ? jobs::EncryptPreflight(options) : jobs::DecryptPreflight(options);
+    return step == "encrypt" ? jobs::EncryptPreflight(*conn, options) : jobs::DecryptPreflight(*conn, options);
   }
 
   Status Run(const std::string& step) override {

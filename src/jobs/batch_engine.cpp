@@ -77,14 +77,17 @@ unsigned CryptoThreads(const JobOptions& options) {
 
 class Engine {
  public:
-  Engine(const JobOptions& options, JobSpec spec)
+  Engine(const JobOptions& options, JobSpec spec, std::unique_ptr<db::Connection> session)
       : options_(options),
         spec_(std::move(spec)),
-        workers_(CryptoThreads(options), options.throttle.paced()) {}
+        workers_(CryptoThreads(options), options.throttle.paced()),
+        writers_{std::move(session), nullptr} {}
 
   StatusOr<JobReport> Run() {
     const auto start = std::chrono::steady_clock::now();
-    CV_ASSIGN_OR_RETURN(writers_[0], db::Connection::Open(options_.conninfo, application_name_));
+    if (!writers_[0]) {
+      CV_ASSIGN_OR_RETURN(writers_[0], db::Connection::Open(options_.conninfo, application_name_));
+    }
     CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, application_name_));
     CV_ASSIGN_OR_RETURN(has_index_, ledger::HasBlindIndexColumn(*reader_));
     select_batch_sql_ = SelectRowsSql(RowPredicate("$3"), ReadsIndex());
@@ -483,8 +486,8 @@ std::string AnyColumn(const std::string& per_column_template) {
   return "(" + ledger::EachColumn(per_column_template, ") OR (") + ")";
 }
 
-StatusOr<JobReport> RunBatchJob(const JobOptions& options, JobSpec spec) {
-  return Engine(options, std::move(spec)).Run();
+StatusOr<JobReport> RunBatchJob(const JobOptions& options, JobSpec spec, std::unique_ptr<db::Connection> session) {
+  return Engine(options, std::move(spec), std::move(session)).Run();
 }
 
 }  // namespace credvault::jobs

@@ -8,12 +8,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "credvault/keyring.hpp"
 #include "credvault/secret.hpp"
 #include "credvault/status.hpp"
+#include "db/connection.hpp"
 #include "jobs/jobs.hpp"
 
 namespace credvault::jobs {
@@ -53,7 +55,9 @@ std::string AnyColumn(const std::string& per_column_template);
 // unknown or retired kid, auth failure) are left and end it with kDataLoss
 // after everything else is written; a stop request ends it with kCancelled
 // after the current batch; lock waits past options.lock_wait_seconds with
-// kAborted.
-StatusOr<JobReport> RunBatchJob(const JobOptions& options, JobSpec spec);
+// kAborted. `session`, the session the job's preflight ran on, becomes its
+// first writer (null: one is opened).
+StatusOr<JobReport> RunBatchJob(const JobOptions& options, JobSpec spec,
+                                std::unique_ptr<db::Connection> session = nullptr);
 
 }  // namespace credvault::jobs

@@ -34,12 +34,11 @@ unsigned WorkerCount(const JobOptions& options) {
   return cores > 1 ? cores - 1 : 1;
 }
 
-StatusOr<JobOptions> WithKeyLifecycle(const JobOptions& options, bool writes_primary) {
+StatusOr<JobOptions> WithKeyLifecycle(db::Connection& conn, const JobOptions& options, bool writes_primary) {
   JobOptions out = options;
   if (out.retired_kids && !writes_primary) return out;
-  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault keys"));
   if (!out.retired_kids) {
-    CV_ASSIGN_OR_RETURN(out.retired_kids, ledger::ReadRetiredKids(*conn));
+    CV_ASSIGN_OR_RETURN(out.retired_kids, ledger::ReadRetiredKids(conn));
   }
   if (!writes_primary) return out;
   const std::string& primary = options.keyring->primary_kid();
@@ -49,7 +48,7 @@ StatusOr<JobOptions> WithKeyLifecycle(const JobOptions& options, bool writes_pri
                                        "`credvault keygen` and use it as the primary; nothing was written",
                                    reason::kRetiredKid);
   }
-  if (!options.dry_run) CV_RETURN_IF_ERROR(ledger::RecordKidsSeen(*conn, {primary}));
+  if (!options.dry_run) CV_RETURN_IF_ERROR(ledger::RecordKidsSeen(conn, {primary}));
   return out;
 }
 

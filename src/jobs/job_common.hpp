@@ -43,10 +43,10 @@ unsigned WorkerCount(const JobOptions& options);
 // The row-predicate template ({c} = the column) of crypto::IsOtherVersion.
 inline constexpr const char* kUnsupportedVersionSql = "({c} LIKE 'cv%' AND {c} NOT LIKE 'cv1:%' AND {c} ~ '^cv[0-9]+:')";
 
-// The options with retired_kids read from credvault_keys unless given. A job
-// that encrypts (`writes_primary`) refuses a retired primary and records the
-// primary's kid as seen.
-StatusOr<JobOptions> WithKeyLifecycle(const JobOptions& options, bool writes_primary);
+// The options with retired_kids read from credvault_keys (on `conn`, the job's
+// own session) unless given. A job that encrypts (`writes_primary`) refuses a
+// retired primary and records the primary's kid as seen.
+StatusOr<JobOptions> WithKeyLifecycle(db::Connection& conn, const JobOptions& options, bool writes_primary);
 
 // kDataLoss (reason retired_kid): a value under retired key `kid` is refused.
 Status RetiredKidError(const std::string& kid);

@@ -24,6 +24,7 @@
 
 #include "credvault/keyring.hpp"
 #include "credvault/status.hpp"
+#include "db/connection.hpp"
 #include "jobs/throttle_options.hpp"
 
 namespace credvault::jobs {
@@ -111,13 +112,13 @@ struct JobReport {
 // kFailedPrecondition naming column, rows, longest plaintext, limit and the
 // ALTER TABLE that fixes it.
 StatusOr<JobReport> Encrypt(const JobOptions& options);
-Status EncryptPreflight(const JobOptions& options);
+Status EncryptPreflight(db::Connection& conn, const JobOptions& options);  // on `conn`
 
 // ciphertext → plaintext (the data migration's down). Every kid must be in
 // the ring (kNotFound otherwise, nothing written). Values that do not decrypt
 // are left and reported as for Rotate.
 StatusOr<JobReport> Decrypt(const JobOptions& options);
-Status DecryptPreflight(const JobOptions& options);
+Status DecryptPreflight(db::Connection& conn, const JobOptions& options);  // on `conn`
 
 // Re-encrypts every value whose kid is not the primary's. Preflight (before
 // any write): no value with a malformed cv1: header (kDataLoss); every kid

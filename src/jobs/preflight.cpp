@@ -217,11 +217,10 @@ Status CheckUnindexedKidsKnown(db::Connection& conn, const JobOptions& options) 
 
 }  // namespace
 
-Status EncryptPreflight(const JobOptions& options) {
-  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault encrypt"));
-  CV_RETURN_IF_ERROR(CheckUnindexedKidsKnown(*conn, options));
+Status EncryptPreflight(db::Connection& conn, const JobOptions& options) {
+  CV_RETURN_IF_ERROR(CheckUnindexedKidsKnown(conn, options));
   // A value of an unknown format version (cv2:...) is never encrypted: not pending.
-  return CheckCapacity(*conn, *options.keyring,
+  return CheckCapacity(conn, *options.keyring,
                        {"v.val NOT LIKE 'cv1:%' AND v.val !~ '^cv[0-9]+:'", "octet_length(v.val)", {}}, true,
                        options.rerun_command.empty() ? "credvault encrypt" : options.rerun_command);
 }
@@ -248,20 +247,18 @@ Status RefuseRecordedProduction(db::Connection& conn, const std::string& what) {
   return Status::Ok();
 }
 
-Status DecryptPreflight(const JobOptions& options) {
-  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault decrypt"));
-  CV_RETURN_IF_ERROR(RefuseRecordedProduction(*conn, "decrypt"));
-  CV_ASSIGN_OR_RETURN(KidCounts counts, ReadKidCounts(*conn, *options.keyring));
+Status DecryptPreflight(db::Connection& conn, const JobOptions& options) {
+  CV_RETURN_IF_ERROR(RefuseRecordedProduction(conn, "decrypt"));
+  CV_ASSIGN_OR_RETURN(KidCounts counts, ReadKidCounts(conn, *options.keyring));
   return CheckAllKidsKnown(counts, *options.keyring, options.retired_kids.value_or(std::set<std::string>()));
 }
 
-StatusOr<KidCounts> RotatePreflight(const JobOptions& options) {
-  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault rotate"));
-  CV_ASSIGN_OR_RETURN(KidCounts counts, ReadKidCounts(*conn, *options.keyring));
+StatusOr<KidCounts> RotatePreflight(db::Connection& conn, const JobOptions& options) {
+  CV_ASSIGN_OR_RETURN(KidCounts counts, ReadKidCounts(conn, *options.keyring));
   CV_RETURN_IF_ERROR(CheckAllKidsKnown(counts, *options.keyring, options.retired_kids.value_or(std::set<std::string>())));
   if (counts.algorithm_changes) {
     const Keyring& ring = *options.keyring;
-    CV_RETURN_IF_ERROR(CheckCapacity(*conn, ring,
+    CV_RETURN_IF_ERROR(CheckCapacity(conn, ring,
                                      {"v.val LIKE 'cv1:%' AND split_part(v.val, ':', 3) <> $1 AND "
                                       "split_part(v.val, ':', 2) <> $2",
                                       kPlaintextBytes,

@@ -35,7 +35,8 @@ struct KidCounts {
 // (kNotFound, exit 3, naming the missing kids and how many values use each);
 // values changing algorithm must fit their column once re-encrypted
 // (kFailedPrecondition, exit 5).
-StatusOr<KidCounts> RotatePreflight(const JobOptions& options);
+// On `conn`, the job's own session.
+StatusOr<KidCounts> RotatePreflight(db::Connection& conn, const JobOptions& options);
 
 // `what` (decrypt) is refused (kFailedPrecondition, exit 5) on a database
 // whose recorded environment (credvault_settings, `credvault env`) is

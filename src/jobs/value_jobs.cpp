@@ -1,5 +1,7 @@
 // encrypt, decrypt and rotate: each a JobSpec for the batch engine (which
-// rows need work, and what becomes of one value), after its preflight.
+// rows need work, and what becomes of one value), after its preflight. The
+// key-lifecycle read, the preflight and the engine's first writer share one
+// session (opening one costs the server a process).
 #include <set>
 #include <string_view>
 
@@ -10,6 +12,7 @@
 #include "crypto/blind_index.hpp"
 #include "crypto/keyring_access.hpp"
 #include "crypto/stored_value.hpp"
+#include "db/connection.hpp"
 #include "jobs/batch_engine.hpp"
 #include "jobs/job_common.hpp"
 #include "jobs/jobs.hpp"
@@ -18,8 +21,9 @@
 namespace credvault::jobs {
 
 StatusOr<JobReport> Encrypt(const JobOptions& given) {
-  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(given, true));
-  CV_RETURN_IF_ERROR(EncryptPreflight(options));
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> session, db::Connection::Open(given.conninfo, "credvault encrypt"));
+  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(*session, given, true));
+  CV_RETURN_IF_ERROR(EncryptPreflight(*session, options));
   const Keyring& ring = *options.keyring;
   const std::set<std::string>& retired = *options.retired_kids;
   // A value of an unknown format version (cv2:...) is not plaintext: left and reported.
@@ -45,12 +49,13 @@ StatusOr<JobReport> Encrypt(const JobOptions& given) {
                  CV_ASSIGN_OR_RETURN(*index, std::move(indexed));
                  return std::optional<std::string>(value);
                }};
-  return RunBatchJob(options, std::move(spec));
+  return RunBatchJob(options, std::move(spec), std::move(session));
 }
 
 StatusOr<JobReport> Decrypt(const JobOptions& given) {
-  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(given, false));
-  CV_RETURN_IF_ERROR(DecryptPreflight(options));
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> session, db::Connection::Open(given.conninfo, "credvault decrypt"));
+  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(*session, given, false));
+  CV_RETURN_IF_ERROR(DecryptPreflight(*session, options));
   const Keyring& ring = *options.keyring;
   const std::set<std::string>& retired = *options.retired_kids;
   JobSpec spec{"decrypt", AnyColumn(std::string("{c} LIKE 'cv1:%' OR ") + kUnsupportedVersionSql), false,
@@ -64,12 +69,13 @@ StatusOr<JobReport> Decrypt(const JobOptions& given) {
                  return std::optional<std::string>(std::string(reinterpret_cast<const char*>(scratch.data()), length));
                },
                std::nullopt, nullptr};
-  return RunBatchJob(options, std::move(spec));
+  return RunBatchJob(options, std::move(spec), std::move(session));
 }
 
 StatusOr<JobReport> Rotate(const JobOptions& given) {
-  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(given, true));
-  CV_ASSIGN_OR_RETURN(KidCounts kids, RotatePreflight(options));
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> session, db::Connection::Open(given.conninfo, "credvault rotate"));
+  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(*session, given, true));
+  CV_ASSIGN_OR_RETURN(KidCounts kids, RotatePreflight(*session, options));
   const Keyring& ring = *options.keyring;
   const std::string primary = ring.primary_kid();
   const std::set<std::string>& retired = *options.retired_kids;
@@ -94,7 +100,7 @@ StatusOr<JobReport> Rotate(const JobOptions& given) {
                  return std::optional<std::string>(std::move(sealed).value());
                },
                kids.rows_to_rotate, nullptr};
-  auto report = RunBatchJob(options, std::move(spec));
+  auto report = RunBatchJob(options, std::move(spec), std::move(session));
   if (report.ok()) report->by_kid = kids.by_kid;
   return report;
 }

@@ -128,10 +128,10 @@ void AddTally(Tally& tally, std::size_t max_listed, JobReport& report) {
 
 StatusOr<JobReport> Verify(const JobOptions& given) {
   const auto start = std::chrono::steady_clock::now();
-  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(given, false));
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(given.conninfo, "credvault verify"));
+  CV_ASSIGN_OR_RETURN(const JobOptions options, WithKeyLifecycle(*conn, given, false));
   const Keyring& ring = *options.keyring;
   const std::set<std::string>& retired = *options.retired_kids;
-  CV_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(options.conninfo, "credvault verify"));
   CV_ASSIGN_OR_RETURN(const bool with_index, ledger::HasBlindIndexColumn(*conn));
   CV_ASSIGN_OR_RETURN(db::Rows total_rows, conn->ScanOnOneCore("SELECT count(*) FROM credentials"));
   const std::uint64_t total = std::stoull(total_rows.text(0, 0));
