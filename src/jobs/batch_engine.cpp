@@ -85,9 +85,6 @@ class Engine {
 
   StatusOr<JobReport> Run() {
     const auto start = std::chrono::steady_clock::now();
-    if (!writers_[0]) {
-      CV_ASSIGN_OR_RETURN(writers_[0], db::Connection::Open(options_.conninfo, application_name_));
-    }
     CV_ASSIGN_OR_RETURN(reader_, db::Connection::Open(options_.conninfo, application_name_));
     CV_ASSIGN_OR_RETURN(has_index_, ledger::HasBlindIndexColumn(*reader_));
     select_batch_sql_ = SelectRowsSql(RowPredicate("$3"), ReadsIndex());

@@ -55,9 +55,8 @@ std::string AnyColumn(const std::string& per_column_template);
 // unknown or retired kid, auth failure) are left and end it with kDataLoss
 // after everything else is written; a stop request ends it with kCancelled
 // after the current batch; lock waits past options.lock_wait_seconds with
-// kAborted. `session`, the session the job's preflight ran on, becomes its
-// first writer (null: one is opened).
-StatusOr<JobReport> RunBatchJob(const JobOptions& options, JobSpec spec,
-                                std::unique_ptr<db::Connection> session = nullptr);
+// kAborted. `session` (not null), the session the job's preflight ran on,
+// becomes its first writer.
+StatusOr<JobReport> RunBatchJob(const JobOptions& options, JobSpec spec, std::unique_ptr<db::Connection> session);
 
 }  // namespace credvault::jobs
